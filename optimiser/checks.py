@@ -1,0 +1,213 @@
+"""Cross-reference and consistency checks on a field-valid instance (SPEC §3).
+
+Each ``check_*`` function looks at one concern and returns its problems; the
+loader runs all of them so every problem is reported together, before any model
+is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from optimiser.errors import Problem
+from optimiser.schema import LEVER_SECTIONS, Instance
+
+Locate = Callable[[Iterable[Any]], str]
+
+
+def run_checks(inst: Instance, locate: Locate) -> list[Problem]:
+    problems: list[Problem] = []
+    for check in (check_ids, check_workforce, check_levers, check_training,
+                  check_responses, check_retention, check_budgets, check_targets):
+        problems += check(inst, locate)
+    return problems
+
+
+def _names(ids: Iterable[str], limit: int = 8) -> str:
+    ids = sorted(ids)
+    more = ", …" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def check_ids(inst: Instance, locate: Locate) -> list[Problem]:
+    """Ids are unique per section."""
+    out = []
+    for section in ("staff_groups", "units", *LEVER_SECTIONS, "budgets", "targets"):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(getattr(inst, section)):
+            if item.id in seen:
+                out.append(Problem(locate((section, i, "id")),
+                                   f"duplicate id '{item.id}' (also {locate((section, seen[item.id], 'id'))})"))
+            else:
+                seen[item.id] = i
+    return out
+
+
+def check_workforce(inst: Instance, locate: Locate) -> list[Problem]:
+    """Workforce rows name known units and groups, once per pair."""
+    groups = {g.id for g in inst.staff_groups}
+    units = {u.id for u in inst.units}
+    out = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(inst.workforce):
+        if row.unit not in units:
+            out.append(Problem(locate(("workforce", i, "unit")), f"unknown unit '{row.unit}'"))
+        if row.group not in groups:
+            out.append(Problem(locate(("workforce", i, "group")),
+                               f"unknown staff group '{row.group}'"))
+        key = (row.unit, row.group)
+        if key in seen:
+            out.append(Problem(locate(("workforce", i)),
+                               f"unit '{row.unit}', group '{row.group}' given twice "
+                               f"(also {locate(('workforce', seen[key]))})"))
+        else:
+            seen[key] = i
+    return out
+
+
+def check_levers(inst: Instance, locate: Locate) -> list[Problem]:
+    """Levers name known groups, regions and pots."""
+    groups = {g.id for g in inst.staff_groups}
+    regions = {u.region for u in inst.units}
+    pots = {b.id for b in inst.budgets}
+    out = []
+    for section in LEVER_SECTIONS:
+        for i, lever in enumerate(getattr(inst, section)):
+            for fld in ("group", "from_group"):
+                g = getattr(lever, fld, None)
+                if g is not None and g not in groups:
+                    out.append(Problem(locate((section, i, fld)), f"unknown staff group '{g}'"
+                                       f" (known: {_names(groups)})"))
+            r = getattr(lever, "region", None)
+            if r is not None and r not in regions:
+                out.append(Problem(locate((section, i, "region")),
+                                   f"unknown region '{r}' (regions with units: {_names(regions)})"))
+            if lever.pot is not None and lever.pot not in pots:
+                out.append(Problem(locate((section, i, "pot")),
+                                   f"unknown budget pot '{lever.pot}'" + (
+                                       f" (declared: {_names(pots)})" if pots else
+                                       " (no pots are declared)")))
+    return out
+
+
+def check_training(inst: Instance, locate: Locate) -> list[Problem]:
+    """Training programmes: committed years, intake years, cohort caps, supervision."""
+    b = inst.horizon.base_year
+    years = set(inst.years)
+    groups = {g.id for g in inst.staff_groups}
+    out = []
+    for i, p in enumerate(inst.training):
+        for start in p.committed:
+            if start > b:
+                out.append(Problem(locate(("training", i, "committed", start)),
+                                   f"committed start year {start} is after the base year {b}"))
+            elif start + p.duration <= b:
+                out.append(Problem(locate(("training", i, "committed", start)),
+                                   f"entrants of {start} finished a {p.duration}-year course "
+                                   f"by the base year {b}; count them in the workforce"))
+        for y in p.intake_years or ():
+            if y not in years:
+                out.append(Problem(locate(("training", i, "intake_years")),
+                                   f"intake year {y} is outside the plan years "
+                                   f"{min(years)}–{max(years)}"))
+        if (p.min_cohort > 0 or p.cohort_fixed_cost > 0) and p.max_places_per_year is None:
+            which = "min_cohort" if p.min_cohort > 0 else "cohort_fixed_cost"
+            out.append(Problem(locate(("training", i, which)),
+                               f"{which} needs max_places_per_year"))
+        if (p.max_places_per_year is not None and p.min_cohort > p.max_places_per_year):
+            out.append(Problem(locate(("training", i, "min_cohort")),
+                               f"min_cohort {p.min_cohort:g} exceeds max_places_per_year "
+                               f"{p.max_places_per_year:g}"))
+        if p.from_group is not None and p.from_group == p.group:
+            out.append(Problem(locate(("training", i, "from_group")),
+                               "from_group must differ from group"))
+        if p.supervision is not None and p.supervision.group not in groups:
+            out.append(Problem(locate(("training", i, "supervision", "group")),
+                               f"unknown staff group '{p.supervision.group}'"))
+    return out
+
+
+def response_problem(points: list[tuple[float, float]]) -> str | None:
+    """Why a response curve is not a concave, increasing-spend curve from (0, 0)."""
+    if tuple(points[0]) != (0.0, 0.0):
+        return f"must start at [0, 0], got [{points[0][0]:g}, {points[0][1]:g}]"
+    slope = float("inf")
+    for k in range(1, len(points)):
+        (s0, r0), (s1, r1) = points[k - 1], points[k]
+        if s1 <= s0:
+            return (f"spends must increase: breakpoint {k + 1} spend {s1:g} is not above "
+                    f"{s0:g}")
+        new = (r1 - r0) / (s1 - s0)
+        if new > slope * (1 + 1e-9) + 1e-15:
+            return (f"not concave: slope rises from {slope:.6g} to {new:.6g} at breakpoint "
+                    f"{k + 1} ({s1:g}, {r1:g}); returns must diminish")
+        slope = new
+    return None
+
+
+def check_responses(inst: Instance, locate: Locate) -> list[Problem]:
+    out = []
+    for section in ("return_to_practice", "retention"):
+        for i, lever in enumerate(getattr(inst, section)):
+            why = response_problem(lever.response)
+            if why:
+                out.append(Problem(locate((section, i, "response")), why))
+    return out
+
+
+def check_retention(inst: Instance, locate: Locate) -> list[Problem]:
+    groups = {g.id for g in inst.staff_groups}
+    units = {u.id for u in inst.units}
+    out = []
+    for i, s in enumerate(inst.retention):
+        if isinstance(s.eligible, list):
+            for u in s.eligible:
+                if u not in units:
+                    out.append(Problem(locate(("retention", i, "eligible")),
+                                       f"unknown unit '{u}'"))
+        elif s.eligible.top_leaver_rate > len(units):
+            out.append(Problem(locate(("retention", i, "eligible")),
+                               f"top_leaver_rate {s.eligible.top_leaver_rate} exceeds the "
+                               f"{len(units)} units"))
+        for g in s.groups or ():
+            if g not in groups:
+                out.append(Problem(locate(("retention", i, "groups")),
+                                   f"unknown staff group '{g}'"))
+    return out
+
+
+def check_budgets(inst: Instance, locate: Locate) -> list[Problem]:
+    years = set(inst.years)
+    out = []
+    for i, b in enumerate(inst.budgets):
+        if isinstance(b.per_year, dict):
+            for y in b.per_year:
+                if y not in years:
+                    out.append(Problem(locate(("budgets", i, "per_year", y)),
+                                       f"year {y} is outside the plan years "
+                                       f"{min(years)}–{max(years)}"))
+    return out
+
+
+def check_targets(inst: Instance, locate: Locate) -> list[Problem]:
+    groups = {g.id for g in inst.staff_groups}
+    units = {u.id for u in inst.units}
+    regions = {u.region for u in inst.units}
+    years = set(inst.years)
+    out = []
+    for i, t in enumerate(inst.targets):
+        for g in t.groups:
+            if g not in groups:
+                out.append(Problem(locate(("targets", i, "groups")),
+                                   f"unknown staff group '{g}' (known: {_names(groups)})"))
+        if t.region is not None and t.region not in regions:
+            out.append(Problem(locate(("targets", i, "region")), f"unknown region '{t.region}'"))
+        if t.unit is not None and t.unit not in units:
+            out.append(Problem(locate(("targets", i, "unit")), f"unknown unit '{t.unit}'"))
+        for y in t.required:
+            if y not in years:
+                out.append(Problem(locate(("targets", i, "required", y)),
+                                   f"year {y} is outside the plan years "
+                                   f"{min(years)}–{max(years)}"))
+    return out

@@ -1,0 +1,445 @@
+"""Read an instance file (YAML or JSON, list sections inline or as CSV) into a
+validated :class:`~optimiser.schema.Instance`.
+
+The order is fixed by SPEC §3 and §5: read the document, expand CSV sections,
+apply overrides, validate field by field (pydantic), then check cross-references
+(``optimiser.checks``). Every problem is collected with its place (the CSV file,
+row and column it came from, or its key path) and raised together as an
+:class:`~optimiser.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from optimiser.errors import InputError, Problem
+from optimiser.schema import LIST_SECTIONS, Instance
+
+# YAML 1.1 (PyYAML's default) reads ``2e6`` and ``2.0e6`` as strings; planners
+# write money that way, so floats follow YAML 1.2's rule.
+_FLOAT_12 = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 floats."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with YAML 1.2 floats (``2e6`` is a number)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+# Fields whose CSV cell holds a list (``a;b``), a mapping (``a:1;b:0.8``) or
+# breakpoints (``0:0;2e6:600``).
+_LIST_CELLS = {"groups", "intake_years", "eligible"}
+_PAIR_CELLS = {"response"}
+# Fields that are ``{year: value}``; in a CSV with a ``year`` column they become
+# one row per year (SPEC §3).
+YEAR_FIELDS: dict[str, tuple[str, ...]] = {
+    "targets": ("required",),
+    "training": ("committed",),
+    "budgets": ("per_year",),
+}
+
+
+@dataclass
+class CsvSource:
+    """Where the items of a section read from CSV came from."""
+
+    file: str
+    item_rows: list[int] = field(default_factory=list)
+    """First row (1 = header) of each item."""
+    year_rows: list[dict[str, dict[int | str, int]]] = field(default_factory=list)
+    """Per item: field -> {year: row}."""
+    columns: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Provenance:
+    """Maps a key path in the expanded document back to the file it came from."""
+
+    file: str
+    csv: dict[str, CsvSource] = field(default_factory=dict)
+
+    def locate(self, loc: Iterable[Any]) -> str:
+        """A place for ``loc`` (a key path as a tuple): ``file row N, column X``
+        for CSV items, else ``section[i].field.sub``."""
+        loc = list(loc)
+        if len(loc) >= 2 and loc[0] in self.csv and isinstance(loc[1], int):
+            src = self.csv[loc[0]]
+            i = loc[1]
+            if i < len(src.item_rows):
+                row = src.item_rows[i]
+                if len(loc) == 2:
+                    return f"{src.file} row {row}"
+                fld = str(loc[2])
+                rest = loc[3:]
+                yr = src.year_rows[i].get(fld, {})
+                if rest and rest[0] in yr:
+                    row = yr[rest[0]]
+                    rest = rest[1:]
+                column = fld
+                if rest and f"{fld}.{rest[0]}" in src.columns:
+                    column = f"{fld}.{rest[0]}"
+                    rest = rest[1:]
+                where = f"{src.file} row {row}, column {column}"
+                if rest:
+                    where += " (" + _path(rest).lstrip(".") + ")"
+                return where
+        return _path(loc) or self.file
+
+
+def _path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and out:
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_document(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]]:
+    """Read the instance document and expand its CSV sections."""
+    prov = Provenance(file=path.name)
+    problems: list[Problem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, prov, [Problem(str(path), "file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, prov, [Problem(str(path), f"cannot read: {exc}")]
+    try:
+        if path.suffix.lower() == ".json":
+            doc = json.loads(text)
+        else:
+            doc = parse_yaml(text)
+    except json.JSONDecodeError as exc:
+        return {}, prov, [Problem(f"{path.name} line {exc.lineno}, column {exc.colno}",
+                                  f"invalid JSON: {exc.msg}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = path.name if mark is None else (
+            f"{path.name} line {mark.line + 1}, column {mark.column + 1}")
+        what = getattr(exc, "problem", None) or str(exc)
+        return {}, prov, [Problem(where, f"invalid YAML: {what}")]
+    if not isinstance(doc, dict):
+        return {}, prov, [Problem(path.name, "the instance must be a mapping of sections")]
+    for section, model in LIST_SECTIONS.items():
+        value = doc.get(section)
+        if isinstance(value, str):
+            items, src, csv_problems = read_csv_section(path.parent / value, section, model)
+            problems += csv_problems
+            doc[section] = items
+            if src is not None:
+                prov.csv[section] = src
+    return doc, prov, problems
+
+
+def read_csv_section(
+    csv_path: Path, section: str, model: type[BaseModel]
+) -> tuple[list[dict[str, Any]], CsvSource | None, list[Problem]]:
+    """Read one section from a CSV file into a list of item dicts."""
+    name = csv_path.name
+    try:
+        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        return [], None, [Problem(f"{section}", f"CSV file not found: {csv_path}")]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return [], None, [Problem(name, f"cannot read CSV: {exc}")]
+    if not rows:
+        return [], None, [Problem(name, "empty CSV file: a header row is needed")]
+    header = [h.strip() for h in rows[0]]
+    year_fields = YEAR_FIELDS.get(section, ())
+    allowed = set(model.model_fields)
+    if year_fields:
+        allowed.add("year")
+    problems: list[Problem] = []
+    keep: list[int] = []
+    for j, col in enumerate(header):
+        top = col.split(".", 1)[0]
+        if top not in allowed:
+            problems.append(Problem(f"{name} column {col or j + 1}",
+                                    f"unknown column; expected some of: {', '.join(sorted(allowed))}"))
+        elif col in header[:j]:
+            problems.append(Problem(f"{name} column {col}", "duplicate column"))
+        else:
+            keep.append(j)
+    src = CsvSource(file=name, columns={header[j] for j in keep})
+    by_year = "year" in src.columns
+    items: list[dict[str, Any]] = []
+    index_of: dict[str, int] = {}
+    plain: list[dict[str, str]] = []  # the non-year cells of each item, to compare rows
+    for r, raw in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in raw):
+            continue  # blank line
+        if len(raw) > len(header):
+            problems.append(Problem(f"{name} row {r}",
+                                    f"{len(raw)} cells but the header has {len(header)}"))
+        cells = {header[j]: raw[j].strip() for j in keep if j < len(raw) and raw[j].strip()}
+        year_cell = cells.pop("year", None) if by_year else None
+        year_vals = {f: cells.pop(f) for f in year_fields if by_year and f in cells}
+        item_id = cells.get("id")
+        if by_year and item_id is not None and item_id in index_of:
+            i = index_of[item_id]
+            first = plain[i]
+            for col in sorted(set(first) | set(cells)):
+                if first.get(col) != cells.get(col):
+                    problems.append(Problem(
+                        f"{name} row {r}, column {col}",
+                        f"differs from row {src.item_rows[i]} for the same id '{item_id}' "
+                        f"('{cells.get(col, '')}' vs '{first.get(col, '')}')"))
+        else:
+            i = len(items)
+            if item_id is not None:
+                index_of[item_id] = i
+            plain.append(dict(cells))
+            item: dict[str, Any] = {}
+            for col, text in cells.items():
+                _put(item, col, _parse_cell(col.rsplit(".", 1)[-1], text))
+            items.append(item)
+            src.item_rows.append(r)
+            src.year_rows.append({})
+        if year_vals:
+            if year_cell is None:
+                problems.append(Problem(f"{name} row {r}, column year",
+                                        f"a year is needed for {', '.join(year_vals)}"))
+                continue
+            try:
+                year: int | str = int(year_cell)
+            except ValueError:
+                problems.append(Problem(f"{name} row {r}, column year",
+                                        f"must be a whole year, got '{year_cell}'"))
+                continue
+            for fld, text in year_vals.items():
+                target = items[i].setdefault(fld, {})
+                if not isinstance(target, dict):
+                    target = items[i][fld] = {}
+                if year in target:
+                    problems.append(Problem(
+                        f"{name} row {r}, column year",
+                        f"year {year} given twice for '{item_id}' "
+                        f"(row {src.year_rows[i][fld][year]})"))
+                    continue
+                target[year] = text
+                src.year_rows[i].setdefault(fld, {})[year] = r
+        elif year_cell is not None and not year_fields:
+            pass
+    return items, src, problems
+
+
+def _put(item: dict[str, Any], column: str, value: Any) -> None:
+    """Store a cell; dotted columns (``supervision.group``) make nested mappings."""
+    parts = column.split(".")
+    node = item
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def _parse_cell(fld: str, text: str) -> Any:
+    if fld in _PAIR_CELLS:
+        pairs = []
+        for part in text.split(";"):
+            k, _, v = part.partition(":")
+            pairs.append([k.strip(), v.strip()])
+        return pairs
+    if ":" in text:
+        out: dict[str, str] = {}
+        for part in text.split(";"):
+            k, _, v = part.partition(":")
+            out[k.strip()] = v.strip()
+        return out
+    if fld in _LIST_CELLS:
+        return [p.strip() for p in text.split(";") if p.strip()]
+    return text
+
+
+# ---------------------------------------------------------------- validation
+
+_BRANCH_TAG = re.compile(r"^(list|dict|tuple|float|int|str|bool|none|function-\w+|"
+                         r"constrained-\w+|[A-Z]\w*)(\[.*\])?$")
+
+
+def validation_problems(exc: ValidationError, prov: Provenance) -> list[Problem]:
+    """Turn pydantic's errors into located one-line problems.
+
+    A union field (``groups``: list or mapping) yields one error per branch; the
+    most specific (deepest) one is kept, since it is the branch the value meant.
+    """
+    by_field: dict[tuple, list[tuple[tuple, dict]]] = {}
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _BRANCH_TAG.match(p)
+                                                  and p not in _KNOWN_KEYS))
+        key = loc[:3] if loc and loc[0] in LIST_SECTIONS else loc[:2]
+        by_field.setdefault(key, []).append((loc, err))
+    problems = []
+    for _key, errs in by_field.items():
+        depth = max(len(loc) for loc, _ in errs)
+        kept = [(loc, err) for loc, err in errs
+                if not (len(loc) < depth and len(errs) > 1 and _is_union_branch(err))]
+        # Every branch of a union refused the value's type: say so once.
+        kinds = [_TYPE_WORDS.get(err["type"]) for _, err in kept]
+        if len(kept) > 1 and all(kinds) and len({loc for loc, _ in kept}) == 1:
+            loc, err = kept[0]
+            words = list(dict.fromkeys(kinds))
+            problems.append(Problem(prov.locate(loc), f"must be {' or '.join(words)}, "
+                                                      f"got {_fmt(err.get('input'))}"))
+            continue
+        seen = set()
+        for loc, err in kept:
+            p = Problem(prov.locate(loc), _message(err, loc))
+            if p not in seen:
+                seen.add(p)
+                problems.append(p)
+    return problems
+
+
+_TYPE_WORDS = {"list_type": "a list", "tuple_type": "a list", "dict_type": "a mapping",
+               "model_type": "a mapping", "float_parsing": "a number", "float_type": "a number",
+               "int_parsing": "a whole number", "int_type": "a whole number",
+               "none_required": "empty"}
+
+_KNOWN_KEYS = {"id", "name", "group", "groups", "region", "unit", "pot"}
+
+
+def _is_union_branch(err: dict) -> bool:
+    return any(isinstance(p, str) and _BRANCH_TAG.match(p) and p not in _KNOWN_KEYS
+               for p in err["loc"])
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, str):
+        return f"'{v}'"
+    return str(v)
+
+
+def _message(err: dict, loc: tuple) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    rng = _range_of(loc)
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") and rng:
+        return f"must be in {rng}, got {_fmt(got)}"
+    if kind == "greater_than_equal":
+        return f"must be ≥ {_fmt(ctx.get('ge'))}, got {_fmt(got)}"
+    if kind == "greater_than":
+        return f"must be > {_fmt(ctx.get('gt'))}, got {_fmt(got)}"
+    if kind == "less_than_equal":
+        return f"must be ≤ {_fmt(ctx.get('le'))}, got {_fmt(got)}"
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number, got {_fmt(got)}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number, got {_fmt(got)}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false, got {_fmt(got)}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {_fmt(got)}"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "string_pattern_mismatch":
+        return f"{_fmt(got)} is not a valid id (no spaces or ; : , .)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("list_type", "tuple_type"):
+        return f"must be a list, got {_fmt(got)}"
+    if kind in ("dict_type", "model_type"):
+        return f"must be a mapping, got {_fmt(got)}"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return err["msg"][0].lower() + err["msg"][1:]
+
+
+def _range_of(loc: tuple) -> str | None:
+    """``[0, 1]`` or ``(0, 1]`` for a field bounded on both sides."""
+    from annotated_types import Ge, Gt, Le, Lt
+
+    model: Any = Instance
+    parts = list(loc)
+    if parts and parts[0] in LIST_SECTIONS:
+        model = LIST_SECTIONS[parts[0]]
+        parts = parts[2:] if len(parts) > 2 else []
+    if not parts or not isinstance(parts[0], str):
+        return None
+    finfo = getattr(model, "model_fields", {}).get(parts[0])
+    if finfo is None:
+        return None
+    lo = hi = None
+    for m in finfo.metadata:
+        if isinstance(m, Ge):
+            lo = f"[{_fmt(m.ge)}"
+        elif isinstance(m, Gt):
+            lo = f"({_fmt(m.gt)}"
+        elif isinstance(m, Le):
+            hi = f"{_fmt(m.le)}]"
+        elif isinstance(m, Lt):
+            hi = f"{_fmt(m.lt)})"
+    if lo and hi:
+        return f"{lo}, {hi}"
+    return None
+
+
+def validate_document(doc: dict[str, Any], prov: Provenance) -> tuple[Instance | None,
+                                                                       list[Problem]]:
+    """Validate the expanded document field by field."""
+    try:
+        return Instance.model_validate(doc), []
+    except ValidationError as exc:
+        return None, validation_problems(exc, prov)
+
+
+def load_instance(path: str | Path, overrides: Iterable[Any] | None = None) -> Instance:
+    """Read, override and validate an instance file.
+
+    ``overrides`` are :class:`~optimiser.overrides.Override` objects or
+    ``(kind, key, value)`` tuples with kind ``set`` or ``scale`` (SPEC §5).
+    Raises :class:`~optimiser.errors.InputError` listing every problem.
+    """
+    from optimiser.checks import run_checks
+    from optimiser.overrides import apply_overrides, as_overrides
+
+    doc, prov, problems = read_document(Path(path))
+    if problems and not doc:
+        raise InputError(problems)
+    problems += apply_overrides(doc, as_overrides(overrides))
+    inst, field_problems = validate_document(doc, prov)
+    problems += field_problems
+    if inst is not None:
+        problems += run_checks(inst, prov.locate)
+    if problems:
+        raise InputError(problems)
+    assert inst is not None
+    return inst

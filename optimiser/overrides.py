@@ -1,0 +1,197 @@
+"""Overrides (SPEC §5): change the instance document before validation.
+
+A key is a dotted path into the document. List items are addressed by their
+``id`` (workforce rows, which have none, by ``unit/group``), by position, or all
+at once with ``*``. ``set`` replaces one value; ``scale`` multiplies every number
+under the key. Keys are checked against the schema, so a misspelt key is an
+error that names the key, never a silently ignored change.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from optimiser.errors import Problem
+from optimiser.schema import Instance
+
+# Keys whose values are names, never scaled.
+_NAME_KEYS = {"id", "name", "label", "unit", "group", "from_group", "region", "pot",
+              "service", "description", "currency", "mode", "eligible", "intake_years",
+              "base_year", "groups"}
+
+
+@dataclass(frozen=True)
+class Override:
+    """One ``--set KEY=VALUE`` or ``--scale KEY=FACTOR``."""
+
+    kind: Literal["set", "scale"]
+    key: str
+    value: Any
+
+    @property
+    def label(self) -> str:
+        return f"--{self.kind} {self.key}"
+
+    @classmethod
+    def parse(cls, kind: Literal["set", "scale"], text: str) -> Override:
+        """Parse ``KEY=VALUE``; the value is read as YAML (``3e8`` is a number)."""
+        from optimiser.loader import parse_yaml
+
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--{kind} {text!r}: expected KEY=VALUE")
+        try:
+            value = parse_yaml(raw) if raw.strip() else None
+        except Exception as exc:  # noqa: BLE001 - any YAML error is a usage error
+            raise ValueError(f"--{kind} {key}: cannot read value {raw!r}: {exc}") from None
+        if kind == "scale" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"--scale {key}: the factor must be a number, got {raw!r}")
+        return cls(kind, key, value)
+
+
+def as_overrides(overrides: Iterable[Override | tuple[str, str, Any]] | None) -> list[Override]:
+    """Accept ``Override`` objects or ``(kind, key, value)`` tuples."""
+    out = []
+    for o in overrides or ():
+        out.append(o if isinstance(o, Override) else Override(*o))
+    return out
+
+
+def apply_overrides(doc: dict[str, Any], overrides: Sequence[Override]) -> list[Problem]:
+    """Apply overrides to the document in place; return the problems found."""
+    problems: list[Problem] = []
+    for o in overrides:
+        parts = o.key.split(".")
+        try:
+            targets = _resolve(doc, Instance, parts, create=o.kind == "set")
+        except KeyError as exc:
+            problems.append(Problem(o.label, str(exc.args[0])))
+            continue
+        for parent, key in targets:
+            if o.kind == "set":
+                parent[key] = o.value
+            else:
+                parent[key] = _scaled(parent[key], float(o.value), key)
+    return problems
+
+
+def _resolve(node: Any, tp: Any, parts: list[str], create: bool,
+             path: str = "") -> list[tuple[Any, Any]]:
+    """(container, key) pairs the path names, checked against the schema type."""
+    seg, rest = parts[0], parts[1:]
+    here = f"{path}.{seg}" if path else seg
+    if isinstance(node, list):
+        if seg == "*":
+            idx = list(range(len(node)))
+        else:
+            idx = [i for i, it in enumerate(node) if _item_key(it) == seg]
+            if not idx and seg.isdigit() and int(seg) < len(node):
+                idx = [int(seg)]
+            if not idx:
+                known = [k for k in (_item_key(it) for it in node) if k is not None]
+                raise KeyError(f"no item '{seg}' in '{path}'"
+                               + (f" (ids: {', '.join(known[:12])}"
+                                  + (", …" if len(known) > 12 else "") + ")" if known else ""))
+        child_tp = _item_type(tp)
+        out: list[tuple[Any, Any]] = []
+        for i in idx:
+            out += _resolve(node[i], child_tp, rest, create, here) if rest else [(node, i)]
+        return out
+    if isinstance(node, dict):
+        child_tp = _child_type(tp, seg)
+        if child_tp is _NO_KEY:
+            raise KeyError(f"unknown key '{seg}' in '{path or 'the instance'}'")
+        key: Any = seg
+        if seg not in node:
+            matches = [k for k in node if str(k) == seg]
+            if matches:
+                key = matches[0]
+            elif seg.lstrip("-").isdigit() and _is_int_keyed(tp):
+                key = int(seg)
+        if not rest:
+            if key not in node and not create:
+                raise KeyError(f"'{here}' is not set, so there is nothing to scale")
+            return [(node, key)]
+        if key not in node:
+            if not create:
+                raise KeyError(f"'{here}' is not set, so there is nothing to scale")
+            node[key] = {}
+        return _resolve(node[key], child_tp, rest, create, here)
+    raise KeyError(f"'{path}' is a value, not a section: cannot go into '{seg}'")
+
+
+def _item_key(item: Any) -> str | None:
+    if isinstance(item, dict):
+        if "id" in item:
+            return str(item["id"])
+        if "unit" in item and "group" in item:
+            return f"{item['unit']}/{item['group']}"
+    return None
+
+
+_NO_KEY = object()
+
+
+def _branches(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _branches(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        out = []
+        for a in typing.get_args(tp):
+            out += _branches(a)
+        return out
+    return [tp]
+
+
+def _child_type(tp: Any, key: str) -> Any:
+    """The schema type under ``key``, ``Any`` where the schema does not say,
+    ``_NO_KEY`` where the key cannot exist."""
+    if tp is Any:
+        return Any
+    for b in _branches(tp):
+        if isinstance(b, type) and issubclass(b, BaseModel):
+            if key in b.model_fields:
+                return b.model_fields[key].annotation
+        elif typing.get_origin(b) is dict:
+            return typing.get_args(b)[1]
+    return _NO_KEY
+
+
+def _item_type(tp: Any) -> Any:
+    for b in _branches(tp):
+        if typing.get_origin(b) in (list, tuple):
+            args = typing.get_args(b)
+            return args[0] if args else Any
+    return Any
+
+
+def _is_int_keyed(tp: Any) -> bool:
+    return any(typing.get_origin(b) is dict and typing.get_args(b)[0] is int
+               for b in _branches(tp))
+
+
+def _scaled(value: Any, factor: float, key: Any) -> Any:
+    if isinstance(key, str) and key in _NAME_KEYS:
+        return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value * factor
+    if isinstance(value, str):
+        try:
+            return float(value) * factor
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {k: _scaled(v, factor, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scaled(v, factor, None) for v in value]
+    return value

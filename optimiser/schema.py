@@ -1,0 +1,477 @@
+"""The instance schema (SPEC §3) as pydantic models.
+
+Every model forbids unknown keys and is frozen once validated. Each field's
+docstring (the string literal under it) is its documentation: units, range and
+default. It becomes the field's ``description`` in the JSON Schema exported by
+``wfopt schema`` and is checked against ``docs/instance-format.md`` by the tests.
+
+Only checks that concern a single field or a single item live here; checks that
+cross sections (unknown ids, years outside the horizon) live in
+``optimiser.checks`` so that all problems are collected and reported together.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Rate01 = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A rate or share in [0, 1]."""
+
+RateOpen01 = Annotated[float, Field(gt=0.0, le=1.0)]
+"""A rate in (0, 1]."""
+
+NonNeg = Annotated[float, Field(ge=0.0)]
+"""A non-negative number."""
+
+Identifier = Annotated[str, Field(min_length=1, pattern=r"^[^\s;:,.]+$")]
+"""An id: non-empty, no spaces, and none of ``; : , .`` (they are separators in
+CSV cells and override keys)."""
+
+Breakpoints = Annotated[list[tuple[NonNeg, NonNeg]], Field(min_length=2)]
+"""A piecewise-linear response ``[[spend, effect], ...]`` starting at ``[0, 0]``."""
+
+
+class Strict(BaseModel):
+    """Base of every schema model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Horizon(Strict):
+    """The planning horizon: a base year and the plan years after it."""
+
+    base_year: int = Field(ge=1900, le=2200)
+    """Base year ``b`` (the financial year starting in ``b``). The workforce baseline
+    is the staff in post at the end of this year. Required."""
+
+    years: int = Field(ge=1, le=60)
+    """Number of plan years ``T`` (1 to 60); plan years are ``b+1 … b+T``. Required."""
+
+
+class StaffGroup(Strict):
+    """A staff group (profession or role)."""
+
+    id: Identifier
+    """Unique id of the group, referenced by workforce rows, levers and targets. Required."""
+
+    name: str | None = None
+    """Readable name. Optional; defaults to the id."""
+
+    leaver_rate: Rate01 = 0.0
+    """Annual leaver rate λ (share of staff in post who leave in a year, all exits,
+    retirement included), in [0, 1]. Used for units whose workforce row gives none.
+    Default 0."""
+
+
+class Unit(Strict):
+    """An organisation (for example an NHS trust) in one region."""
+
+    id: Identifier
+    """Unique id of the unit. Required."""
+
+    name: str | None = None
+    """Readable name. Optional; defaults to the id."""
+
+    region: Identifier
+    """Region the unit belongs to. Regions exist through their units. Required."""
+
+
+class WorkforceRow(Strict):
+    """Baseline staff in post of one group in one unit."""
+
+    unit: str
+    """Unit id. Required."""
+
+    group: str
+    """Staff group id. Required."""
+
+    fte: NonNeg
+    """Staff in post at the end of the base year, FTE, ≥ 0. Required."""
+
+    leaver_rate: Rate01 | None = None
+    """Annual leaver rate λ[u,g] in [0, 1]. Optional; defaults to the group's rate."""
+
+    joiners: NonNeg = 0.0
+    """Exogenous joiners J[u,g] not created by any lever, FTE per year, ≥ 0. Default 0."""
+
+
+class Supervision(Strict):
+    """Supervision capacity limiting trainees in training."""
+
+    group: str
+    """Supervising staff group g_s. Required."""
+
+    max_trainees_per_fte: float = Field(gt=0.0)
+    """Most trainees in training per FTE of the supervising group in the programme's
+    units at the end of the previous year, > 0. Required."""
+
+
+class TrainingProgramme(Strict):
+    """An education programme producing staff of one group (SPEC §2.3)."""
+
+    id: Identifier
+    """Unique id of the programme. Required."""
+
+    name: str | None = None
+    """Readable name. Optional."""
+
+    group: str
+    """Staff group its graduates join. Required."""
+
+    from_group: str | None = None
+    """For upskilling: the group trainees come from; graduates leave it and join
+    ``group`` in the same unit. Optional."""
+
+    region: str | None = None
+    """Region whose units graduates may join. Optional; default any unit."""
+
+    duration: int = Field(ge=1, le=15)
+    """Course length ℓ in years, 1 to 15. Entrants starting in year y join in y+ℓ.
+    Required."""
+
+    completion_rate: RateOpen01
+    """Share of entrants who complete, c ∈ (0, 1]. Required."""
+
+    employment_rate: RateOpen01 = 1.0
+    """Share of completers who take a post, κ ∈ (0, 1]. Default 1."""
+
+    cost_per_place_year: NonNeg = 0.0
+    """Cost of one commissioned place for one year of the course, currency, ≥ 0.
+    Charged in every year the place is in training. Default 0."""
+
+    cohort_fixed_cost: NonNeg = 0.0
+    """Fixed cost of running a cohort in an intake year, currency, ≥ 0. Default 0.
+    Needs ``max_places_per_year``."""
+
+    min_cohort: NonNeg = 0.0
+    """Smallest cohort that may run: a course runs with 0 or at least this many
+    places, ≥ 0. Default 0. Needs ``max_places_per_year``."""
+
+    max_places_per_year: NonNeg | None = None
+    """Most places starting in one year, ≥ 0. Optional (no cap); required when
+    ``min_cohort`` or ``cohort_fixed_cost`` is positive."""
+
+    integer_places: bool = True
+    """Whether places are whole numbers. Default true."""
+
+    intake_years: list[int] | None = None
+    """Plan years in which new cohorts may start. Optional; default every plan year."""
+
+    committed: dict[int, NonNeg] = Field(default_factory=dict)
+    """Entrants already in training, ``{start_year: entrants}`` with start years ≤ the
+    base year; they graduate on the same terms and cost nothing more. Default none."""
+
+    supervision: Supervision | None = None
+    """Supervision capacity. Optional; default unlimited."""
+
+    pot: str | None = None
+    """Budget pot charged. Optional; default ``main``."""
+
+
+class ReturnToPractice(Strict):
+    """A return-to-practice campaign (SPEC §2.4)."""
+
+    id: Identifier
+    """Unique id of the campaign. Required."""
+
+    name: str | None = None
+    """Readable name. Optional."""
+
+    group: str
+    """Staff group returners join. Required."""
+
+    pool: NonNeg
+    """Most returners over the whole horizon, FTE, ≥ 0. Required."""
+
+    response: Breakpoints
+    """Returners per year against campaign spend per year,
+    ``[[spend, returners], ...]``: starts at ``[0, 0]``, spends strictly increasing,
+    concave (slopes non-increasing). Spend is capped at the last breakpoint. Required."""
+
+    cost_per_returner: NonNeg = 0.0
+    """Cost per returner (course, placement), currency, ≥ 0. Default 0."""
+
+    fixed_cost: NonNeg = 0.0
+    """Fixed cost in each year the campaign is active, currency, ≥ 0. Default 0."""
+
+    region: str | None = None
+    """Region whose units returners may join. Optional; default any unit."""
+
+    pot: str | None = None
+    """Budget pot charged. Optional; default ``main``."""
+
+
+class TopLeaverRate(Strict):
+    """Eligibility by leaver rate."""
+
+    top_leaver_rate: int = Field(ge=1)
+    """The n units with the highest FTE-weighted baseline leaver rate over the
+    scheme's groups (ties broken by unit id), n ≥ 1."""
+
+
+class RetentionScheme(Strict):
+    """A retention programme for high-leaver units (SPEC §2.5)."""
+
+    id: Identifier
+    """Unique id of the scheme. Required."""
+
+    name: str | None = None
+    """Readable name. Optional."""
+
+    eligible: list[str] | TopLeaverRate
+    """Units that may be funded: a list of unit ids, or ``{top_leaver_rate: n}``.
+    Required."""
+
+    groups: list[str] | None = None
+    """Staff groups whose leavers the scheme retains. Optional; default all groups."""
+
+    max_retained_share: Rate01 = 1.0
+    """Most of a unit's leavers (per group and year) the scheme can retain, ρ ∈ [0, 1].
+    Default 1."""
+
+    response: Breakpoints
+    """Retained FTE per year against funding per year, both **per 1,000 baseline FTE**
+    of the unit in the scheme's groups: ``[[spend, retained_fte], ...]``, starting
+    ``[0, 0]``, spends strictly increasing, concave. Funding is capped at the last
+    breakpoint (scaled by unit size). Required."""
+
+    fixed_cost: NonNeg = 0.0
+    """Fixed cost per funded unit-year, currency, ≥ 0. Default 0."""
+
+    min_funding: NonNeg = 0.0
+    """Least funding of a funded unit-year, currency, ≥ 0. Default 0."""
+
+    max_units_per_year: int | None = Field(default=None, ge=0)
+    """Most units funded in one year, ≥ 0. Optional; default no limit."""
+
+    pot: str | None = None
+    """Budget pot charged. Optional; default ``main``."""
+
+
+class InternationalRoute(Strict):
+    """An international recruitment route (SPEC §2.6)."""
+
+    id: Identifier
+    """Unique id of the route. Required."""
+
+    name: str | None = None
+    """Readable name. Optional."""
+
+    group: str
+    """Staff group recruits join. Required."""
+
+    cost_per_recruit: NonNeg
+    """Cost per recruit (FTE), currency, ≥ 0. Required."""
+
+    max_per_year: NonNeg
+    """Most recruits per year, FTE, ≥ 0. Required."""
+
+    max_total: NonNeg | None = None
+    """Most recruits over the horizon, FTE, ≥ 0. Optional; default no limit."""
+
+    region: str | None = None
+    """Region whose units recruits may join. Optional; default any unit."""
+
+    pot: str | None = None
+    """Budget pot charged. Optional; default ``main``."""
+
+
+class Budget(Strict):
+    """A funding pot (SPEC §2.7)."""
+
+    id: Identifier
+    """Unique id of the pot; levers name it in ``pot``. Required."""
+
+    per_year: NonNeg | dict[int, NonNeg] | None = None
+    """Limit on spend in each plan year, currency: one number for every year, or
+    ``{year: amount}`` (a missing year is unlimited). Optional; default unlimited."""
+
+    total: NonNeg | None = None
+    """Limit on spend over the whole horizon, currency. Optional; default unlimited."""
+
+
+class Target(Strict):
+    """A workforce target (SPEC §2.8)."""
+
+    id: Identifier
+    """Unique id of the target. Required."""
+
+    label: str | None = None
+    """Readable label. Optional."""
+
+    region: str | None = None
+    """Scope: a region id. Optional; give at most one of ``region`` and ``unit``;
+    neither means national."""
+
+    unit: str | None = None
+    """Scope: a unit id. Optional."""
+
+    service: Identifier | None = None
+    """Service the staff must be deployed to. Optional; without it every FTE of the
+    groups in scope counts."""
+
+    groups: Annotated[list[str], Field(min_length=1)] | Annotated[
+        dict[str, NonNeg], Field(min_length=1)
+    ]
+    """Staff groups that count: a list (each FTE counts 1), or ``{group: weight}``
+    where the weight is the FTE each counts for (skill-mix substitution). Required."""
+
+    required: Annotated[dict[int, NonNeg], Field(min_length=1)]
+    """Required FTE ``{year: FTE}`` for one or more plan years. Required."""
+
+    priority: NonNeg = 1.0
+    """Weight w_k of a shortfall FTE in the objective, ≥ 0. Default 1."""
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Target:
+        if self.region is not None and self.unit is not None:
+            raise ValueError("give at most one of region and unit")
+        return self
+
+
+class Objective(Strict):
+    """How plans are ranked (SPEC §2.9)."""
+
+    mode: Literal["lexicographic", "weighted"] = "lexicographic"
+    """``lexicographic``: minimise weighted shortfall W, then cost C at that W.
+    ``weighted``: minimise W + C / value_per_fte. Default lexicographic."""
+
+    value_per_fte: float | None = Field(default=None, gt=0.0)
+    """Worth of closing one FTE-year of weighted shortfall, currency, > 0. Required
+    in weighted mode."""
+
+    rel_tol: NonNeg = 1.0e-6
+    """Lexicographic stage 2 keeps W ≤ W₁ + max(abs_tol, rel_tol·W₁). Default 1e-6."""
+
+    abs_tol: NonNeg = 1.0e-6
+    """See ``rel_tol``; FTE. Default 1e-6."""
+
+    @model_validator(mode="after")
+    def _weighted_needs_value(self) -> Objective:
+        if self.mode == "weighted" and self.value_per_fte is None:
+            raise ValueError("weighted mode needs value_per_fte")
+        return self
+
+
+class SolverOptions(Strict):
+    """HiGHS options (SPEC §2.10); the command line overrides them."""
+
+    time_limit: float | None = Field(default=None, gt=0.0)
+    """Wall-clock limit for the whole solve (both stages), seconds, > 0. Optional;
+    default none."""
+
+    mip_gap: NonNeg = 1.0e-4
+    """Relative MIP gap at which a stage stops. Default 1e-4."""
+
+    threads: int | None = Field(default=None, ge=1)
+    """HiGHS threads, ≥ 1. Optional; default HiGHS's choice."""
+
+    seed: int = Field(default=0, ge=0)
+    """HiGHS random seed, ≥ 0. Default 0."""
+
+
+class Instance(Strict):
+    """A workforce-planning instance (SPEC §3)."""
+
+    name: str
+    """Name of the instance. Required."""
+
+    description: str | None = None
+    """Free text. Optional."""
+
+    currency: str = "GBP"
+    """Currency of every amount (in units, not thousands). Default GBP."""
+
+    horizon: Horizon
+    """Base year and plan years. Required."""
+
+    staff_groups: Annotated[list[StaffGroup], Field(min_length=1)]
+    """Staff groups (inline list or CSV). Required, at least one."""
+
+    units: Annotated[list[Unit], Field(min_length=1)]
+    """Units (inline list or CSV). Required, at least one."""
+
+    workforce: list[WorkforceRow] = Field(default_factory=list)
+    """Baseline staff in post, one row per (unit, group) (inline list or CSV). A
+    (unit, group) with no row starts at 0 FTE with the group's leaver rate."""
+
+    training: list[TrainingProgramme] = Field(default_factory=list)
+    """Training programmes (inline list or CSV). Default none."""
+
+    return_to_practice: list[ReturnToPractice] = Field(default_factory=list)
+    """Return-to-practice campaigns (inline list or CSV). Default none."""
+
+    retention: list[RetentionScheme] = Field(default_factory=list)
+    """Retention schemes (inline list or CSV). Default none."""
+
+    international: list[InternationalRoute] = Field(default_factory=list)
+    """International recruitment routes (inline list or CSV). Default none."""
+
+    budgets: list[Budget] = Field(default_factory=list)
+    """Funding pots (inline list or CSV). Default none: spending unlimited."""
+
+    targets: list[Target] = Field(default_factory=list)
+    """Targets (inline list or CSV, one row per target-year). Default none."""
+
+    objective: Objective = Field(default_factory=Objective)
+    """Objective mode. Default lexicographic."""
+
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+    """Solver options. Default HiGHS defaults with a 1e-4 gap."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @property
+    def years(self) -> list[int]:
+        """Plan years ``b+1 … b+T``."""
+        b = self.horizon.base_year
+        return list(range(b + 1, b + self.horizon.years + 1))
+
+
+LIST_SECTIONS: dict[str, type[Strict]] = {
+    "staff_groups": StaffGroup,
+    "units": Unit,
+    "workforce": WorkforceRow,
+    "training": TrainingProgramme,
+    "return_to_practice": ReturnToPractice,
+    "retention": RetentionScheme,
+    "international": InternationalRoute,
+    "budgets": Budget,
+    "targets": Target,
+}
+"""Sections that may be given inline or as a CSV path."""
+
+LEVER_SECTIONS = ("training", "return_to_practice", "retention", "international")
+
+
+def json_schema() -> dict:
+    """The JSON Schema of an instance document, from the models.
+
+    List sections also accept a string (a CSV path relative to the instance
+    file), so the schema validates instance files as written, not only the
+    expanded document.
+    """
+    schema = Instance.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    for section in LIST_SECTIONS:
+        prop = schema["properties"][section]
+        description = prop.pop("description", None)
+        title = prop.pop("title", None)
+        default = prop.pop("default", None)
+        new = {"anyOf": [prop, {"type": "string", "description": "Path of a CSV file "
+                                "relative to the instance file."}]}
+        if title:
+            new["title"] = title
+        if description:
+            new["description"] = description
+        if default is not None:
+            new["default"] = default
+        schema["properties"][section] = new
+    return schema
