@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from optimiser import InputError, Override, load_instance
+from optimiser import InputError, Override, Result, SolveOptions, load_instance
+from optimiser import solve as solve_instance
 from optimiser.schema import Instance, json_schema
 
 app = typer.Typer(
@@ -106,6 +108,117 @@ def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None)
 def schema() -> None:
     """Print the JSON Schema of instance files (generated from the pydantic models)."""
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None
+               ) -> tuple[Instance, dict[str, float]]:
+    timings: dict[str, float] = {}
+    overrides = parse_overrides(sets, scales)
+    try:
+        inst = load_instance(path, overrides, timings=timings)
+    except InputError as exc:
+        fail_input(exc.problems)
+        raise
+    return inst, timings
+
+
+def money(x: float | None, currency: str = "GBP") -> str:
+    if x is None:
+        return "-"
+    sym = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, currency + " ")
+    if abs(x) >= 1e6:
+        return f"{sym}{x / 1e6:,.2f}m"
+    return f"{sym}{x:,.0f}"
+
+
+def print_summary(result: Result, worst: int = 5) -> None:
+    """A readable summary: status, W, C, gap, time, spend per lever, worst targets."""
+    cur = result.currency
+    gap = "-" if result.mip_gap is None else f"{result.mip_gap:.4%}"
+    typer.echo(f"instance            {result.instance}")
+    typer.echo(f"status              {result.status}")
+    if result.has_plan:
+        typer.echo(f"weighted shortfall  {result.weighted_shortfall:,.2f} FTE")
+        typer.echo(f"total cost          {money(result.total_cost, cur)}")
+    typer.echo(f"mip gap             {gap}")
+    typer.echo(f"solve time          {result.solve_seconds:.2f} s (HiGHS), mode "
+               f"{result.objective_mode}")
+    for msg in result.messages:
+        typer.echo(f"note                {msg}")
+    if not result.has_plan:
+        return
+    typer.echo("spend by lever")
+    for lever, spent in result.spend_by_lever().items():
+        typer.echo(f"  {lever:<20}{money(spent, cur):>14}")
+    budget = result.tables["budget"]
+    totals = budget[budget["year"] == "total"]
+    if len(totals):
+        typer.echo("budget pots (spent / limit over the horizon)")
+        for _, row in totals.iterrows():
+            lim = "no total limit" if row["limit"] != row["limit"] else money(row["limit"], cur)
+            typer.echo(f"  {row['pot']:<20}{money(row['spent'], cur):>14} / {lim}")
+    t = result.tables["targets"]
+    if len(t):
+        weighted = t.assign(weighted=t["shortfall"] * t["priority"])
+        short = weighted[weighted["shortfall"] > 1e-6].sort_values(
+            ["weighted", "target", "year"], ascending=[False, True, True]).head(worst)
+        if len(short):
+            typer.echo(f"largest shortfalls (of {len(t)} target-years)")
+            for _, r in short.iterrows():
+                typer.echo(f"  {r['target']:<28}{r['year']:>6}  required {r['required']:>10,.1f}"
+                           f"  achieved {r['achieved']:>10,.1f}  short {r['shortfall']:>9,.1f}")
+        else:
+            typer.echo(f"every target met ({len(t)} target-years)")
+
+
+@app.command()
+def solve(
+    instance: InstanceArg,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results directory "
+                                             "(written atomically).")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds for the whole solve.",
+                                                     min=0.001)] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.", min=0.0)] = None,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads.", min=1)] = None,
+    seed: Annotated[int | None, typer.Option(help="HiGHS random seed.", min=0)] = None,
+    mode: Annotated[str | None, typer.Option(help="lexicographic or weighted.")] = None,
+    set_: SetOpt = None,
+    scale: ScaleOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
+                                          "stdout instead of the readable summary.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+) -> None:
+    """Solve an instance: print the plan's summary and write the result tables.
+
+    Exit 0 with a plan (optimal or feasible), 1 without (infeasible, no_solution,
+    error), 2 for invalid input.
+    """
+    if mode is not None and mode not in ("lexicographic", "weighted"):
+        typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
+        raise typer.Exit(2)
+    inst, timings = load_timed(instance, set_, scale)
+    opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                        mode=mode, verbose=verbose)
+    try:
+        result = run_solve(inst, opts, timings)
+    except ValueError as exc:
+        typer.echo(f"options | {exc}", err=True)
+        raise typer.Exit(2) from None
+    if out is not None:
+        t0 = time.perf_counter()
+        result.write(out)
+        result.timings["write"] = time.perf_counter() - t0
+    if as_json:
+        typer.echo(json.dumps(result.summary(), indent=2))
+    else:
+        print_summary(result)
+        if out is not None:
+            typer.echo(f"results written to {out}")
+    raise typer.Exit(0 if result.has_plan else 1)
+
+
+def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> Result:
+    return solve_instance(inst, opts, timings=timings)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python cli.py`

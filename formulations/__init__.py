@@ -1,0 +1,48 @@
+"""The planning model (SPEC §2) in Pyomo, one module per concern.
+
+:func:`build_model` assembles the modules in order: stock variables first
+(levers read S[u,g,y−1]), then each lever (training, return to practice,
+retention, international), which record their flows and spend in a
+:class:`~formulations.ledger.Ledger`; then the stock balance, targets, budgets
+and the objective read the ledger.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from formulations.budgets import define_budgets
+from formulations.data import ModelData, model_data
+from formulations.international import define_international
+from formulations.ledger import Ledger
+from formulations.objective import define_objective
+from formulations.retention import define_retention
+from formulations.return_to_practice import define_return_to_practice
+from formulations.stock import define_stock_balance, define_stock_variables
+from formulations.targets import define_targets
+from formulations.training import define_training
+
+__all__ = ["ModelData", "build_model", "model_data"]
+
+
+def build_model(d: ModelData) -> pyo.ConcreteModel:
+    """The Pyomo model of SPEC §2 for the model data ``d``.
+
+    ``m.ledger.infeasible`` lists rows that hold only data and fail (for example
+    committed trainees above supervision capacity): the model is then infeasible
+    without asking the solver.
+    """
+    m = pyo.ConcreteModel(name=d.inst.name)
+    ledger = Ledger()
+    define_stock_variables(m, d)
+    define_training(m, d, ledger)
+    define_return_to_practice(m, d, ledger)
+    define_retention(m, d, ledger)
+    define_international(m, d, ledger)
+    define_stock_balance(m, d, ledger)
+    define_targets(m, d)
+    define_budgets(m, d, ledger)
+    define_objective(m, d, ledger)
+    m.ledger = ledger
+    m.model_data = d
+    return m

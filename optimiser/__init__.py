@@ -1,14 +1,18 @@
 """Workforce-planning optimiser: the library API.
 
 ``load_instance(path, overrides)`` reads and validates an instance file,
-``solve(instance, options)`` returns a :class:`Result`, and ``sweep`` solves a
-grid of overrides.
+``solve(instance, options)`` returns a :class:`Result` whose tables are pandas
+DataFrames.
 """
 
 from optimiser.errors import InputError, Problem
 from optimiser.loader import load_instance
 from optimiser.overrides import Override
+from optimiser.results import Result
 from optimiser.schema import Instance
+from optimiser.solve import SolveOptions, solve
 
-__all__ = ["Instance", "InputError", "Override", "Problem", "load_instance"]
 __version__ = "0.1.0"
+
+__all__ = ["InputError", "Instance", "Override", "Problem", "Result", "SolveOptions",
+           "load_instance", "solve"]

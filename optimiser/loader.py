@@ -49,7 +49,7 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123
 
 def parse_yaml(text: str) -> Any:
     """Parse YAML text with YAML 1.2 floats (``2e6`` is a number)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
 
 
 # Fields whose CSV cell holds a list (``a;b``), a mapping (``a:1;b:0.8``) or
@@ -83,6 +83,8 @@ class Provenance:
 
     file: str
     csv: dict[str, CsvSource] = field(default_factory=dict)
+    unread: set[str] = field(default_factory=set)
+    """Sections whose CSV file could not be read (already reported)."""
 
     def locate(self, loc: Iterable[Any]) -> str:
         """A place for ``loc`` (a key path as a tuple): ``file row N, column X``
@@ -136,10 +138,7 @@ def read_document(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]
     except (OSError, UnicodeDecodeError) as exc:
         return {}, prov, [Problem(str(path), f"cannot read: {exc}")]
     try:
-        if path.suffix.lower() == ".json":
-            doc = json.loads(text)
-        else:
-            doc = parse_yaml(text)
+        doc = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text)
     except json.JSONDecodeError as exc:
         return {}, prov, [Problem(f"{path.name} line {exc.lineno}, column {exc.colno}",
                                   f"invalid JSON: {exc.msg}")]
@@ -159,6 +158,8 @@ def read_document(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]
             doc[section] = items
             if src is not None:
                 prov.csv[section] = src
+            else:
+                prov.unread.add(section)
     return doc, prov, problems
 
 
@@ -186,8 +187,9 @@ def read_csv_section(
     for j, col in enumerate(header):
         top = col.split(".", 1)[0]
         if top not in allowed:
+            expected = ", ".join(sorted(allowed))
             problems.append(Problem(f"{name} column {col or j + 1}",
-                                    f"unknown column; expected some of: {', '.join(sorted(allowed))}"))
+                                    f"unknown column; expected some of: {expected}"))
         elif col in header[:j]:
             problems.append(Problem(f"{name} column {col}", "duplicate column"))
         else:
@@ -305,6 +307,12 @@ def validation_problems(exc: ValidationError, prov: Provenance) -> list[Problem]
         depth = max(len(loc) for loc, _ in errs)
         kept = [(loc, err) for loc, err in errs
                 if not (len(loc) < depth and len(errs) > 1 and _is_union_branch(err))]
+        # A union's branches all report at the same place: when one branch took
+        # the value's type and refused its content (``per_year: -5`` is a number
+        # below 0), the other branches' "wrong type" errors are noise.
+        typed = {loc for loc, err in kept if err["type"] not in _TYPE_WORDS}
+        kept = [(loc, err) for loc, err in kept
+                if not (loc in typed and err["type"] in _TYPE_WORDS)]
         # Every branch of a union refused the value's type: say so once.
         kinds = [_TYPE_WORDS.get(err["type"]) for _, err in kept]
         if len(kept) > 1 and all(kinds) and len({loc for loc, _ in kept}) == 1:
@@ -343,11 +351,23 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _as_number(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+
 def _message(err: dict, loc: tuple) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
     rng = _range_of(loc)
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        # A CSV cell reaches the bound check as text that parsed as a number.
+        got = _as_number(got)
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") and rng:
         return f"must be in {rng}, got {_fmt(got)}"
     if kind == "greater_than_equal":
@@ -368,8 +388,12 @@ def _message(err: dict, loc: tuple) -> str:
         return f"must be true or false, got {_fmt(got)}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')}, got {_fmt(got)}"
+    if kind in ("too_short", "too_long") and "response" in loc and isinstance(loc[-1], int):
+        return f"a breakpoint must be a [spend, effect] pair, got {_fmt(got)}"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} item(s)"
     if kind == "string_pattern_mismatch":
         return f"{_fmt(got)} is not a valid id (no spaces or ; : , .)"
     if kind == "string_too_short":
@@ -387,18 +411,8 @@ def _range_of(loc: tuple) -> str | None:
     """``[0, 1]`` or ``(0, 1]`` for a field bounded on both sides."""
     from annotated_types import Ge, Gt, Le, Lt
 
-    model: Any = Instance
-    parts = list(loc)
-    if parts and parts[0] in LIST_SECTIONS:
-        model = LIST_SECTIONS[parts[0]]
-        parts = parts[2:] if len(parts) > 2 else []
-    if not parts or not isinstance(parts[0], str):
-        return None
-    finfo = getattr(model, "model_fields", {}).get(parts[0])
-    if finfo is None:
-        return None
     lo = hi = None
-    for m in finfo.metadata:
+    for m in _bounds_of(loc):
         if isinstance(m, Ge):
             lo = f"[{_fmt(m.ge)}"
         elif isinstance(m, Gt):
@@ -412,33 +426,144 @@ def _range_of(loc: tuple) -> str | None:
     return None
 
 
+def _bounds_of(loc: tuple) -> list[Any]:
+    """The bound metadata (``Ge``, ``Le``, …) of the field at ``loc``, following
+    nested models (``supervision.max_trainees_per_fte``) and optional fields
+    (``Rate01 | None``). Empty when the place is not a single numeric field."""
+    import typing
+
+    model: Any = Instance
+    finfo = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        finfo = fields[part]
+        model = _model_in(finfo.annotation)
+    if finfo is None:
+        return []
+    if finfo.metadata:
+        return list(finfo.metadata)
+    # ``Annotated[float, Field(...)] | None``: the bounds sit on the one
+    # numeric branch of the union.
+    found: list[list[Any]] = []
+    for arg in typing.get_args(finfo.annotation):
+        if typing.get_origin(arg) is typing.Annotated:
+            base, *meta = typing.get_args(arg)
+            if base in (int, float):
+                found.append([m for fi in meta for m in getattr(fi, "metadata", [fi])])
+    return found[0] if len(found) == 1 else []
+
+
+def _model_in(tp: Any) -> Any:
+    """The pydantic model a field holds (directly, in a list or in a union), if any."""
+    import typing
+
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in typing.get_args(tp):
+        m = _model_in(arg)
+        if m is not None:
+            return m
+    return None
+
+
 def validate_document(doc: dict[str, Any], prov: Provenance) -> tuple[Instance | None,
                                                                        list[Problem]]:
     """Validate the expanded document field by field."""
     try:
         return Instance.model_validate(doc), []
     except ValidationError as exc:
-        return None, validation_problems(exc, prov)
+        problems = validation_problems(exc, prov)
+        # A section whose CSV could not be read is already reported; that it is
+        # now empty is not a second problem.
+        return None, [p for p in problems if p.location not in prov.unread]
 
 
-def load_instance(path: str | Path, overrides: Iterable[Any] | None = None) -> Instance:
+def partial_checks(doc: dict[str, Any], prov: Provenance) -> list[Problem]:
+    """Cross-reference checks on the items that passed field validation.
+
+    Used when the document as a whole failed, so that an unknown group in one
+    lever is reported together with an out-of-range rate in another. Invalid
+    items are left out (their own problems are reported); the ids they declare
+    still count as known. Nothing is checked when the horizon, the staff groups
+    or the units cannot be used at all, since every check depends on them.
+    """
+    from optimiser.checks import Declared, run_checks
+
+    extra: dict[str, set[str]] = {"staff_groups": set(), "units": set(), "regions": set(),
+                                  "budgets": set()}
+    partial: dict[str, Any] = {"name": "partial", "horizon": doc.get("horizon")}
+    index: dict[str, list[int]] = {}
+    for section, model in LIST_SECTIONS.items():
+        items = doc.get(section, [])
+        if not isinstance(items, list):
+            if section in ("staff_groups", "units"):
+                return []
+            continue
+        kept, where = [], []
+        for i, item in enumerate(items):
+            try:
+                kept.append(model.model_validate(item))
+                where.append(i)
+            except ValidationError:
+                if isinstance(item, dict) and section in extra:
+                    if isinstance(item.get("id"), str):
+                        extra[section].add(item["id"])
+                    if section == "units" and isinstance(item.get("region"), str):
+                        extra["regions"].add(item["region"])
+        partial[section] = kept
+        index[section] = where
+    try:
+        inst = Instance.model_validate(partial)
+    except ValidationError:
+        return []
+
+    def locate(loc: Iterable[Any]) -> str:
+        loc = list(loc)
+        if len(loc) >= 2 and loc[0] in index and isinstance(loc[1], int):
+            loc[1] = index[loc[0]][loc[1]]
+        return prov.locate(loc)
+
+    declared = Declared.of(inst, Declared(frozenset(extra["staff_groups"]),
+                                          frozenset(extra["units"]),
+                                          frozenset(extra["regions"]),
+                                          frozenset(extra["budgets"])))
+    return run_checks(inst, locate, declared)
+
+
+def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
+                  timings: dict[str, float] | None = None) -> Instance:
     """Read, override and validate an instance file.
 
     ``overrides`` are :class:`~optimiser.overrides.Override` objects or
     ``(kind, key, value)`` tuples with kind ``set`` or ``scale`` (SPEC §5).
     Raises :class:`~optimiser.errors.InputError` listing every problem.
+    ``timings``, when given, receives the seconds spent in ``load`` (reading,
+    CSV, overrides) and ``validate`` (fields and cross-references).
     """
+    import time
+
     from optimiser.checks import run_checks
     from optimiser.overrides import apply_overrides, as_overrides
 
+    t0 = time.perf_counter()
     doc, prov, problems = read_document(Path(path))
     if problems and not doc:
         raise InputError(problems)
     problems += apply_overrides(doc, as_overrides(overrides))
+    t1 = time.perf_counter()
     inst, field_problems = validate_document(doc, prov)
     problems += field_problems
     if inst is not None:
         problems += run_checks(inst, prov.locate)
+    else:
+        problems += partial_checks(doc, prov)
+    if timings is not None:
+        timings["load"] = t1 - t0
+        timings["validate"] = time.perf_counter() - t1
     if problems:
         raise InputError(problems)
     assert inst is not None

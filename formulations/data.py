@@ -1,0 +1,115 @@
+"""Model data: the validated instance resolved into the indexed numbers the
+formulation reads (SPEC §2.1).
+
+Defaults are resolved here once (a unit's leaver rate falls back to its group's,
+a lever without a pot is charged to ``main``, ``top_leaver_rate`` becomes a list
+of units), so the formulation modules never look at raw instance fields that
+have defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from optimiser.schema import Instance, RetentionScheme
+
+DEFAULT_POT = "main"
+
+
+@dataclass
+class ModelData:
+    inst: Instance
+    base: int
+    years: list[int]
+    groups: list[str]
+    units: list[str]
+    regions: list[str]
+    region_of: dict[str, str]
+    S0: dict[tuple[str, str], float]
+    """Baseline FTE S[u,g,b] for every unit and group (0 where no row)."""
+    lam: dict[tuple[str, str], float]
+    """Leaver rate λ[u,g]."""
+    J: dict[tuple[str, str], float]
+    """Exogenous joiners J[u,g] per year."""
+    eligible: dict[str, list[str]] = field(default_factory=dict)
+    """Retention scheme -> eligible units with staff in its groups."""
+    scheme_groups: dict[str, list[str]] = field(default_factory=dict)
+    sigma: dict[tuple[str, str], float] = field(default_factory=dict)
+    """σ_u: baseline FTE of unit u in scheme s's groups / 1000."""
+    pots: list[str] = field(default_factory=list)
+    """Declared pots, then undeclared pots that levers are charged to (unlimited)."""
+
+    def units_of(self, region: str | None) -> list[str]:
+        """U(r): the units of a region, or every unit when no region is given."""
+        if region is None:
+            return self.units
+        return [u for u in self.units if self.region_of[u] == region]
+
+    def pot_of(self, lever) -> str:
+        return lever.pot or DEFAULT_POT
+
+    def prev(self, y: int) -> int:
+        return y - 1
+
+
+def leaver_rank(inst_groups: list[str], units: list[str], S0, lam) -> list[tuple[float, str]]:
+    """(FTE-weighted baseline leaver rate, unit) over the given groups, highest
+    first, ties broken by unit id; units with no staff in the groups are left out."""
+    ranked = []
+    for u in units:
+        fte = sum(S0[u, g] for g in inst_groups)
+        if fte > 0:
+            ranked.append((sum(S0[u, g] * lam[u, g] for g in inst_groups) / fte, u))
+    ranked.sort(key=lambda t: (-t[0], t[1]))
+    return ranked
+
+
+def eligible_units(s: RetentionScheme, groups: list[str], units: list[str], S0, lam) -> list[str]:
+    if isinstance(s.eligible, list):
+        return sorted(dict.fromkeys(s.eligible), key=units.index)
+    ranked = leaver_rank(groups, units, S0, lam)
+    chosen = {u for _, u in ranked[: s.eligible.top_leaver_rate]}
+    return [u for u in units if u in chosen]
+
+
+def model_data(inst: Instance) -> ModelData:
+    groups = [g.id for g in inst.staff_groups]
+    units = [u.id for u in inst.units]
+    region_of = {u.id: u.region for u in inst.units}
+    default_rate = {g.id: g.leaver_rate for g in inst.staff_groups}
+    S0 = {(u, g): 0.0 for u in units for g in groups}
+    lam = {(u, g): default_rate[g] for u in units for g in groups}
+    J = {(u, g): 0.0 for u in units for g in groups}
+    for row in inst.workforce:
+        S0[row.unit, row.group] = row.fte
+        if row.leaver_rate is not None:
+            lam[row.unit, row.group] = row.leaver_rate
+        J[row.unit, row.group] = row.joiners
+    d = ModelData(
+        inst=inst,
+        base=inst.horizon.base_year,
+        years=inst.years,
+        groups=groups,
+        units=units,
+        regions=sorted(set(region_of.values())),
+        region_of=region_of,
+        S0=S0,
+        lam=lam,
+        J=J,
+    )
+    for s in inst.retention:
+        sg = list(s.groups) if s.groups else groups
+        d.scheme_groups[s.id] = sg
+        elig = eligible_units(s, sg, units, S0, lam)
+        d.eligible[s.id] = [u for u in elig if sum(S0[u, g] for g in sg) > 0]
+        for u in d.eligible[s.id]:
+            d.sigma[s.id, u] = sum(S0[u, g] for g in sg) / 1000.0
+    declared = [b.id for b in inst.budgets]
+    used = []
+    for section in ("training", "return_to_practice", "retention", "international"):
+        for lever in getattr(inst, section):
+            p = d.pot_of(lever)
+            if p not in declared and p not in used:
+                used.append(p)
+    d.pots = declared + sorted(used)
+    return d

@@ -1,0 +1,107 @@
+"""Retention schemes (SPEC §2.5).
+
+For scheme s, eligible unit u (with σ_u = baseline FTE of u in the scheme's
+groups / 1000), response breakpoints (s_k, r_k) per 1,000 FTE with last spend
+f_max, share cap ρ::
+
+    F[s,u,y] ≥ 0 funding;  Z[s,u,y] ∈ {0,1} funded (when fixed_cost, min_funding
+        or max_units_per_year is set)
+    min_funding·Z[s,u,y] ≤ F[s,u,y] ≤ σ_u·f_max·Z[s,u,y]     funding_min, funding_max
+        (without Z, F ≤ σ_u·f_max is a bound)
+    Σ_g RET[s,u,g,y] ≤ σ_u·r_k + slope_k·(F[s,u,y] − σ_u·s_k)  retained_response[s,u,y,k]
+    RET[s,u,g,y] ≤ ρ·λ[u,g]·S[u,g,y−1]                       retention_cap[s,u,g,y]
+    Σ_s RET[s,u,g,y] ≤ λ[u,g]·S[u,g,y−1]                      leavers_cap[u,g,y]
+        (written only where two or more schemes cover (u,g) and ρ < 1 does not
+         already imply it)
+    Σ_u Z[s,u,y] ≤ max_units_per_year                         units_funded_cap[s,y]
+    cost[s,y] = Σ_u (F[s,u,y] + fixed_cost·Z[s,u,y])
+
+Retained staff are leavers who stay: they are added back to the stock in the
+year they would have left. The big-M of ``funding_max`` is σ_u·f_max, the most
+the response can use, from the data. Units with no baseline staff in the
+scheme's groups cannot be funded (σ_u = 0) and get no variables.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from formulations.data import ModelData
+from formulations.ledger import Ledger
+from formulations.response import max_spend, segments
+from formulations.stock import stock
+
+
+def has_funded_flag(s) -> bool:
+    return s.fixed_cost > 0 or s.min_funding > 0 or s.max_units_per_year is not None
+
+
+def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
+    schemes = d.inst.retention
+    by_id = {s.id: s for s in schemes}
+    suy = [(s.id, u, y) for s in schemes for u in d.eligible[s.id] for y in d.years]
+    fmax = {s.id: max_spend(s.response) for s in schemes}
+    m.F = pyo.Var(suy, domain=pyo.NonNegativeReals, doc="retention funding, currency",
+                  bounds=lambda m, s, u, y: (0.0, d.sigma[s, u] * fmax[s]))
+    z_index = [i for i in suy if has_funded_flag(by_id[i[0]])]
+    m.Z = pyo.Var(z_index, domain=pyo.Binary, doc="unit funded in the year")
+    m.funding_min = pyo.Constraint(
+        [i for i in z_index if by_id[i[0]].min_funding > 0],
+        rule=lambda m, s, u, y: m.F[s, u, y] >= by_id[s].min_funding * m.Z[s, u, y])
+    m.funding_max = pyo.Constraint(
+        z_index, rule=lambda m, s, u, y: m.F[s, u, y] <= d.sigma[s, u] * fmax[s] * m.Z[s, u, y])
+
+    # Groups with no leavers cannot be retained from.
+    ret_index = [(s, u, g, y) for s, u, y in suy for g in d.scheme_groups[s]
+                 if d.lam[u, g] > 0]
+    m.RET = pyo.Var(ret_index, domain=pyo.NonNegativeReals, doc="retained staff, FTE")
+    groups_of = {}
+    for s, u, g, y in ret_index:
+        groups_of.setdefault((s, u, y), []).append(g)
+
+    seg = {s.id: segments(s.response) for s in schemes}
+
+    def retained_response(m, s, u, y, k):
+        sk, rk, slope = seg[s][k]
+        sigma = d.sigma[s, u]
+        retained = sum(m.RET[s, u, g, y] for g in groups_of.get((s, u, y), ()))
+        return retained <= sigma * rk + slope * (m.F[s, u, y] - sigma * sk)
+
+    m.retained_response = pyo.Constraint(
+        [(s, u, y, k) for s, u, y in suy if (s, u, y) in groups_of for k in range(len(seg[s]))],
+        rule=retained_response)
+    m.retention_cap = pyo.Constraint(
+        ret_index, rule=lambda m, s, u, g, y: m.RET[s, u, g, y]
+        <= by_id[s].max_retained_share * d.lam[u, g] * stock(m, d, u, g, y - 1))
+
+    covering: dict[tuple[str, str, int], list[str]] = {}
+    for s, u, g, y in ret_index:
+        covering.setdefault((u, g, y), []).append(s)
+    shared = [k for k, ss in covering.items()
+              if sum(by_id[s].max_retained_share for s in ss) > 1.0]
+    m.leavers_cap = pyo.Constraint(
+        shared, rule=lambda m, u, g, y: sum(m.RET[s, u, g, y] for s in covering[u, g, y])
+        <= d.lam[u, g] * stock(m, d, u, g, y - 1))
+
+    m.units_funded_cap = pyo.Constraint(
+        [(s.id, y) for s in schemes if s.max_units_per_year is not None for y in d.years
+         if len(d.eligible[s.id]) > s.max_units_per_year],
+        rule=lambda m, s, y: sum(m.Z[s, u, y] for u in d.eligible[s])
+        <= by_id[s].max_units_per_year)
+
+    for s, u, g, y in ret_index:
+        ledger.add_inflow(u, g, y, 1.0, m.RET[s, u, g, y])
+
+    def cost(m, s, y):
+        scheme = by_id[s]
+        total = 0.0
+        for u in d.eligible[s]:
+            total += m.F[s, u, y]
+            if (s, u, y) in m.Z:
+                total += scheme.fixed_cost * m.Z[s, u, y]
+        return total
+
+    m.retention_cost = pyo.Expression([(s.id, y) for s in schemes for y in d.years], rule=cost)
+    for s in schemes:
+        for y in d.years:
+            ledger.charge(d.pot_of(s), y, m.retention_cost[s.id, y])

@@ -1,0 +1,62 @@
+"""Return-to-practice campaigns (SPEC §2.4).
+
+For campaign c with response breakpoints (s_k, r_k) and pool P::
+
+    0 ≤ X[c,y] ≤ x_max                        spend (x_max: last breakpoint)
+    X[c,y] ≤ x_max·ACT[c,y]                   campaign_active, ACT ∈ {0,1} when fixed_cost > 0
+    RTP[c,y] ≤ r_k + slope_k·(X[c,y] − s_k)   returners_response[c,y,k], every segment k
+    Σ_y RTP[c,y] ≤ P                          returners_pool[c]
+    Σ_{u ∈ U(c)} AR[c,u,y] = RTP[c,y]         returners_join[c,y]
+    cost[c,y] = X[c,y] + cost_per_returner·RTP[c,y] + fixed_cost·ACT[c,y]
+
+Returners count in staff in post at the end of the year they return in. The
+big-M of ``campaign_active`` is x_max, from the data.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from formulations.data import ModelData
+from formulations.ledger import Ledger
+from formulations.response import max_spend, segments
+
+
+def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
+    camps = d.inst.return_to_practice
+    by_id = {c.id: c for c in camps}
+    cy = [(c.id, y) for c in camps for y in d.years]
+    m.X = pyo.Var(cy, domain=pyo.NonNegativeReals, doc="campaign spend, currency",
+                  bounds=lambda m, c, y: (0.0, max_spend(by_id[c].response)))
+    m.RTP = pyo.Var(cy, domain=pyo.NonNegativeReals, doc="returners, FTE")
+    act = [(c.id, y) for c in camps if c.fixed_cost > 0 for y in d.years]
+    m.ACT = pyo.Var(act, domain=pyo.Binary, doc="campaign active in the year")
+    m.campaign_active = pyo.Constraint(
+        act, rule=lambda m, c, y: m.X[c, y] <= max_spend(by_id[c].response) * m.ACT[c, y])
+
+    seg = {c.id: segments(c.response) for c in camps}
+    m.returners_response = pyo.Constraint(
+        [(c.id, y, k) for c in camps for y in d.years for k in range(len(seg[c.id]))],
+        rule=lambda m, c, y, k: m.RTP[c, y]
+        <= seg[c][k][1] + seg[c][k][2] * (m.X[c, y] - seg[c][k][0]))
+    m.returners_pool = pyo.Constraint(
+        [c.id for c in camps],
+        rule=lambda m, c: sum(m.RTP[c, y] for y in d.years) <= by_id[c].pool)
+
+    alloc = [(c.id, u, y) for c in camps for y in d.years for u in d.units_of(c.region)]
+    m.AR = pyo.Var(alloc, domain=pyo.NonNegativeReals, doc="returners joining unit u, FTE")
+    m.returners_join = pyo.Constraint(
+        cy, rule=lambda m, c, y: sum(m.AR[c, u, y] for u in d.units_of(by_id[c].region))
+        == m.RTP[c, y])
+    for c, u, y in alloc:
+        ledger.add_inflow(u, by_id[c].group, y, 1.0, m.AR[c, u, y])
+
+    def cost(m, c, y):
+        camp = by_id[c]
+        fixed = camp.fixed_cost * m.ACT[c, y] if (c, y) in m.ACT else 0.0
+        return m.X[c, y] + camp.cost_per_returner * m.RTP[c, y] + fixed
+
+    m.return_to_practice_cost = pyo.Expression(cy, rule=cost)
+    for c in camps:
+        for y in d.years:
+            ledger.charge(d.pot_of(c), y, m.return_to_practice_cost[c.id, y])

@@ -1,0 +1,134 @@
+"""Training programmes (SPEC §2.3).
+
+For programme p with duration ℓ, completion c, employment κ, intake years I_p::
+
+    N[p,y] ≥ 0 places starting in y ∈ I_p          (integer when integer_places)
+    min_cohort·RUN[p,y] ≤ N[p,y] ≤ max_places·RUN[p,y]   cohort_min, cohort_max
+        (RUN ∈ {0,1} only when min_cohort > 0 or cohort_fixed_cost > 0;
+         otherwise N[p,y] ≤ max_places is a bound)
+    E[p,t] = N[p,t] for t ∈ I_p,  committed[t] for t ≤ b,  0 otherwise
+    Σ_{u ∈ U(p)} A[p,u,y] = c·κ·E[p,y−ℓ]             graduates_join[p,y], y ∈ Y
+    Σ_{k=0}^{ℓ−1} E[p,y−k] ≤ r·Σ_{u ∈ U(p)} S[u,g_s,y−1]   supervision_capacity[p,y]
+    cost[p,y] = cost_per_place_year·Σ_{k=0}^{ℓ−1} N[p,y−k] + cohort_fixed_cost·RUN[p,y]
+
+Graduates A[p,u,y] join ``group`` in unit u in year y (stock balance); with
+``from_group`` they also leave ``from_group`` in the same unit and year.
+Committed entrants cost nothing more: their places were paid for before the plan.
+The big-M of ``cohort_max`` is ``max_places_per_year`` itself, from the data.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from formulations.data import ModelData
+from formulations.ledger import Ledger
+from formulations.stock import stock
+
+
+def intake_years(d: ModelData, p) -> list[int]:
+    return [y for y in d.years if p.intake_years is None or y in p.intake_years]
+
+
+def entrants(m: pyo.ConcreteModel, d: ModelData, p, t: int):
+    """E[p,t]: a variable for intake years, committed entrants up to the base year."""
+    if (p.id, t) in m.N:
+        return m.N[p.id, t]
+    if t <= d.base:
+        return p.committed.get(t, 0.0)
+    return 0.0
+
+
+def has_runs(p) -> bool:
+    return p.min_cohort > 0 or p.cohort_fixed_cost > 0
+
+
+def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
+    progs = d.inst.training
+    by_id = {p.id: p for p in progs}
+    place_index = [(p.id, y) for p in progs for y in intake_years(d, p)]
+    m.N = pyo.Var(place_index, domain=pyo.NonNegativeReals, doc="places starting, FTE")
+    for p in progs:
+        for y in intake_years(d, p):
+            v = m.N[p.id, y]
+            if p.integer_places:
+                v.domain = pyo.NonNegativeIntegers
+            if p.max_places_per_year is not None:
+                v.setub(p.max_places_per_year)
+
+    run_index = [(p.id, y) for p in progs if has_runs(p) for y in intake_years(d, p)]
+    m.RUN = pyo.Var(run_index, domain=pyo.Binary, doc="cohort runs in the year")
+    m.cohort_min = pyo.Constraint(
+        [i for i in run_index if by_id[i[0]].min_cohort > 0],
+        rule=lambda m, p, y: m.N[p, y] >= by_id[p].min_cohort * m.RUN[p, y])
+    m.cohort_max = pyo.Constraint(
+        run_index, rule=lambda m, p, y: m.N[p, y] <= by_id[p].max_places_per_year * m.RUN[p, y])
+
+    # Graduates: only years whose entrants can be non-zero get allocation variables.
+    grad_years = {
+        p.id: [y for y in d.years if (p.id, y - p.duration) in m.N
+               or p.committed.get(y - p.duration, 0.0) > 0]
+        for p in progs
+    }
+    alloc_index = [(p.id, u, y) for p in progs for y in grad_years[p.id]
+                   for u in d.units_of(p.region)]
+    m.A = pyo.Var(alloc_index, domain=pyo.NonNegativeReals,
+                  doc="graduates joining unit u in year y, FTE")
+
+    def graduates_join(m, pid, y):
+        p = by_id[pid]
+        produced = p.completion_rate * p.employment_rate * entrants(m, d, p, y - p.duration)
+        return sum(m.A[pid, u, y] for u in d.units_of(p.region)) == produced
+
+    m.graduates_join = pyo.Constraint(
+        [(p.id, y) for p in progs for y in grad_years[p.id]], rule=graduates_join)
+
+    for pid, u, y in alloc_index:
+        p = by_id[pid]
+        ledger.add_inflow(u, p.group, y, 1.0, m.A[pid, u, y])
+        if p.from_group is not None:
+            ledger.add_inflow(u, p.from_group, y, -1.0, m.A[pid, u, y])
+
+    sup_rows = []
+    for p in progs:
+        if p.supervision is None:
+            continue
+        for y in d.years:
+            in_training = [entrants(m, d, p, y - k) for k in range(p.duration)]
+            if all(isinstance(e, float) for e in in_training) and y - 1 == d.base:
+                # Data only: holds or fails before any solve.
+                trainees = sum(in_training)
+                cap = p.supervision.max_trainees_per_fte * sum(
+                    d.S0[u, p.supervision.group] for u in d.units_of(p.region))
+                if trainees > cap * (1 + 1e-9) + 1e-9:
+                    ledger.infeasible.append((
+                        f"supervision_capacity[{p.id},{y}]",
+                        f"training '{p.id}' has {trainees:g} trainees in {y} but supervision "
+                        f"allows {cap:g} ({p.supervision.max_trainees_per_fte:g} per FTE of "
+                        f"'{p.supervision.group}' in {p.region or 'all units'} at the end of "
+                        f"{y - 1})"))
+                continue
+            if all(isinstance(e, float) and e == 0 for e in in_training):
+                continue
+            sup_rows.append((p.id, y))
+
+    def supervision_capacity(m, pid, y):
+        p = by_id[pid]
+        trainees = sum(entrants(m, d, p, y - k) for k in range(p.duration))
+        supervisors = sum(stock(m, d, u, p.supervision.group, y - 1)
+                          for u in d.units_of(p.region))
+        return trainees <= p.supervision.max_trainees_per_fte * supervisors
+
+    m.supervision_capacity = pyo.Constraint(sup_rows, rule=supervision_capacity)
+
+    def training_cost(m, pid, y):
+        p = by_id[pid]
+        places = sum(m.N[pid, y - k] for k in range(p.duration) if (pid, y - k) in m.N)
+        fixed = p.cohort_fixed_cost * m.RUN[pid, y] if (pid, y) in m.RUN else 0.0
+        return p.cost_per_place_year * places + fixed
+
+    m.training_cost = pyo.Expression([(p.id, y) for p in progs for y in d.years],
+                                     rule=training_cost)
+    for p in progs:
+        for y in d.years:
+            ledger.charge(d.pot_of(p), y, m.training_cost[p.id, y])

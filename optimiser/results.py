@@ -1,0 +1,294 @@
+"""Results (SPEC §4): the plan as pandas DataFrames, and writing them atomically.
+
+:func:`extract_tables` reads the solved model's variable values into one tidy
+DataFrame per table; :class:`Result` carries them with the summary values and
+writes the results directory so that a failed run never leaves a half-written
+one. Numbers are rounded to 6 decimals (and ``-0`` to ``0``) so that solver
+noise never reaches a planner's table and the same plan gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from formulations.budgets import per_year_limit
+from formulations.data import ModelData
+from formulations.targets import scope_label
+from formulations.training import has_runs, intake_years
+
+TABLES = ("workforce", "targets", "training", "return_to_practice", "retention",
+          "international", "budget")
+
+COLUMNS: dict[str, list[str]] = {
+    "workforce": ["unit", "region", "group", "year", "fte", "leavers", "retained",
+                  "graduates", "upskilled_out", "returners", "international", "joiners"],
+    "targets": ["target", "label", "service", "scope", "year", "required", "achieved",
+                "shortfall", "priority"],
+    "training": ["programme", "group", "year", "places", "cohort_runs", "graduates", "cost"],
+    "return_to_practice": ["campaign", "group", "year", "spend", "returners", "cost"],
+    "retention": ["scheme", "unit", "year", "funding", "funded", "retained", "cost"],
+    "international": ["route", "group", "year", "recruits", "cost"],
+    "budget": ["pot", "year", "spent", "limit"],
+}
+
+DECIMALS = 6
+
+
+def clean(x: float | None) -> float:
+    """Round solver noise away; ``None`` (a variable the solver never saw) is 0."""
+    if x is None:
+        return 0.0
+    r = round(float(x), DECIMALS)
+    return 0.0 if r == 0 else r
+
+
+def _val(v) -> float:
+    return clean(v.value)
+
+
+def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame]:
+    """One DataFrame per result table of SPEC §4 from the solved model."""
+    inst = d.inst
+    tables: dict[str, pd.DataFrame] = {}
+
+    # Flows into each (unit, group, year), from the lever variables.
+    flows: dict[str, dict[tuple[str, str, int], float]] = {
+        k: defaultdict(float) for k in ("retained", "graduates", "upskilled_out",
+                                        "returners", "international")}
+    prog = {p.id: p for p in inst.training}
+    for (p, u, y), v in m.A.items():
+        flows["graduates"][u, prog[p].group, y] += v.value or 0.0
+        if prog[p].from_group is not None:
+            flows["upskilled_out"][u, prog[p].from_group, y] += v.value or 0.0
+    camp = {c.id: c for c in inst.return_to_practice}
+    for (c, u, y), v in m.AR.items():
+        flows["returners"][u, camp[c].group, y] += v.value or 0.0
+    route = {r.id: r for r in inst.international}
+    for (i, u, y), v in m.AI.items():
+        flows["international"][u, route[i].group, y] += v.value or 0.0
+    for (_s, u, g, y), v in m.RET.items():
+        flows["retained"][u, g, y] += v.value or 0.0
+
+    rows = []
+    for u in d.units:
+        for g in d.groups:
+            rows.append([u, d.region_of[u], g, d.base, clean(d.S0[u, g])] + [math.nan] * 7)
+            prev = d.S0[u, g]
+            for y in d.years:
+                fte = m.S[u, g, y].value or 0.0
+                rows.append([u, d.region_of[u], g, y, clean(fte), clean(d.lam[u, g] * prev)]
+                            + [clean(flows[k].get((u, g, y), 0.0)) for k in
+                               ("retained", "graduates", "upskilled_out", "returners",
+                                "international")]
+                            + [clean(d.J[u, g])])
+                prev = fte
+    tables["workforce"] = pd.DataFrame(rows, columns=COLUMNS["workforce"])
+
+    rows = []
+    for t in inst.targets:
+        for y in sorted(t.required):
+            achieved = pyo.value(m.achieved[t.id, y])
+            rows.append([t.id, t.label or "", t.service or "", scope_label(t), y,
+                         clean(t.required[y]), clean(achieved), _val(m.SF[t.id, y]),
+                         clean(t.priority)])
+    tables["targets"] = pd.DataFrame(rows, columns=COLUMNS["targets"])
+
+    rows = []
+    for p in inst.training:
+        intakes = set(intake_years(d, p))
+        for y in d.years:
+            places = _val(m.N[p.id, y]) if y in intakes else 0.0
+            if has_runs(p) and (p.id, y) in m.RUN:
+                runs = clean(round(m.RUN[p.id, y].value or 0.0))
+            else:
+                runs = 1.0 if places > 0 else 0.0
+            grads = sum(m.A[p.id, u, y].value or 0.0 for u in d.units_of(p.region)
+                        if (p.id, u, y) in m.A)
+            rows.append([p.id, p.group, y, places, runs, clean(grads),
+                         clean(pyo.value(m.training_cost[p.id, y]))])
+    tables["training"] = pd.DataFrame(rows, columns=COLUMNS["training"])
+
+    rows = []
+    for c in inst.return_to_practice:
+        for y in d.years:
+            rows.append([c.id, c.group, y, _val(m.X[c.id, y]), _val(m.RTP[c.id, y]),
+                         clean(pyo.value(m.return_to_practice_cost[c.id, y]))])
+    tables["return_to_practice"] = pd.DataFrame(rows, columns=COLUMNS["return_to_practice"])
+
+    rows = []
+    for s in inst.retention:
+        for u in d.eligible[s.id]:
+            for y in d.years:
+                funding = _val(m.F[s.id, u, y])
+                if (s.id, u, y) in m.Z:
+                    funded = clean(round(m.Z[s.id, u, y].value or 0.0))
+                    fixed = s.fixed_cost * funded
+                else:
+                    funded = 1.0 if funding > 0 else 0.0
+                    fixed = 0.0
+                retained = sum(m.RET[s.id, u, g, y].value or 0.0
+                               for g in d.scheme_groups[s.id] if (s.id, u, g, y) in m.RET)
+                rows.append([s.id, u, y, funding, funded, clean(retained),
+                             clean(funding + fixed)])
+    tables["retention"] = pd.DataFrame(rows, columns=COLUMNS["retention"])
+
+    rows = []
+    for r in inst.international:
+        for y in d.years:
+            rows.append([r.id, r.group, y, _val(m.I[r.id, y]),
+                         clean(pyo.value(m.international_cost[r.id, y]))])
+    tables["international"] = pd.DataFrame(rows, columns=COLUMNS["international"])
+
+    limits = per_year_limit(d)
+    totals = {b.id: b.total for b in inst.budgets}
+    rows = []
+    for k in d.pots:
+        spent_total = 0.0
+        for y in d.years:
+            spent = pyo.value(m.pot_spend[k, y])
+            spent_total += spent
+            rows.append([k, str(y), clean(spent), limits.get((k, y), math.nan)])
+        rows.append([k, "total", clean(spent_total), totals.get(k) or math.nan])
+    tables["budget"] = pd.DataFrame(rows, columns=COLUMNS["budget"])
+    return tables
+
+
+def empty_tables() -> dict[str, pd.DataFrame]:
+    return {name: pd.DataFrame(columns=cols) for name, cols in COLUMNS.items()}
+
+
+def versions() -> dict[str, str]:
+    import highspy
+    import pydantic
+    from pyomo.version import version as pyomo_version
+
+    import optimiser
+
+    hv = highspy.Highs()
+    return {
+        "wfopt": optimiser.__version__,
+        "python": platform.python_version(),
+        "pyomo": pyomo_version,
+        "highs": f"{hv.versionMajor()}.{hv.versionMinor()}.{hv.versionPatch()}",
+        "pydantic": pydantic.VERSION,
+        "pandas": pd.__version__,
+    }
+
+
+@dataclass
+class Result:
+    """The outcome of a solve: status, W, C, the plan's tables and timings."""
+
+    instance: str
+    status: str
+    """``optimal``, ``feasible``, ``infeasible``, ``no_solution`` or ``error``."""
+    objective_mode: str
+    weighted_shortfall: float | None
+    """W of the reported plan (FTE), None without a plan."""
+    total_cost: float | None
+    """C of the reported plan (currency), None without a plan."""
+    mip_gap: float | None
+    """Largest relative MIP gap over the stages."""
+    solve_seconds: float
+    """HiGHS's own time over all stages."""
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=empty_tables)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase: load, validate, build, handover, solve, extract, write."""
+    model_size: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    """Plain-language notes: why there is no plan, limits hit."""
+    currency: str = "GBP"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        return {
+            "instance": self.instance,
+            "status": self.status,
+            "objective_mode": self.objective_mode,
+            "weighted_shortfall": self.weighted_shortfall,
+            "total_cost": self.total_cost,
+            "mip_gap": self.mip_gap,
+            "solve_seconds": round(self.solve_seconds, 6),
+            "stages": self.stages,
+            "timings": {k: round(v, 6) for k, v in self.timings.items()},
+            "model_size": self.model_size,
+            "options": self.options,
+            "messages": self.messages,
+            "currency": self.currency,
+            "versions": versions(),
+        }
+
+    def spend_by_lever(self) -> dict[str, float]:
+        t = self.tables
+        out = {}
+        for name, frame in (("training", t["training"]),
+                            ("return_to_practice", t["return_to_practice"]),
+                            ("retention", t["retention"]),
+                            ("international", t["international"])):
+            out[name] = clean(frame["cost"].sum()) if len(frame) else 0.0
+        return out
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``summary.json`` and every table into ``out_dir`` atomically:
+        everything goes to a temporary sibling folder that replaces ``out_dir``
+        only once complete."""
+        out = Path(out_dir).resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        try:
+            write_tables(self, tmp)
+            old = None
+            if out.exists():
+                old = out.with_name(f".{out.name}.old-{os.getpid()}")
+                os.replace(out, old)
+            os.replace(tmp, out)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+
+def format_number(x: float) -> str:
+    """Plain decimal notation, no trailing zeros; NaN (not applicable) is empty."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    text = f"{x:.{DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def write_tables(result: Result, folder: Path) -> None:
+    for name in TABLES:
+        frame = result.tables.get(name)
+        if frame is None:
+            frame = pd.DataFrame(columns=COLUMNS[name])
+        formatted = frame.copy()
+        for col in formatted.columns:
+            if pd.api.types.is_float_dtype(formatted[col]):
+                formatted[col] = formatted[col].map(format_number)
+        formatted.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+    with (folder / "summary.json").open("w", encoding="utf-8") as fh:
+        json.dump(result.summary(), fh, indent=2, sort_keys=False, allow_nan=False)
+        fh.write("\n")

@@ -1,0 +1,290 @@
+"""Solving (SPEC §2.9, §2.10): build the model, hand it to HiGHS, run the stages.
+
+The hand-over compiles the Pyomo model once with Pyomo's
+``LinearStandardFormCompiler`` and passes the arrays straight to ``highspy``
+(no LP file, no per-constraint calls). Both objective rows (W and C) come out of
+the same compile, so the lexicographic second stage reuses the HiGHS model: it
+swaps the cost vector, adds one row ``W ≤ W₁ + tol`` and starts from the
+stage-1 plan. The solver layer knows nothing of files.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from formulations import build_model, model_data
+from formulations.data import ModelData
+from optimiser.results import Result, clean, extract_tables
+from optimiser.schema import Instance
+
+STATUSES = ("optimal", "feasible", "infeasible", "no_solution", "error")
+
+
+@dataclass
+class SolveOptions:
+    """Options that override the instance's ``solver`` and ``objective`` sections."""
+
+    time_limit: float | None = None
+    """Seconds for the whole solve (both stages)."""
+    mip_gap: float | None = None
+    threads: int | None = None
+    seed: int | None = None
+    mode: str | None = None
+    """``lexicographic`` or ``weighted``."""
+    verbose: bool = False
+    """Show HiGHS's log."""
+
+
+def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str, Any]:
+    o = options or SolveOptions()
+    s = inst.solver
+    mode = o.mode or inst.objective.mode
+    if mode not in ("lexicographic", "weighted"):
+        raise ValueError(f"mode must be lexicographic or weighted, got {mode!r}")
+    if mode == "weighted" and inst.objective.value_per_fte is None:
+        raise ValueError("weighted mode needs objective.value_per_fte in the instance")
+    return {
+        "time_limit": o.time_limit if o.time_limit is not None else s.time_limit,
+        "mip_gap": o.mip_gap if o.mip_gap is not None else s.mip_gap,
+        "threads": o.threads if o.threads is not None else s.threads,
+        "seed": o.seed if o.seed is not None else s.seed,
+        "mode": mode,
+        "verbose": o.verbose,
+    }
+
+
+class HighsModel:
+    """The compiled model in a ``highspy.Highs`` object, with the column map."""
+
+    def __init__(self, m: pyo.ConcreteModel):
+        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+        self.columns = repn.columns
+        n = len(repn.columns)
+        self.n = n
+        c = repn.c.toarray() if hasattr(repn.c, "toarray") else np.asarray(repn.c)
+        names = [o.local_name for o in repn.objectives]
+        self.c_W = c[names.index("weighted_shortfall")]
+        self.c_C = c[names.index("total_cost")]
+        A = repn.A.tocsc()
+        lower = np.full(len(repn.rows), -highspy.kHighsInf)
+        upper = np.full(len(repn.rows), highspy.kHighsInf)
+        for r, (_con, sense) in enumerate(repn.rows):
+            if sense <= 0:
+                lower[r] = repn.rhs[r]
+            if sense >= 0:
+                upper[r] = repn.rhs[r]
+        self.rows = repn.rows
+        col_lower = np.empty(n)
+        col_upper = np.empty(n)
+        integrality = np.zeros(n, dtype=np.int32)
+        for j, v in enumerate(repn.columns):
+            lb, ub = v.bounds
+            col_lower[j] = -highspy.kHighsInf if lb is None else lb
+            col_upper[j] = highspy.kHighsInf if ub is None else ub
+            if v.is_integer() or v.is_binary():
+                integrality[j] = 1
+        self.integrality = integrality
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        status = self.h.passModel(
+            n, len(repn.rows), A.nnz, 1, 1, 0.0, self.c_W, col_lower, col_upper, lower,
+            upper, A.indptr.astype(np.int32), A.indices.astype(np.int32),
+            A.data.astype(np.float64), integrality)
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS refused the model")
+        self.nnz = int(A.nnz)
+        self.num_rows = len(repn.rows)
+
+    def size(self) -> dict[str, int]:
+        return {"variables": self.n, "integers": int(self.integrality.sum()),
+                "constraints": self.num_rows, "nonzeros": self.nnz}
+
+    def set_options(self, opts: dict[str, Any]) -> None:
+        h = self.h
+        h.setOptionValue("output_flag", bool(opts["verbose"]))
+        h.setOptionValue("mip_rel_gap", float(opts["mip_gap"]))
+        h.setOptionValue("random_seed", int(opts["seed"]))
+        if opts["threads"] is not None:
+            h.setOptionValue("threads", int(opts["threads"]))
+
+    def run(self, cost: np.ndarray, time_limit: float | None,
+            start: np.ndarray | None = None) -> dict[str, Any]:
+        """Solve with objective ``cost``; return the stage record and the solution."""
+        h = self.h
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        if start is not None:
+            h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
+        t0 = time.perf_counter()
+        h.run()
+        wall = time.perf_counter() - t0
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        has_x = info.primal_solution_status == 2
+        x = np.asarray(h.getSolution().col_value) if has_x else None
+        status = map_status(ms, has_x)
+        gap = None
+        if has_x and self.integrality.any():
+            gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
+            if status == "optimal" and gap is not None:
+                gap = max(gap, 0.0)
+        elif has_x:
+            gap = 0.0
+        return {"status": status, "highs_status": h.modelStatusToString(ms),
+                "seconds": wall, "gap": gap, "x": x,
+                "bound": float(info.mip_dual_bound) if self.integrality.any() else None}
+
+    def add_row(self, coef: np.ndarray, upper: float) -> None:
+        idx = np.flatnonzero(coef).astype(np.int32)
+        self.h.addRow(-highspy.kHighsInf, upper, len(idx), idx, coef[idx])
+
+
+def map_status(ms, has_solution: bool) -> str:
+    """HiGHS's model status to SPEC §2.10's five statuses."""
+    S = highspy.HighsModelStatus
+    if ms in (S.kOptimal, S.kModelEmpty):
+        return "optimal"
+    if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return "infeasible"
+    limits = {S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt,
+              S.kObjectiveBound, S.kObjectiveTarget}
+    if hasattr(S, "kMemoryLimit"):
+        limits.add(S.kMemoryLimit)
+    if ms in limits:
+        return "feasible" if has_solution else "no_solution"
+    return "error"
+
+
+def solve(instance: Instance, options: SolveOptions | None = None,
+          timings: dict[str, float] | None = None) -> Result:
+    """Solve an instance: stage 1 (W) and stage 2 (C at W₁), or one weighted stage.
+
+    ``timings`` may carry ``load`` and ``validate`` seconds measured by the caller;
+    build, hand-over, solve and extract are added here.
+    """
+    opts = effective_options(instance, options)
+    timings = dict(timings or {})
+    t0 = time.perf_counter()
+    d = model_data(instance)
+    m = build_model(d)
+    timings["build"] = time.perf_counter() - t0
+    base = dict(instance=instance.name, objective_mode=opts["mode"], currency=instance.currency,
+                options={k: v for k, v in opts.items() if k != "verbose"})
+
+    if m.ledger.infeasible:
+        return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=0.0, timings=timings,
+                      messages=[f"{name}: {why}" for name, why in m.ledger.infeasible],
+                      **base)
+
+    t0 = time.perf_counter()
+    hm = HighsModel(m)
+    hm.set_options(opts)
+    timings["handover"] = time.perf_counter() - t0
+
+    deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
+
+    def remaining() -> float | None:
+        if deadline is None:
+            return None
+        return max(deadline - time.perf_counter(), 1e-3)
+
+    stages: list[dict[str, Any]] = []
+    messages: list[str] = []
+    if opts["mode"] == "weighted":
+        cost = hm.c_W + hm.c_C / instance.objective.value_per_fte
+        rec = hm.run(cost, remaining())
+        stages.append(stage_record("weighted", rec, hm))
+        final = rec
+    else:
+        rec1 = hm.run(hm.c_W, remaining())
+        stages.append(stage_record("shortfall", rec1, hm))
+        final = rec1
+        if rec1["x"] is not None:
+            w1 = float(hm.c_W @ rec1["x"])
+            tol = max(instance.objective.abs_tol, instance.objective.rel_tol * abs(w1))
+            hm.add_row(hm.c_W, w1 + tol)
+            rec2 = hm.run(hm.c_C, remaining(), start=rec1["x"])
+            stages.append(stage_record("cost", rec2, hm, w_bound=w1 + tol))
+            if rec2["x"] is not None:
+                final = {**rec2, "status": worst(rec1["status"], rec2["status"])}
+            else:
+                final = {**rec1, "status": "feasible"}
+                messages.append("stage 2 (cost) found no plan within the limits; the "
+                                "stage-1 plan is reported and its cost was not minimised")
+    solve_seconds = sum(s["seconds"] for s in stages)
+    timings["solve"] = solve_seconds
+    for s in stages:
+        timings[f"solve_{s['stage']}"] = s["seconds"]
+
+    if final["x"] is None:
+        why = {"infeasible": "the constraints cannot all hold: no plan exists",
+               "no_solution": "a limit was reached before any plan was found",
+               "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
+        return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=solve_seconds, stages=stages,
+                      timings=timings, model_size=hm.size(), messages=[why, *messages],
+                      **base)
+
+    t0 = time.perf_counter()
+    x = final["x"]
+    load_solution(hm, x)
+    tables = extract_tables(m, d)
+    timings["extract"] = time.perf_counter() - t0
+    gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]
+    if final["status"] == "feasible":
+        messages.append("a limit was reached: the plan is feasible but not proven optimal "
+                        f"(gap {max(gaps) if gaps else float('nan'):.3%})")
+    result = Result(status=final["status"],
+                    weighted_shortfall=clean(float(hm.c_W @ x)),
+                    total_cost=clean(float(hm.c_C @ x)),
+                    mip_gap=max(gaps) if gaps else None,
+                    solve_seconds=solve_seconds, stages=stages, tables=tables,
+                    timings=timings, model_size=hm.size(), messages=messages, **base)
+    result.model = m  # type: ignore[attr-defined]  # for callers who want the Pyomo model
+    return result
+
+
+def worst(a: str, b: str) -> str:
+    return a if STATUSES.index(a) > STATUSES.index(b) else b
+
+
+def stage_record(name: str, rec: dict[str, Any], hm: HighsModel,
+                 w_bound: float | None = None) -> dict[str, Any]:
+    x = rec["x"]
+    out = {
+        "stage": name,
+        "status": rec["status"],
+        "highs_status": rec["highs_status"],
+        "weighted_shortfall": None if x is None else clean(float(hm.c_W @ x)),
+        "total_cost": None if x is None else clean(float(hm.c_C @ x)),
+        "mip_gap": rec["gap"],
+        "seconds": round(rec["seconds"], 6),
+    }
+    if w_bound is not None:
+        out["weighted_shortfall_bound"] = clean(w_bound)
+    return out
+
+
+def load_solution(hm: HighsModel, x: np.ndarray) -> None:
+    """Copy HiGHS's column values into the Pyomo variables, integers rounded."""
+    for j, v in enumerate(hm.columns):
+        val = float(x[j])
+        if hm.integrality[j]:
+            val = float(round(val))
+        v.set_value(val, skip_validation=True)
+
+
+def options_dict(options: SolveOptions) -> dict[str, Any]:
+    return asdict(options)
+
+
+__all__ = ["STATUSES", "HighsModel", "ModelData", "SolveOptions", "map_status", "solve"]
