@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install what the tests need and run them: the package with its test extra, and
+# Debian's chromium for the HTML report's browser test. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the browser test will fail" >&2
+  else
+    echo "warning: chromium not found and cannot be installed here; the browser test will fail" >&2
+  fi
+fi
+python -m pip install -q -e ".[test]"
+python -m pytest -q "$@"
