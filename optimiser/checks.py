@@ -8,6 +8,7 @@ is built.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from optimiser.errors import Problem
@@ -16,11 +17,41 @@ from optimiser.schema import LEVER_SECTIONS, Instance
 Locate = Callable[[Iterable[Any]], str]
 
 
-def run_checks(inst: Instance, locate: Locate) -> list[Problem]:
+@dataclass(frozen=True)
+class Declared:
+    """The ids references may name: staff groups, units, regions and pots.
+
+    Usually those of the instance itself. When some items failed field
+    validation the checks run on the valid items only, and the ids the invalid
+    items declare are added here, so a reference to them is not reported as
+    unknown on top of the item's own problem.
+    """
+
+    groups: frozenset[str]
+    units: frozenset[str]
+    regions: frozenset[str]
+    pots: frozenset[str]
+
+    @classmethod
+    def of(cls, inst: Instance, extra: Declared | None = None) -> Declared:
+        d = cls(frozenset(g.id for g in inst.staff_groups),
+                frozenset(u.id for u in inst.units),
+                frozenset(u.region for u in inst.units),
+                frozenset(b.id for b in inst.budgets))
+        if extra is not None:
+            d = cls(d.groups | extra.groups, d.units | extra.units,
+                    d.regions | extra.regions, d.pots | extra.pots)
+        return d
+
+
+def run_checks(inst: Instance, locate: Locate,
+               declared: Declared | None = None) -> list[Problem]:
+    """Every check on ``inst``; ``declared`` defaults to the instance's own ids."""
+    declared = declared or Declared.of(inst)
     problems: list[Problem] = []
     for check in (check_ids, check_workforce, check_levers, check_training,
                   check_responses, check_retention, check_budgets, check_targets):
-        problems += check(inst, locate)
+        problems += check(inst, locate, declared)
     return problems
 
 
@@ -30,24 +61,28 @@ def _names(ids: Iterable[str], limit: int = 8) -> str:
     return ", ".join(ids[:limit]) + more
 
 
-def check_ids(inst: Instance, locate: Locate) -> list[Problem]:
+def check_ids(inst: Instance, locate: Locate,
+              declared: Declared | None = None) -> list[Problem]:
     """Ids are unique per section."""
     out = []
     for section in ("staff_groups", "units", *LEVER_SECTIONS, "budgets", "targets"):
         seen: dict[str, int] = {}
         for i, item in enumerate(getattr(inst, section)):
             if item.id in seen:
+                first = locate((section, seen[item.id], "id"))
                 out.append(Problem(locate((section, i, "id")),
-                                   f"duplicate id '{item.id}' (also {locate((section, seen[item.id], 'id'))})"))
+                                   f"duplicate id '{item.id}' (also {first})"))
             else:
                 seen[item.id] = i
     return out
 
 
-def check_workforce(inst: Instance, locate: Locate) -> list[Problem]:
+def check_workforce(inst: Instance, locate: Locate,
+                    declared: Declared | None = None) -> list[Problem]:
     """Workforce rows name known units and groups, once per pair."""
-    groups = {g.id for g in inst.staff_groups}
-    units = {u.id for u in inst.units}
+    d = declared or Declared.of(inst)
+    groups = d.groups
+    units = d.units
     out = []
     seen: dict[tuple[str, str], int] = {}
     for i, row in enumerate(inst.workforce):
@@ -66,11 +101,13 @@ def check_workforce(inst: Instance, locate: Locate) -> list[Problem]:
     return out
 
 
-def check_levers(inst: Instance, locate: Locate) -> list[Problem]:
+def check_levers(inst: Instance, locate: Locate,
+                 declared: Declared | None = None) -> list[Problem]:
     """Levers name known groups, regions and pots."""
-    groups = {g.id for g in inst.staff_groups}
-    regions = {u.region for u in inst.units}
-    pots = {b.id for b in inst.budgets}
+    d = declared or Declared.of(inst)
+    groups = d.groups
+    regions = d.regions
+    pots = d.pots
     out = []
     for section in LEVER_SECTIONS:
         for i, lever in enumerate(getattr(inst, section)):
@@ -91,11 +128,13 @@ def check_levers(inst: Instance, locate: Locate) -> list[Problem]:
     return out
 
 
-def check_training(inst: Instance, locate: Locate) -> list[Problem]:
+def check_training(inst: Instance, locate: Locate,
+                   declared: Declared | None = None) -> list[Problem]:
     """Training programmes: committed years, intake years, cohort caps, supervision."""
     b = inst.horizon.base_year
     years = set(inst.years)
-    groups = {g.id for g in inst.staff_groups}
+    d = declared or Declared.of(inst)
+    groups = d.groups
     out = []
     for i, p in enumerate(inst.training):
         for start in p.committed:
@@ -146,7 +185,8 @@ def response_problem(points: list[tuple[float, float]]) -> str | None:
     return None
 
 
-def check_responses(inst: Instance, locate: Locate) -> list[Problem]:
+def check_responses(inst: Instance, locate: Locate,
+                    declared: Declared | None = None) -> list[Problem]:
     out = []
     for section in ("return_to_practice", "retention"):
         for i, lever in enumerate(getattr(inst, section)):
@@ -156,9 +196,11 @@ def check_responses(inst: Instance, locate: Locate) -> list[Problem]:
     return out
 
 
-def check_retention(inst: Instance, locate: Locate) -> list[Problem]:
-    groups = {g.id for g in inst.staff_groups}
-    units = {u.id for u in inst.units}
+def check_retention(inst: Instance, locate: Locate,
+                    declared: Declared | None = None) -> list[Problem]:
+    d = declared or Declared.of(inst)
+    groups = d.groups
+    units = d.units
     out = []
     for i, s in enumerate(inst.retention):
         if isinstance(s.eligible, list):
@@ -177,7 +219,8 @@ def check_retention(inst: Instance, locate: Locate) -> list[Problem]:
     return out
 
 
-def check_budgets(inst: Instance, locate: Locate) -> list[Problem]:
+def check_budgets(inst: Instance, locate: Locate,
+                  declared: Declared | None = None) -> list[Problem]:
     years = set(inst.years)
     out = []
     for i, b in enumerate(inst.budgets):
@@ -190,10 +233,12 @@ def check_budgets(inst: Instance, locate: Locate) -> list[Problem]:
     return out
 
 
-def check_targets(inst: Instance, locate: Locate) -> list[Problem]:
-    groups = {g.id for g in inst.staff_groups}
-    units = {u.id for u in inst.units}
-    regions = {u.region for u in inst.units}
+def check_targets(inst: Instance, locate: Locate,
+                  declared: Declared | None = None) -> list[Problem]:
+    d = declared or Declared.of(inst)
+    groups = d.groups
+    units = d.units
+    regions = d.regions
     years = set(inst.years)
     out = []
     for i, t in enumerate(inst.targets):

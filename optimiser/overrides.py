@@ -9,6 +9,7 @@ error that names the key, never a silently ignored change.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -40,20 +41,45 @@ class Override:
 
     @classmethod
     def parse(cls, kind: Literal["set", "scale"], text: str) -> Override:
-        """Parse ``KEY=VALUE``; the value is read as YAML (``3e8`` is a number)."""
+        """Parse ``KEY=VALUE``; the value is read as YAML (``3e8`` is a number).
+
+        Raises :class:`OverrideSyntaxError` (a ``ValueError``) whose text is one
+        ``location | message`` line.
+        """
         from optimiser.loader import parse_yaml
 
         key, sep, raw = text.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--{kind} {text!r}: expected KEY=VALUE")
+            raise OverrideSyntaxError(Problem(f"--{kind} {text}", "expected KEY=VALUE"))
         try:
             value = parse_yaml(raw) if raw.strip() else None
-        except Exception as exc:  # noqa: BLE001 - any YAML error is a usage error
-            raise ValueError(f"--{kind} {key}: cannot read value {raw!r}: {exc}") from None
-        if kind == "scale" and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"--scale {key}: the factor must be a number, got {raw!r}")
+        except Exception as exc:  # any YAML error is a usage error
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise OverrideSyntaxError(Problem(f"--{kind} {key}",
+                                              f"cannot read value {raw!r}: {what}")) from None
+        if kind == "scale":
+            why = factor_problem(value)
+            if why:
+                raise OverrideSyntaxError(Problem(f"--scale {key}", why))
         return cls(kind, key, value)
+
+
+class OverrideSyntaxError(ValueError):
+    """A ``--set``/``--scale`` argument that cannot be read; ``problem`` says where."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def factor_problem(value: Any) -> str | None:
+    """Why ``value`` is not a usable ``--scale`` factor (a finite number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"the factor must be a number, got {value!r}"
+    if not math.isfinite(value):
+        return f"the factor must be a finite number, got {value!r}"
+    return None
 
 
 def as_overrides(overrides: Iterable[Override | tuple[str, str, Any]] | None) -> list[Override]:
@@ -68,6 +94,14 @@ def apply_overrides(doc: dict[str, Any], overrides: Sequence[Override]) -> list[
     """Apply overrides to the document in place; return the problems found."""
     problems: list[Problem] = []
     for o in overrides:
+        if o.kind not in ("set", "scale"):
+            problems.append(Problem(o.label, "kind must be 'set' or 'scale'"))
+            continue
+        if o.kind == "scale":
+            why = factor_problem(o.value)
+            if why:
+                problems.append(Problem(o.label, why))
+                continue
         parts = o.key.split(".")
         try:
             targets = _resolve(doc, Instance, parts, create=o.kind == "set")
