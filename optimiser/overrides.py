@@ -135,8 +135,21 @@ def _resolve(node: Any, tp: Any, parts: list[str], create: bool,
                                   + (", …" if len(known) > 12 else "") + ")" if known else ""))
         child_tp = _item_type(tp)
         out: list[tuple[Any, Any]] = []
+        missing: list[KeyError] = []
         for i in idx:
-            out += _resolve(node[i], child_tp, rest, create, here) if rest else [(node, i)]
+            if not rest:
+                out.append((node, i))
+                continue
+            try:
+                out += _resolve(node[i], child_tp, rest, create, here)
+            except _NotSet as exc:
+                # ``--scale workforce.*.leaver_rate``: items that do not give the
+                # value have nothing to scale; only if none does is it an error.
+                if seg != "*":
+                    raise
+                missing.append(exc)
+        if missing and not out:
+            raise missing[0]
         return out
     if isinstance(node, dict):
         child_tp = _child_type(tp, seg)
@@ -151,11 +164,11 @@ def _resolve(node: Any, tp: Any, parts: list[str], create: bool,
                 key = int(seg)
         if not rest:
             if key not in node and not create:
-                raise KeyError(f"'{here}' is not set, so there is nothing to scale")
+                raise _NotSet(f"'{here}' is not set, so there is nothing to scale")
             return [(node, key)]
         if key not in node:
             if not create:
-                raise KeyError(f"'{here}' is not set, so there is nothing to scale")
+                raise _NotSet(f"'{here}' is not set, so there is nothing to scale")
             node[key] = {}
         return _resolve(node[key], child_tp, rest, create, here)
     raise KeyError(f"'{path}' is a value, not a section: cannot go into '{seg}'")
@@ -171,6 +184,10 @@ def _item_key(item: Any) -> str | None:
 
 
 _NO_KEY = object()
+
+
+class _NotSet(KeyError):
+    """A ``scale`` path that names a value the document does not give."""
 
 
 def _branches(tp: Any) -> list[Any]:
