@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -221,8 +222,20 @@ def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> 
     return solve_instance(inst, opts, timings=timings)
 
 
-def main() -> None:  # pragma: no cover - console entry for `python cli.py`
-    app()
+def main() -> None:
+    """Console entry point: an unexpected failure is reported in one line, exit 1
+    (``WFOPT_DEBUG=1`` shows the traceback); input problems never reach here."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI
+        if os.environ.get("WFOPT_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set WFOPT_DEBUG=1 for the "
+                   "traceback, and please report it)", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
