@@ -230,7 +230,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI
+    except Exception as exc:  # the last line of defence for the CLI
         if os.environ.get("WFOPT_DEBUG"):
             raise
         typer.echo(f"internal error: {type(exc).__name__}: {exc} (set WFOPT_DEBUG=1 for the "
