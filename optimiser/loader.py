@@ -56,6 +56,10 @@ def parse_yaml(text: str) -> Any:
 # breakpoints (``0:0;2e6:600``).
 _LIST_CELLS = {"groups", "intake_years", "eligible"}
 _PAIR_CELLS = {"response"}
+# Fields whose cell may hold a mapping ``k:v;k:v`` (``groups`` with weights,
+# ``eligible`` as ``top_leaver_rate:20``, a ``{year: value}`` field on one row).
+# Any other cell is text as written, so a name may contain a colon.
+_MAP_CELLS = {"groups", "eligible", "committed", "per_year", "required"}
 # Fields that are ``{year: value}``; in a CSV with a ``year`` column they become
 # one row per year (SPEC §3).
 YEAR_FIELDS: dict[str, tuple[str, ...]] = {
@@ -63,6 +67,10 @@ YEAR_FIELDS: dict[str, tuple[str, ...]] = {
     "training": ("committed",),
     "budgets": ("per_year",),
 }
+
+
+SCALAR_YEAR_FIELDS = {"per_year"}
+"""Year fields that may also be one number for every year (a row without a year)."""
 
 
 @dataclass
@@ -229,11 +237,22 @@ def read_csv_section(
             items.append(item)
             src.item_rows.append(r)
             src.year_rows.append({})
-        if year_vals:
-            if year_cell is None:
-                problems.append(Problem(f"{name} row {r}, column year",
-                                        f"a year is needed for {', '.join(year_vals)}"))
-                continue
+        if year_vals and year_cell is None:
+            # ``per_year`` may be one number for every year: a row without a year.
+            for fld, text in year_vals.items():
+                if fld not in SCALAR_YEAR_FIELDS:
+                    problems.append(Problem(f"{name} row {r}, column year",
+                                            f"a year is needed for {fld}"))
+                elif fld in items[i]:
+                    problems.append(Problem(
+                        f"{name} row {r}, column {fld}",
+                        f"{fld} of '{item_id}' is already given (row "
+                        f"{src.year_rows[i].get(fld, {}).get('*', src.item_rows[i])}); "
+                        f"give one number without a year or one row per year"))
+                else:
+                    items[i][fld] = text
+                    src.year_rows[i].setdefault(fld, {})["*"] = r
+        elif year_vals:
             try:
                 year: int | str = int(year_cell)
             except ValueError:
@@ -243,7 +262,12 @@ def read_csv_section(
             for fld, text in year_vals.items():
                 target = items[i].setdefault(fld, {})
                 if not isinstance(target, dict):
-                    target = items[i][fld] = {}
+                    problems.append(Problem(
+                        f"{name} row {r}, column {fld}",
+                        f"{fld} of '{item_id}' is already given for every year (row "
+                        f"{src.year_rows[i][fld]['*']}); give one number without a year "
+                        f"or one row per year"))
+                    continue
                 if year in target:
                     problems.append(Problem(
                         f"{name} row {r}, column year",
@@ -252,8 +276,10 @@ def read_csv_section(
                     continue
                 target[year] = text
                 src.year_rows[i].setdefault(fld, {})[year] = r
-        elif year_cell is not None and not year_fields:
-            pass
+        elif year_cell is not None:
+            problems.append(Problem(f"{name} row {r}, column year",
+                                    f"year {year_cell} is given but no "
+                                    f"{' or '.join(year_fields)}"))
     return items, src, problems
 
 
@@ -273,7 +299,7 @@ def _parse_cell(fld: str, text: str) -> Any:
             k, _, v = part.partition(":")
             pairs.append([k.strip(), v.strip()])
         return pairs
-    if ":" in text:
+    if ":" in text and fld in _MAP_CELLS:
         out: dict[str, str] = {}
         for part in text.split(";"):
             k, _, v = part.partition(":")
@@ -398,6 +424,8 @@ def _message(err: dict, loc: tuple) -> str:
         return f"{_fmt(got)} is not a valid id (no spaces or ; : , .)"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind in ("string_type", "string_parsing"):
+        return f"must be text, got {_fmt(got)}"
     if kind in ("list_type", "tuple_type"):
         return f"must be a list, got {_fmt(got)}"
     if kind in ("dict_type", "model_type"):

@@ -276,6 +276,10 @@ CASES = [
          "targets.csv row 3, column year", "a year is needed for required"),
     Case("csv-year-not-whole", cell("targets.csv", 3, "year", "2019/20"),
          "targets.csv row 3, column year", "must be a whole year, got '2019/20'"),
+    Case("csv-year-without-value", cell("targets.csv", 3, "required", ""),
+         "targets.csv row 3, column year", "year 2020 is given but no required"),
+    Case("csv-year-value-without-year-field", add_column("units.csv", "year", "2017"),
+         "units.csv column year", "unknown column; expected some of: id, name, region"),
     Case("csv-file-missing", lambda t: (t.root / "units.csv").unlink(),
          "units", "CSV file not found: "),
     Case("section-not-a-list", yaml_edit(lambda d: d.update(training=5)),
@@ -422,6 +426,74 @@ def test_several_overrides_all_reported(tiny: TinyCopy) -> None:
                               ("scale", "budgets", "abc")])
     assert [p.location for p in problems] == [
         "--set budgets.nope.per_year", "--set training.nursing_degree.foo", "--scale budgets"]
+
+
+# ---------------------------------------------------------------- CSV conventions
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_csv_sections_read_like_inline_ones(tiny: TinyCopy) -> None:
+    """tests/data/all_csv is tiny with every section in a CSV file: response
+    cells, ``a;b`` lists, ``top_leaver_rate:2``, dotted ``supervision.*``
+    columns, ``committed`` and ``per_year`` as one row per year, and a
+    ``per_year`` row without a year (one number for every year)."""
+    inline = tiny.load()
+    from_csv = optimiser.load_instance(DATA / "all_csv" / "instance.yaml")
+    assert from_csv.model_dump() == inline.model_dump()
+
+
+def test_csv_text_cells_may_contain_colons_and_semicolons(tiny: TinyCopy) -> None:
+    tiny.set_cell("units.csv", 2, "name", "Northern: Care; Trust")
+    tiny.set_cell("targets.csv", 4, "label", "Talking therapies: north")
+    inst = tiny.load()
+    assert inst.units[0].name == "Northern: Care; Trust"
+    assert inst.targets[1].label == "Talking therapies: north"
+
+
+def test_csv_per_year_for_every_year_and_by_year_do_not_mix(tmp_path: Path) -> None:
+    t = TinyCopy(tmp_path / "t")
+    shutil.copytree(DATA / "all_csv", t.root, dirs_exist_ok=True)
+    t.append_row("budgets.csv", id="education", year=2018, per_year="5e6")
+    (p,) = t.problems()
+    assert p.location == "budgets.csv row 7, column per_year"
+    assert p.message.startswith("per_year of 'education' is already given for every year (row 2)")
+
+
+def test_csv_year_row_then_a_row_without_year(tmp_path: Path) -> None:
+    t = TinyCopy(tmp_path / "t")
+    shutil.copytree(DATA / "all_csv", t.root, dirs_exist_ok=True)
+    t.append_row("budgets.csv", id="main", per_year="5e6", total="3.5e6")
+    (p,) = t.problems()
+    assert p.location == "budgets.csv row 7, column per_year"
+    assert p.message.startswith("per_year of 'main' is already given (row 3)")
+
+
+def test_csv_committed_needs_a_year(tmp_path: Path) -> None:
+    t = TinyCopy(tmp_path / "t")
+    shutil.copytree(DATA / "all_csv", t.root, dirs_exist_ok=True)
+    t.set_cell("training.csv", 2, "year", "")
+    (p,) = t.problems()
+    assert (p.location, p.message) == ("training.csv row 2, column year",
+                                       "a year is needed for committed")
+
+
+def test_csv_locations_in_nested_and_year_columns(tmp_path: Path) -> None:
+    t = TinyCopy(tmp_path / "t")
+    shutil.copytree(DATA / "all_csv", t.root, dirs_exist_ok=True)
+    t.set_cell("training.csv", 5, "supervision.group", "therapist")
+    t.set_cell("training.csv", 5, "supervision.max_trainees_per_fte", "0")
+    t.set_cell("training.csv", 4, "committed", "-3")
+    t.set_cell("retention.csv", 2, "response", "0:0;50000:8;40000:15")
+    t.set_cell("budgets.csv", 5, "year", "2030")
+    got = sorted(str(p) for p in t.problems())
+    assert got == sorted([
+        "training.csv row 5, column supervision.max_trainees_per_fte | must be > 0, got 0",
+        "training.csv row 4, column committed | must be ≥ 0, got -3",
+        "retention.csv row 2, column response | spends must increase: breakpoint 3 "
+        "spend 40000 is not above 50000",
+        "budgets.csv row 5, column per_year | year 2030 is outside the plan years 2017–2020",
+    ])
 
 
 # ---------------------------------------------------------------- command line
