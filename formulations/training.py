@@ -95,19 +95,23 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
             continue
         for y in d.years:
             in_training = [entrants(m, d, p, y - k) for k in range(p.duration)]
-            if all(isinstance(e, float) for e in in_training) and y - 1 == d.base:
-                # Data only: holds or fails before any solve.
-                trainees = sum(in_training)
+            if y - 1 == d.base:
+                # The supervisors are the baseline (data) and new places are ≥ 0, so
+                # the committed trainees alone must fit: if they do not, no choice of
+                # places helps, and the planner is told why before any solve.
+                trainees = sum(e for e in in_training if isinstance(e, float))
                 cap = p.supervision.max_trainees_per_fte * sum(
                     d.S0[u, p.supervision.group] for u in d.units_of(p.region))
                 if trainees > cap * (1 + 1e-9) + 1e-9:
                     ledger.infeasible.append((
                         f"supervision_capacity[{p.id},{y}]",
-                        f"training '{p.id}' has {trainees:g} trainees in {y} but supervision "
-                        f"allows {cap:g} ({p.supervision.max_trainees_per_fte:g} per FTE of "
-                        f"'{p.supervision.group}' in {p.region or 'all units'} at the end of "
-                        f"{y - 1})"))
-                continue
+                        f"training '{p.id}' has {trainees:g} committed trainees in {y} but "
+                        f"supervision allows {cap:g} ({p.supervision.max_trainees_per_fte:g} "
+                        f"per FTE of '{p.supervision.group}' in "
+                        f"{p.region or 'all units'} at the end of {y - 1})"))
+                    continue
+                if all(isinstance(e, float) for e in in_training):
+                    continue  # data only, and it holds
             if all(isinstance(e, float) and e == 0 for e in in_training):
                 continue
             sup_rows.append((p.id, y))
