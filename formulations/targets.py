@@ -74,3 +74,17 @@ def define_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.achieved = pyo.Expression(ky, rule=achieved)
     m.target_shortfall = pyo.Constraint(
         ky, rule=lambda m, k, y: m.SF[k, y] + m.achieved[k, y] >= by_id[k].required[y])
+
+
+def settle_shortfalls(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Set every SF[k,y] of a solved model to the plan's own shortfall,
+    max(0, required − ACH[k,y]).
+
+    ``target_shortfall`` bounds SF only from below: in lexicographic stage 2 the
+    row ``W ≤ W₁ + tol`` lets SF rise to use up the tolerance, and a target of
+    priority 0 leaves its SF free, so the solver's SF values can overstate what
+    the plan falls short by.
+    """
+    required = {t.id: t.required for t in d.inst.targets}
+    for (k, y), sf in m.SF.items():
+        sf.set_value(max(0.0, required[k][y] - pyo.value(m.achieved[k, y])))

@@ -22,6 +22,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from formulations import build_model, model_data
 from formulations.data import ModelData
+from formulations.targets import settle_shortfalls
 from optimiser.results import Result, clean, extract_tables
 from optimiser.schema import Instance
 
@@ -237,6 +238,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     t0 = time.perf_counter()
     x = final["x"]
     load_solution(hm, x)
+    settle_shortfalls(m, d)
     tables = extract_tables(m, d)
     timings["extract"] = time.perf_counter() - t0
     gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]
@@ -244,7 +246,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         messages.append("a limit was reached: the plan is feasible but not proven optimal "
                         f"(gap {max(gaps) if gaps else float('nan'):.3%})")
     result = Result(status=final["status"],
-                    weighted_shortfall=clean(float(hm.c_W @ x)),
+                    weighted_shortfall=clean(pyo.value(m.weighted_shortfall)),
                     total_cost=clean(float(hm.c_C @ x)),
                     mip_gap=max(gaps) if gaps else None,
                     solve_seconds=solve_seconds, stages=stages, tables=tables,
