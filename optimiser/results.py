@@ -160,7 +160,8 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
             spent = pyo.value(m.pot_spend[k, y])
             spent_total += spent
             rows.append([k, str(y), clean(spent), limits.get((k, y), math.nan)])
-        rows.append([k, "total", clean(spent_total), totals.get(k) or math.nan])
+        total = totals.get(k)
+        rows.append([k, "total", clean(spent_total), math.nan if total is None else total])
     tables["budget"] = pd.DataFrame(rows, columns=COLUMNS["budget"])
     return tables
 
