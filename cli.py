@@ -146,6 +146,10 @@ def print_summary(result: Result, worst: int = 5) -> None:
                f"{result.objective_mode}")
     for msg in result.messages:
         typer.echo(f"note                {msg}")
+    if result.conflicts:
+        typer.echo("why no plan exists (these cannot all hold together)")
+        for line in result.conflicts:
+            typer.echo(f"  - {line}")
     if not result.has_plan:
         return
     typer.echo("spend by lever")
@@ -170,6 +174,10 @@ def print_summary(result: Result, worst: int = 5) -> None:
                            f"  achieved {r['achieved']:>10,.1f}  short {r['shortfall']:>9,.1f}")
         else:
             typer.echo(f"every target met ({len(t)} target-years)")
+    if result.explanations:
+        typer.echo("why the shortfall remains")
+        for line in result.explanations:
+            typer.echo(f"  - {line}")
 
 
 @app.command()

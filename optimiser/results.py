@@ -213,6 +213,14 @@ class Result:
     """Plain-language notes: why there is no plan, limits hit."""
     currency: str = "GBP"
     options: dict[str, Any] = field(default_factory=dict)
+    marginal_values: pd.DataFrame | None = None
+    """What one more unit of each budget and binding cap is worth around the plan,
+    integers fixed (:mod:`optimiser.marginals`); written as ``marginal_values.csv``."""
+    explanations: list[str] = field(default_factory=list)
+    """Why the shortfall remains: what binds, in plain language
+    (:mod:`optimiser.diagnose`)."""
+    conflicts: list[str] = field(default_factory=list)
+    """Without a plan: the conflicting constraints in the instance's words."""
 
     @property
     def has_plan(self) -> bool:
@@ -236,6 +244,8 @@ class Result:
             "model_size": self.model_size,
             "options": self.options,
             "messages": self.messages,
+            "explanations": self.explanations,
+            "conflicts": self.conflicts,
             "currency": self.currency,
             "versions": versions(),
         }
@@ -280,16 +290,24 @@ def format_number(x: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """One table as CSV: numbers in plain decimals (:func:`format_number`), ``\\n``
+    line ends, no index, so the same table always gives the same bytes."""
+    formatted = frame.copy()
+    for col in formatted.columns:
+        if pd.api.types.is_float_dtype(formatted[col]):
+            formatted[col] = formatted[col].map(format_number)
+    formatted.to_csv(path, index=False, lineterminator="\n")
+
+
 def write_tables(result: Result, folder: Path) -> None:
     for name in TABLES:
         frame = result.tables.get(name)
         if frame is None:
             frame = pd.DataFrame(columns=COLUMNS[name])
-        formatted = frame.copy()
-        for col in formatted.columns:
-            if pd.api.types.is_float_dtype(formatted[col]):
-                formatted[col] = formatted[col].map(format_number)
-        formatted.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        write_csv(frame, folder / f"{name}.csv")
+    if result.marginal_values is not None:
+        write_csv(result.marginal_values, folder / "marginal_values.csv")
     with (folder / "summary.json").open("w", encoding="utf-8") as fh:
         json.dump(result.summary(), fh, indent=2, sort_keys=False, allow_nan=False)
         fh.write("\n")

@@ -23,6 +23,8 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from formulations import build_model, model_data
 from formulations.data import ModelData
 from formulations.targets import settle_shortfalls
+from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
+from optimiser.marginals import marginal_values
 from optimiser.results import Result, clean, extract_tables
 from optimiser.schema import Instance
 
@@ -42,6 +44,10 @@ class SolveOptions:
     """``lexicographic`` or ``weighted``."""
     verbose: bool = False
     """Show HiGHS's log."""
+    explain: bool = True
+    """Explain the outcome: marginal values and what binds for a plan
+    (:mod:`optimiser.marginals`, :mod:`optimiser.diagnose`), the conflicting
+    constraints without one. Sweeps that only need W and C may switch it off."""
 
 
 def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str, Any]:
@@ -59,6 +65,7 @@ def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str,
         "seed": o.seed if o.seed is not None else s.seed,
         "mode": mode,
         "verbose": o.verbose,
+        "explain": o.explain,
     }
 
 
@@ -184,7 +191,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=0.0, timings=timings,
                       messages=[f"{name}: {why}" for name, why in m.ledger.infeasible],
-                      **base)
+                      conflicts=ledger_conflicts(m), **base)
 
     t0 = time.perf_counter()
     hm = HighsModel(m)
@@ -230,10 +237,15 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         why = {"infeasible": "the constraints cannot all hold: no plan exists",
                "no_solution": "a limit was reached before any plan was found",
                "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
+        conflicts = []
+        if final["status"] == "infeasible" and opts["explain"]:
+            t0 = time.perf_counter()
+            conflicts = infeasibility(hm, d, m, time_limit=remaining())
+            timings["diagnose"] = time.perf_counter() - t0
         return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=solve_seconds, stages=stages,
                       timings=timings, model_size=hm.size(), messages=[why, *messages],
-                      **base)
+                      conflicts=conflicts, **base)
 
     t0 = time.perf_counter()
     x = final["x"]
@@ -252,6 +264,14 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                     solve_seconds=solve_seconds, stages=stages, tables=tables,
                     timings=timings, model_size=hm.size(), messages=messages, **base)
     result.model = m  # type: ignore[attr-defined]  # for callers who want the Pyomo model
+    if opts["explain"]:
+        t0 = time.perf_counter()
+        result.marginal_values, notes = marginal_values(
+            hm, x, d, opts["mode"], instance.objective.value_per_fte)
+        result.messages += notes
+        result.explanations = explain_shortfall(d, tables, result.weighted_shortfall,
+                                                result.marginal_values)
+        timings["explain"] = time.perf_counter() - t0
     return result
 
 

@@ -1,0 +1,325 @@
+"""Marginal values of the plan's limits: what one more unit of a budget or a cap is worth.
+
+After the MIP, the integer decisions (places, cohorts run, campaigns active,
+units funded) are fixed at the plan's values and the remaining LP is solved
+again with the stage's objective: W in lexicographic mode (the stage-1 LP),
+``W + C/value_per_fte`` in weighted mode. Its duals say how fast the objective
+falls as a limit is raised, **around the plan and with its integer decisions
+held**; they are not what a new MIP would find with a larger limit when that
+would change whole places, cohorts or funded units.
+
+HiGHS's signs (minimisation): the dual of a ``≤`` row at its limit, and the
+reduced cost of a column at its upper bound, are ≤ 0 and equal d(objective) /
+d(limit). ``value`` below is its negation, the shortfall removed, scaled per
+£1m for budgets (dW/d£ × 1e6) and per FTE for caps. ``holds_up_to`` is where the
+basis changes (HiGHS ranging): beyond it the rate is no longer exact.
+
+A cap on funded retention units (``max_units_per_year``) bounds binaries, so
+its value is not a dual: it is measured by funding the best unfunded eligible
+unit on the fixed LP (one re-solve per unfunded unit; only for binding caps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from formulations.budgets import per_year_limit
+from formulations.data import ModelData
+from formulations.training import intake_years
+from optimiser.wording import money
+
+COLUMNS = ["kind", "item", "year", "limit", "used", "binding", "value", "per",
+           "holds_up_to", "note"]
+"""Columns of ``marginal_values.csv``."""
+
+CAVEAT = ("Marginal values hold around the reported plan with its integer decisions "
+          "(training places, cohorts run, campaigns active, units funded) fixed; a larger "
+          "change can change those decisions and the value.")
+
+KINDS = {
+    "budget_per_year": "budget in a year",
+    "budget_total": "budget over the plan",
+    "training_places": "training places cap",
+    "return_to_practice_pool": "return-to-practice pool",
+    "international_per_year": "international recruits per year",
+    "international_total": "international recruits in total",
+    "retention_units": "units funded per year",
+}
+"""Kind id -> words for a planner."""
+
+MILLION = 1e6
+_TOL = 1e-6
+
+
+def binding(used: float, limit: float) -> bool:
+    """Whether ``used`` has reached ``limit`` (relative and absolute tolerance)."""
+    return used >= limit - _TOL * max(1.0, abs(limit))
+
+
+@dataclass
+class FixedLP:
+    """The plan's LP: the compiled model with integer columns fixed at the plan."""
+
+    h: highspy.Highs
+    x: np.ndarray
+    """The plan (integers rounded)."""
+    row_of: dict[tuple[str, Any], int]
+    """(constraint component, index) -> row."""
+    col_of: dict[tuple[str, Any], int]
+    """(variable component, index) -> column."""
+    activity: np.ndarray
+    """Row activities of the plan."""
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    integer: np.ndarray
+    """Which columns are integer (fixed here)."""
+    objective: float = float("nan")
+    status: str = ""
+
+
+def _key(component_data) -> tuple[str, Any]:
+    return component_data.parent_component().local_name, component_data.index()
+
+
+def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray) -> FixedLP:
+    """The LP of ``hm`` (a :class:`optimiser.solve.HighsModel`) with its integer
+    columns fixed at the plan ``x`` and objective ``cost``, solved.
+
+    Rows added after the compile (the lexicographic stage-2 bound on W) are left
+    out: the LP is the stage-1 problem around the plan.
+    """
+    lp = hm.h.getLp()
+    x = np.asarray(x, dtype=float).copy()
+    ints = np.flatnonzero(hm.integrality)
+    x[ints] = np.round(x[ints])
+    lower = np.asarray(lp.col_lower_, dtype=float).copy()
+    upper = np.asarray(lp.col_upper_, dtype=float).copy()
+    lower[ints] = x[ints]
+    upper[ints] = x[ints]
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.integrality_ = []
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    extra = lp.num_row_ - hm.num_rows
+    if extra > 0:
+        h.deleteRows(extra, np.arange(hm.num_rows, lp.num_row_, dtype=np.int32))
+    a = lp.a_matrix_
+    A = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
+                      shape=(lp.num_row_, lp.num_col_))[: hm.num_rows]
+    f = FixedLP(h=h, x=x,
+                row_of={_key(con): i for i, (con, _sense) in enumerate(hm.rows)},
+                col_of={_key(v): j for j, v in enumerate(hm.columns)},
+                activity=np.asarray(A @ x),
+                row_lower=np.asarray(lp.row_lower_, dtype=float)[: hm.num_rows],
+                row_upper=np.asarray(lp.row_upper_, dtype=float)[: hm.num_rows],
+                integer=np.asarray(hm.integrality, dtype=bool))
+    h.run()
+    f.status = h.modelStatusToString(h.getModelStatus())
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        f.objective = float(h.getInfo().objective_function_value)
+    return f
+
+
+def _clean(v: float) -> float:
+    r = round(float(v), 6)
+    return 0.0 if r == 0 else r
+
+
+def _finite(v: float) -> float:
+    return float(v) if np.isfinite(v) and abs(v) < 1e29 else float("nan")
+
+
+def gain(lp: FixedLP, cols: dict[int, tuple[float, float]] | None = None,
+         rows: dict[int, tuple[float, float]] | None = None) -> float | None:
+    """How much the objective falls when columns / rows get the given bounds
+    (re-solved from the current basis); ``None`` if that LP is infeasible. The
+    bounds are restored afterwards."""
+    h = lp.h
+    cols, rows = cols or {}, rows or {}
+    lp_now = h.getLp()
+    old_cols = {j: (lp_now.col_lower_[j], lp_now.col_upper_[j]) for j in cols}
+    old_rows = {i: (lp_now.row_lower_[i], lp_now.row_upper_[i]) for i in rows}
+    try:
+        for j, (lo, hi) in cols.items():
+            h.changeColBounds(j, lo, hi)
+        for i, (lo, hi) in rows.items():
+            h.changeRowBounds(i, lo, hi)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return lp.objective - float(h.getInfo().objective_function_value)
+    finally:
+        for j, (lo, hi) in old_cols.items():
+            h.changeColBounds(j, lo, hi)
+        for i, (lo, hi) in old_rows.items():
+            h.changeRowBounds(i, lo, hi)
+
+
+class _Table:
+    """Collects the rows of ``marginal_values.csv`` from one solved fixed LP."""
+
+    def __init__(self, lp: FixedLP, d: ModelData, mode: str):
+        self.lp, self.d = lp, d
+        sol = lp.h.getSolution()
+        self.row_dual = np.asarray(sol.row_dual)
+        self.col_dual = np.asarray(sol.col_dual)
+        status, ranging = lp.h.getRanging()
+        ok = status == highspy.HighsStatus.kOk and ranging.valid
+        self.row_up = np.asarray(ranging.row_bound_up.value_) if ok else None
+        self.col_up = np.asarray(ranging.col_bound_up.value_) if ok else None
+        self.what = "weighted shortfall" if mode != "weighted" else "weighted objective"
+        self.rows: list[list[Any]] = []
+
+    def money(self, x: float) -> str:
+        return money(x, self.d.inst.currency)
+
+    def add(self, kind, item, year, limit, used, value, per, holds, note) -> None:
+        # A non-zero value marks a binding limit even when the plan's own activity
+        # sits a hair below it (stage 2 may save a little within W's tolerance).
+        self.rows.append([kind, item, str(year), _clean(limit), _clean(used),
+                          bool(binding(used, limit) or abs(value) > 1e-9), _clean(value),
+                          per, _clean(holds), note])
+
+    def limit_row(self, kind: str, key: tuple[str, Any], item: str, year: Any,
+                  limit: float, per: str, scale: float, only_binding: bool) -> None:
+        """A limit that is a row: value = −dual × scale."""
+        i = self.lp.row_of.get(key)
+        if i is None:
+            return
+        used = float(self.lp.activity[i])
+        value = -self.row_dual[i] * scale
+        if only_binding and not (binding(used, limit) or abs(value) > 1e-9):
+            return
+        if abs(value) <= 1e-9:
+            self.add(kind, item, year, limit, used, 0.0, per, float("nan"),
+                     f"not binding around the plan: more would not reduce the {self.what}")
+            return
+        holds = _finite(self.row_up[i]) if self.row_up is not None else float("nan")
+        shown = self.money(holds) if per.endswith("m") else f"{holds:,.1f}"
+        upto = f" while the limit stays below {shown}" if np.isfinite(holds) else ""
+        self.add(kind, item, year, limit, used, value, per, holds,
+                 f"{_clean(value):g} FTE less {self.what} per extra {per}{upto}; "
+                 "integers fixed at the plan")
+
+    def cap_column(self, kind: str, key: tuple[str, Any], item: str, year: Any,
+                   limit: float, per: str, cap_row: tuple[str, Any] | None = None) -> None:
+        """A cap that is a column's upper bound, when reached: value = −reduced cost.
+
+        ``cap_row`` is a row ``column − limit·binary ≤ 0`` that repeats the cap
+        (a cohort's ``cohort_max``); raising the cap relaxes it too, so its dual
+        is added back. A fixed integer column (places) is also re-solved with one
+        whole unit more, since the next whole place may not fit where the rate
+        holds."""
+        j = self.lp.col_of.get(key)
+        if j is None:
+            return
+        used = float(self.lp.x[j])
+        if not binding(used, limit):
+            return
+        i = self.lp.row_of.get(cap_row) if cap_row else None
+        value = -self.col_dual[j] - (self.row_dual[i] if i is not None else 0.0)
+        if abs(value) <= 1e-9:
+            self.add(kind, item, year, limit, used, 0.0, per, float("nan"),
+                     f"cap reached, but one more {per} would not reduce the {self.what}")
+            return
+        note = f"cap reached: {_clean(value):g} FTE less {self.what} per extra {per}"
+        holds = float("nan")
+        if self.lp.integer[j]:
+            relax = {} if i is None else {
+                i: (self.lp.row_lower[i], self.lp.row_upper[i] + 1.0)}
+            whole = gain(self.lp, cols={j: (used + 1.0, used + 1.0)}, rows=relax)
+            if whole is None:
+                note += f"; one whole {per} more does not fit within the other limits"
+            elif abs(whole - value) <= 1e-6 * max(1.0, abs(value)):
+                holds = used + 1.0
+            else:
+                note += f"; one whole {per} more removes {_clean(whole):g} (re-solved)"
+        elif self.col_up is not None:
+            holds = _finite(self.col_up[j])
+            if np.isfinite(holds):
+                note += f" up to {holds:,.2f}"
+        self.add(kind, item, year, limit, used, value, per, holds,
+                 note + "; integers fixed at the plan")
+
+    def funded_units(self, s, y: int) -> None:
+        """A binding cap on funded retention units: fund the best unfunded unit."""
+        d, lp = self.d, self.lp
+        i = lp.row_of.get(("units_funded_cap", (s.id, y)))
+        if i is None or not binding(float(lp.activity[i]), s.max_units_per_year):
+            return
+        best, best_unit = None, None
+        for u in d.eligible[s.id]:
+            j = lp.col_of.get(("Z", (s.id, u, y)))
+            if j is None or lp.x[j] > 0.5:
+                continue
+            g = gain(lp, cols={j: (1.0, 1.0)},
+                     rows={i: (lp.row_lower[i], lp.row_upper[i] + 1.0)})
+            if g is not None and (best is None or g > best + 1e-9):
+                best, best_unit = g, u
+        if best is None:
+            value, note = 0.0, "cap reached; no further unit could be funded"
+        elif best <= 1e-9:
+            value, note = 0.0, f"cap reached, but funding one more unit would not reduce " \
+                               f"the {self.what}"
+        else:
+            value = best
+            note = (f"cap reached: funding one more unit ({best_unit}) removes "
+                    f"{_clean(best):g} FTE of {self.what}; re-solved with integers fixed")
+        self.add("retention_units", s.id, y, s.max_units_per_year, float(lp.activity[i]),
+                 value, "funded unit", float("nan"), note)
+
+
+def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic",
+                    value_per_fte: float | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Marginal values of budgets and binding caps around the plan ``x``.
+
+    ``hm`` is the :class:`optimiser.solve.HighsModel` the plan came from. Returns
+    the ``marginal_values.csv`` frame and notes (empty when all went well,
+    otherwise why the values are missing).
+    """
+    cost = hm.c_W if mode != "weighted" else hm.c_W + hm.c_C / value_per_fte
+    lp = fixed_integer_lp(hm, x, cost)
+    if lp.status != "Optimal":
+        return (pd.DataFrame(columns=COLUMNS),
+                [f"marginal values not computed: the plan's LP with integers fixed ended "
+                 f"'{lp.status}'"])
+    t = _Table(lp, d, mode)
+    per_m = money(MILLION, d.inst.currency)
+    limits = per_year_limit(d)
+    for (pot, y), limit in sorted(limits.items(),
+                                  key=lambda kv: (d.pots.index(kv[0][0]), kv[0][1])):
+        t.limit_row("budget_per_year", ("budget_per_year", (pot, y)), pot, y, limit, per_m,
+                    MILLION, only_binding=False)
+    for b in d.inst.budgets:
+        if b.total is not None:
+            t.limit_row("budget_total", ("budget_total", b.id), b.id, "total", b.total,
+                        per_m, MILLION, only_binding=False)
+    for p in d.inst.training:
+        if p.max_places_per_year is not None:
+            for y in intake_years(d, p):
+                t.cap_column("training_places", ("N", (p.id, y)), p.id, y,
+                             p.max_places_per_year, "place", cap_row=("cohort_max", (p.id, y)))
+    for c in d.inst.return_to_practice:
+        t.limit_row("return_to_practice_pool", ("returners_pool", c.id), c.id, "all", c.pool,
+                    "returner", 1.0, only_binding=True)
+    for r in d.inst.international:
+        for y in d.years:
+            t.cap_column("international_per_year", ("I", (r.id, y)), r.id, y, r.max_per_year,
+                         "recruit")
+        if r.max_total is not None:
+            t.limit_row("international_total", ("recruits_total", r.id), r.id, "all",
+                        r.max_total, "recruit", 1.0, only_binding=True)
+    for s in d.inst.retention:
+        if s.max_units_per_year is not None:
+            for y in d.years:
+                t.funded_units(s, y)
+    return pd.DataFrame(t.rows, columns=COLUMNS), []
