@@ -11,8 +11,8 @@ f_max, share cap ρ::
     Σ_g RET[s,u,g,y] ≤ σ_u·r_k + slope_k·(F[s,u,y] − σ_u·s_k)  retained_response[s,u,y,k]
     RET[s,u,g,y] ≤ ρ·λ[u,g]·S[u,g,y−1]                       retention_cap[s,u,g,y]
     Σ_s RET[s,u,g,y] ≤ λ[u,g]·S[u,g,y−1]                      leavers_cap[u,g,y]
-        (written only where two or more schemes cover (u,g) and ρ < 1 does not
-         already imply it)
+        (written only where the shares ρ of the schemes covering (u,g) add up
+         to more than 1; otherwise retention_cap already implies it)
     Σ_u Z[s,u,y] ≤ max_units_per_year                         units_funded_cap[s,y]
     cost[s,y] = Σ_u (F[s,u,y] + fixed_cost·Z[s,u,y])
 
