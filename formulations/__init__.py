@@ -28,9 +28,10 @@ __all__ = ["ModelData", "build_model", "model_data"]
 def build_model(d: ModelData) -> pyo.ConcreteModel:
     """The Pyomo model of SPEC §2 for the model data ``d``.
 
-    ``m.ledger.infeasible`` lists rows that hold only data and fail (for example
-    committed trainees above supervision capacity): the model is then infeasible
-    without asking the solver.
+    ``m.ledger.infeasible`` lists rows that fail on data alone (for example
+    committed trainees above the baseline supervision capacity, which no number
+    of new places can mend): the model is then infeasible without asking the
+    solver.
     """
     m = pyo.ConcreteModel(name=d.inst.name)
     ledger = Ledger()

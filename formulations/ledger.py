@@ -24,8 +24,9 @@ class Ledger:
     costs: list[Any] = field(default_factory=list)
     """Every lever's cost expression, for C."""
     infeasible: list[tuple[str, str]] = field(default_factory=list)
-    """(constraint name, explanation) of rows that hold only data and fail; the
-    solver is not asked about them."""
+    """(constraint name, explanation) of rows that fail on data alone, whatever
+    the decisions (their data part already breaks the bound and every decision
+    term can only add to it); the solver is not asked about them."""
 
     def add_inflow(self, u: str, g: str, y: int, coef: float, var: Any) -> None:
         self.inflow[u, g, y].append((coef, var))
