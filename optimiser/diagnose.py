@@ -20,10 +20,10 @@ cannot be negative.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import highspy
-import numpy as np
 import pandas as pd
 
 from formulations.data import ModelData
@@ -220,45 +220,60 @@ def pipelines_too_long(d: ModelData, words: Words) -> list[str]:
 BOUND = {2: "lower", 3: "upper", 4: "both"}
 
 
-def infeasibility(hm, d: ModelData, model: Any = None,
-                  time_limit: float | None = 60.0) -> list[str]:
-    """The conflicting constraints of an infeasible model, one sentence each.
+@dataclass
+class Conflict:
+    """An irreducible infeasible set: rows and column bounds of a HighsModel."""
 
-    Computes an irreducible infeasible set of the LP relaxation of ``hm`` (a
-    :class:`optimiser.solve.HighsModel`) with HiGHS's elastic-LP strategy: drop
-    any member and the rest can hold together.
-    """
-    lp = hm.h.getLp()
-    lp.integrality_ = []
-    extra = lp.num_row_ - hm.num_rows
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    if extra > 0:
-        h.deleteRows(extra, np.arange(hm.num_rows, lp.num_row_, dtype=np.int32))
-    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyFromLp))
+    rows: list[int]
+    bounds: list[tuple[int, str]]
+    """(column, ``lower`` / ``upper`` / ``both``) for the bounds that take part."""
+
+
+def irreducible_set(hm, time_limit: float | None = 60.0) -> Conflict | None:
+    """An irreducible infeasible set of the LP relaxation of ``hm`` (a
+    :class:`optimiser.solve.HighsModel`): drop any member and the rest can hold
+    together. ``None`` when HiGHS finds none (the LP relaxation is feasible)."""
+    h = hm.lp_copy()
+    # Elastic LP, then the irreducibility pass (iis_strategy 2 + 4 = 6): without
+    # it, every bound of a column in the set is kept (caps and "≥ 0" alike); with
+    # it, a bound is kept only where dropping it resolves the conflict, and other
+    # columns come back as free.
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyFromLp)
+                     | int(highspy.IisStrategy.kIisStrategyIrreducible))
     if time_limit is not None:
         h.setOptionValue("iis_time_limit", float(time_limit))
     status, iis = h.getIis()
     if status == highspy.HighsStatus.kError or not iis.valid_ or (
             len(iis.row_index_) == 0 and len(iis.col_index_) == 0):
+        return None
+    bounds = [(int(j), BOUND[int(b)]) for j, b in zip(iis.col_index_, iis.col_bound_,
+                                                       strict=True)
+              if int(b) in BOUND]  # a free column links rows; its bounds play no part
+    return Conflict(rows=[int(i) for i in iis.row_index_], bounds=bounds)
+
+
+def infeasibility(hm, d: ModelData, model: Any = None,
+                  time_limit: float | None = 60.0) -> list[str]:
+    """The conflicting constraints of an infeasible model, one sentence each, in
+    the instance's words (:func:`irreducible_set`, :class:`optimiser.wording.Words`)."""
+    conflict = irreducible_set(hm, time_limit)
+    if conflict is None:
         return ["HiGHS could not isolate the conflict: the constraints can hold together "
                 "with fractional decisions, so it is the whole-number decisions (places, "
                 "cohorts, campaigns, funded units) that make every plan impossible."]
     words = Words(d, model)
     out: list[str] = []
     seen: set[str] = set()
-    for i in iis.row_index_:
+    for i in conflict.rows:
         con = hm.rows[i][0]
         text = words.row(con.parent_component().local_name, con.index())
         if text not in seen:  # response segments of one curve read the same
             seen.add(text)
             out.append(text)
     flows = []
-    for j, b in zip(iis.col_index_, iis.col_bound_, strict=True):
+    for j, which in conflict.bounds:
         v = hm.columns[j]
         name, index = v.parent_component().local_name, v.index()
-        which = BOUND.get(int(b), "lower")
         text = words.bound(name, index, which)
         if text is None:
             flows.append((name, index))

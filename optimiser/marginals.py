@@ -94,33 +94,25 @@ def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray) -> FixedLP:
     Rows added after the compile (the lexicographic stage-2 bound on W) are left
     out: the LP is the stage-1 problem around the plan.
     """
-    lp = hm.h.getLp()
+    h = hm.lp_copy()
     x = np.asarray(x, dtype=float).copy()
-    ints = np.flatnonzero(hm.integrality)
+    ints = np.flatnonzero(hm.integrality).astype(np.int32)
     x[ints] = np.round(x[ints])
-    lower = np.asarray(lp.col_lower_, dtype=float).copy()
-    upper = np.asarray(lp.col_upper_, dtype=float).copy()
-    lower[ints] = x[ints]
-    upper[ints] = x[ints]
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.col_cost_ = np.asarray(cost, dtype=float)
-    lp.integrality_ = []
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    extra = lp.num_row_ - hm.num_rows
-    if extra > 0:
-        h.deleteRows(extra, np.arange(hm.num_rows, lp.num_row_, dtype=np.int32))
+    if len(ints):
+        h.changeColsBounds(len(ints), ints, x[ints], x[ints])
+    h.changeColsCost(hm.n, np.arange(hm.n, dtype=np.int32), np.asarray(cost, dtype=float))
+    lp = h.getLp()
     a = lp.a_matrix_
-    A = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
-                      shape=(lp.num_row_, lp.num_col_))[: hm.num_rows]
+    parts = (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_))
+    shape = (lp.num_row_, lp.num_col_)
+    colwise = a.format_ == highspy.MatrixFormat.kColwise
+    A = sp.csc_matrix(parts, shape=shape) if colwise else sp.csr_matrix(parts, shape=shape)
     f = FixedLP(h=h, x=x,
                 row_of={_key(con): i for i, (con, _sense) in enumerate(hm.rows)},
                 col_of={_key(v): j for j, v in enumerate(hm.columns)},
                 activity=np.asarray(A @ x),
-                row_lower=np.asarray(lp.row_lower_, dtype=float)[: hm.num_rows],
-                row_upper=np.asarray(lp.row_upper_, dtype=float)[: hm.num_rows],
+                row_lower=np.asarray(lp.row_lower_, dtype=float),
+                row_upper=np.asarray(lp.row_upper_, dtype=float),
                 integer=np.asarray(hm.integrality, dtype=bool))
     h.run()
     f.status = h.modelStatusToString(h.getModelStatus())

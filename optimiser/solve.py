@@ -150,6 +150,20 @@ class HighsModel:
                 "seconds": wall, "gap": gap, "x": x,
                 "bound": float(info.mip_dual_bound) if self.integrality.any() else None}
 
+    def lp_copy(self) -> highspy.Highs:
+        """A new, silent ``Highs`` holding the compiled model as an LP: integrality
+        dropped, rows added after the compile (the stage-2 bound on W) left out.
+        For the analyses after a solve (marginal values, infeasibility)."""
+        lp = self.h.getLp()
+        lp.integrality_ = []
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(lp)
+        if lp.num_row_ > self.num_rows:
+            h.deleteRows(lp.num_row_ - self.num_rows,
+                         np.arange(self.num_rows, lp.num_row_, dtype=np.int32))
+        return h
+
     def add_row(self, coef: np.ndarray, upper: float) -> None:
         idx = np.flatnonzero(coef).astype(np.int32)
         self.h.addRow(-highspy.kHighsInf, upper, len(idx), idx, coef[idx])

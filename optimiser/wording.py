@@ -134,8 +134,12 @@ class Words:
         t = y - p.duration
         who, n = self._entrants(p, t)
         rate = p.completion_rate * p.employment_rate
-        share = (f"{p.completion_rate:g} × {p.employment_rate:g}" if p.employment_rate != 1
-                 else f"{p.completion_rate:g}")
+        if rate == 1:
+            share = "all"
+        elif p.employment_rate != 1:
+            share = f"{p.completion_rate:g} × {p.employment_rate:g}"
+        else:
+            share = f"{p.completion_rate:g}"
         text = f"Graduates of training '{pid}' joining in {y} are {share} of {who}"
         if n is not None:
             text += f" = {rate * n:g} FTE"
