@@ -10,8 +10,10 @@ have defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from optimiser.schema import Instance, RetentionScheme
+if TYPE_CHECKING:  # annotations only: importing optimiser here would be circular
+    from optimiser.schema import Instance, RetentionScheme
 
 DEFAULT_POT = "main"
 
