@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 
-
 def test_formulations_imports_first_in_a_fresh_interpreter():
     """``formulations`` → ``optimiser.schema`` → ``optimiser/__init__`` →
     ``optimiser.results`` → ``formulations.budgets`` was a cycle that only
