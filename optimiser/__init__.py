@@ -5,6 +5,7 @@
 DataFrames.
 """
 
+from optimiser import lean_imports  # noqa: F401  # first: see its docstring
 from optimiser.errors import InputError, Problem
 from optimiser.loader import load_instance
 from optimiser.overrides import Override
