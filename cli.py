@@ -196,6 +196,9 @@ def solve(
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
                                           "stdout instead of the readable summary.")] = False,
     verbose: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    profile: Annotated[bool, typer.Option("--profile", help="Also print the seconds of "
+                                          "each phase, the model size and peak memory "
+                                          "(to stderr with --json).")] = False,
 ) -> None:
     """Solve an instance: print the plan's summary and write the result tables.
 
@@ -205,6 +208,7 @@ def solve(
     if mode is not None and mode not in ("lexicographic", "weighted"):
         typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
         raise typer.Exit(2)
+    started = time.perf_counter()
     inst, timings = load_timed(instance, set_, scale)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                         mode=mode, verbose=verbose)
@@ -214,16 +218,32 @@ def solve(
         typer.echo(f"options | {exc}", err=True)
         raise typer.Exit(2) from None
     if out is not None:
-        t0 = time.perf_counter()
-        result.write(out)
-        result.timings["write"] = time.perf_counter() - t0
+        result.write(out)  # records timings["write"] itself, before summary.json
+    total = time.perf_counter() - started
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
     else:
         print_summary(result)
         if out is not None:
             typer.echo(f"results written to {out}")
+    if profile:
+        print_profile(result, total, started, err=as_json)
     raise typer.Exit(0 if result.has_plan else 1)
+
+
+def print_profile(result: Result, total: float, started: float, err: bool) -> None:
+    """The ``--profile`` table (:mod:`optimiser.profile`); ``started`` is the
+    ``perf_counter`` at the start of the run, for the interpreter's start-up time."""
+    import psutil
+
+    from optimiser.profile import peak_memory_bytes, profile_table
+
+    # Seconds from process creation to the run: interpreter start and imports.
+    startup = max(time.time() - (time.perf_counter() - started)
+                  - psutil.Process().create_time(), 0.0)
+    typer.echo("", err=err)
+    typer.echo(profile_table(result.timings, result.model_size, total, peak_memory_bytes(),
+                             startup), err=err)
 
 
 def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> Result:

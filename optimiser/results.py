@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import shutil
-import tempfile
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from formulations.budgets import per_year_limit
 from formulations.data import ModelData
 from formulations.targets import scope_label
 from formulations.training import has_runs, intake_years
+from optimiser.atomic import atomic_directory
 
 TABLES = ("workforce", "targets", "training", "return_to_practice", "retention",
           "international", "budget")
@@ -263,23 +262,18 @@ class Result:
     def write(self, out_dir: str | Path) -> Path:
         """Write ``summary.json`` and every table into ``out_dir`` atomically:
         everything goes to a temporary sibling folder that replaces ``out_dir``
-        only once complete."""
-        out = Path(out_dir).resolve()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        try:
+        only once complete.
+
+        ``timings["write"]`` becomes the seconds spent writing the tables. It is
+        taken just before ``summary.json`` is written, so that the summary carries
+        it; the summary itself (a few kB) and the final rename are not counted.
+        """
+        t0 = time.perf_counter()
+        with atomic_directory(out_dir) as tmp:
             write_tables(self, tmp)
-            old = None
-            if out.exists():
-                old = out.with_name(f".{out.name}.old-{os.getpid()}")
-                os.replace(out, old)
-            os.replace(tmp, out)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+            self.timings["write"] = time.perf_counter() - t0
+            write_summary(self, tmp)
+        return Path(out_dir).resolve()
 
 
 def format_number(x: float) -> str:
@@ -301,6 +295,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_tables(result: Result, folder: Path) -> None:
+    """Every table of SPEC §4 (and the marginal values) as CSV files in ``folder``."""
     for name in TABLES:
         frame = result.tables.get(name)
         if frame is None:
@@ -308,6 +303,10 @@ def write_tables(result: Result, folder: Path) -> None:
         write_csv(frame, folder / f"{name}.csv")
     if result.marginal_values is not None:
         write_csv(result.marginal_values, folder / "marginal_values.csv")
+
+
+def write_summary(result: Result, folder: Path) -> None:
+    """``summary.json`` in ``folder``."""
     with (folder / "summary.json").open("w", encoding="utf-8") as fh:
         json.dump(result.summary(), fh, indent=2, sort_keys=False, allow_nan=False)
         fh.write("\n")
