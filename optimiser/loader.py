@@ -574,14 +574,33 @@ def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
     """
     import time
 
-    from optimiser.checks import run_checks
-    from optimiser.overrides import apply_overrides, as_overrides
-
     t0 = time.perf_counter()
     doc, prov, problems = read_document(Path(path))
     if problems and not doc:
         raise InputError(problems)
-    problems += apply_overrides(doc, as_overrides(overrides))
+    if timings is not None:
+        timings["load"] = time.perf_counter() - t0
+    return instance_from_document(doc, prov, overrides, problems, timings)
+
+
+def instance_from_document(doc: dict[str, Any], prov: Provenance,
+                           overrides: Iterable[Any] | None = None,
+                           problems: Iterable[Problem] = (),
+                           timings: dict[str, float] | None = None) -> Instance:
+    """Apply overrides to an expanded document (in place) and validate it.
+
+    The second half of :func:`load_instance`, for callers that read a document
+    once and validate many variants of it (sweeps copy the document per point).
+    ``problems`` are those already found while reading; ``timings`` gains the
+    override seconds in ``load`` and sets ``validate``.
+    """
+    import time
+
+    from optimiser.checks import run_checks
+    from optimiser.overrides import apply_overrides, as_overrides
+
+    t0 = time.perf_counter()
+    problems = [*problems, *apply_overrides(doc, as_overrides(overrides))]
     t1 = time.perf_counter()
     inst, field_problems = validate_document(doc, prov)
     problems += field_problems
@@ -590,7 +609,7 @@ def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
     else:
         problems += partial_checks(doc, prov)
     if timings is not None:
-        timings["load"] = t1 - t0
+        timings["load"] = timings.get("load", 0.0) + t1 - t0
         timings["validate"] = time.perf_counter() - t1
     if problems:
         raise InputError(problems)
