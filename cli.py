@@ -18,6 +18,8 @@ import typer
 
 from optimiser import InputError, Override, Result, SolveOptions, load_instance
 from optimiser import solve as solve_instance
+from optimiser.atomic import OutputFolderError, check_output_folder
+from optimiser.results import RESULTS_FOLDER
 from optimiser.schema import Instance, json_schema
 
 app = typer.Typer(
@@ -109,6 +111,34 @@ def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None)
 def schema() -> None:
     """Print the JSON Schema of instance files (generated from the pydantic models)."""
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (atomically): "
+                                      "instance.yaml, units.csv, workforce.csv, targets.csv.",
+                                      show_default=False)],
+    units: Annotated[int, typer.Option(help="Trusts (units), 1 to 100000.")] = 5,
+    groups: Annotated[int, typer.Option(help="Staff groups, 1 to 1000.")] = 5,
+    years: Annotated[int, typer.Option(help="Plan years, 1 to 60.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same "
+                                      "files.")] = 0,
+) -> None:
+    """Write a synthetic instance of any size with every lever and a national plan's
+    shape (regions, services, high-exit trusts, pots, targets by service and
+    profession), for benchmarks and tests. It always validates and has a plan."""
+    from optimiser.generate import GENERATED_FOLDER, generate_instance, write_instance
+
+    try:
+        check_output_folder(out, GENERATED_FOLDER)
+        path = write_instance(generate_instance(units, groups, years, seed), out)
+    except (ValueError, OutputFolderError) as exc:  # GeneratorError is a ValueError
+        message = str(exc)
+        typer.echo(f"--out {message}" if isinstance(exc, OutputFolderError) else message,
+                   err=True)
+        raise typer.Exit(2) from None
+    typer.echo(describe(load_or_exit(path, None, None)))
+    typer.echo(f"instance written to {path}")
 
 
 def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None
@@ -208,6 +238,12 @@ def solve(
     if mode is not None and mode not in ("lexicographic", "weighted"):
         typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
         raise typer.Exit(2)
+    if out is not None:  # before the solve: a refusal must not cost a solve
+        try:
+            check_output_folder(out, RESULTS_FOLDER)
+        except OutputFolderError as exc:
+            typer.echo(f"--out {exc}", err=True)
+            raise typer.Exit(2) from None
     started = time.perf_counter()
     inst, timings = load_timed(instance, set_, scale)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,

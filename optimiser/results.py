@@ -25,7 +25,7 @@ from formulations.budgets import per_year_limit
 from formulations.data import ModelData
 from formulations.targets import scope_label
 from formulations.training import has_runs, intake_years
-from optimiser.atomic import atomic_directory
+from optimiser.atomic import atomic_directory, only_files_with_suffixes
 
 TABLES = ("workforce", "targets", "training", "return_to_practice", "retention",
           "international", "budget")
@@ -43,6 +43,10 @@ COLUMNS: dict[str, list[str]] = {
 }
 
 DECIMALS = 6
+
+RESULTS_FOLDER = only_files_with_suffixes(".csv", ".json", ".html")
+"""What a results directory holds (tables, summary, report): an existing folder
+holding anything else is not replaced by :meth:`Result.write`."""
 
 
 def clean(x: float | None) -> float:
@@ -262,14 +266,16 @@ class Result:
     def write(self, out_dir: str | Path) -> Path:
         """Write ``summary.json`` and every table into ``out_dir`` atomically:
         everything goes to a temporary sibling folder that replaces ``out_dir``
-        only once complete.
+        only once complete. An existing ``out_dir`` holding other files than a
+        results directory's, or holding the current folder, is left alone:
+        :class:`~optimiser.atomic.OutputFolderError`.
 
         ``timings["write"]`` becomes the seconds spent writing the tables. It is
         taken just before ``summary.json`` is written, so that the summary carries
         it; the summary itself (a few kB) and the final rename are not counted.
         """
         t0 = time.perf_counter()
-        with atomic_directory(out_dir) as tmp:
+        with atomic_directory(out_dir, RESULTS_FOLDER) as tmp:
             write_tables(self, tmp)
             self.timings["write"] = time.perf_counter() - t0
             write_summary(self, tmp)

@@ -164,6 +164,34 @@ class HighsModel:
                          np.arange(self.num_rows, lp.num_row_, dtype=np.int32))
         return h
 
+    def first_plan(self, cost: np.ndarray, time_limit: float | None) -> np.ndarray | None:
+        """A plan with every integer decision at its lower bound (no cohort, no
+        campaign, no funded unit that needs a flag; whole places at 0) and the
+        continuous levers at their best for ``cost``; None if there is none.
+
+        Why: on a large plan HiGHS can spend a whole time limit in root cuts
+        without an incumbent and report ``no_solution`` although such a plan
+        exists; given it as a start, a stage stopped by the limit reports at
+        least this plan (``feasible``, with its gap).
+        """
+        ints = np.flatnonzero(self.integrality).astype(np.int32)
+        if len(ints) == 0:
+            return None  # an LP: nothing to start from that the solve would not find
+        h = self.h
+        lp = h.getLp()
+        lower = np.asarray(lp.col_lower_)[ints].copy()
+        upper = np.asarray(lp.col_upper_)[ints].copy()
+        h.changeColsBounds(len(ints), ints, lower, lower)
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        h.run()
+        found = (h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+                 and h.getInfo().primal_solution_status == 2)
+        x = np.asarray(h.getSolution().col_value).copy() if found else None
+        h.changeColsBounds(len(ints), ints, lower, upper)
+        h.clearSolver()
+        return x
+
     def add_row(self, coef: np.ndarray, upper: float) -> None:
         idx = np.flatnonzero(coef).astype(np.int32)
         self.h.addRow(-highspy.kHighsInf, upper, len(idx), idx, coef[idx])
@@ -223,11 +251,11 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     messages: list[str] = []
     if opts["mode"] == "weighted":
         cost = hm.c_W + hm.c_C / instance.objective.value_per_fte
-        rec = hm.run(cost, remaining())
+        rec = hm.run(cost, remaining(), start=hm.first_plan(cost, remaining()))
         stages.append(stage_record("weighted", rec, hm))
         final = rec
     else:
-        rec1 = hm.run(hm.c_W, remaining())
+        rec1 = hm.run(hm.c_W, remaining(), start=hm.first_plan(hm.c_W, remaining()))
         stages.append(stage_record("shortfall", rec1, hm))
         final = rec1
         if rec1["x"] is not None:
