@@ -75,3 +75,33 @@ def test_stage_two_gives_back_at_most_the_tolerance(make_doc, solve_doc):
     assert plan.cost == approx(1000 * (15 - plan.shortfall), abs=1e-3)
     bound = plan.result.stages[1]["weighted_shortfall_bound"]
     assert bound == approx(10.00001, abs=1e-9)
+
+
+def test_first_plan_starts_with_no_integer_decisions_and_leaves_the_model_whole(
+        make_doc, write_instance):
+    """The start a time-limited stage falls back on: one unit needing 10 more
+    nurses by 2022, a one-year course that may only run with ≥ 20 places
+    (integer places, a run flag) and recruits at 1,000 (up to 4 a year).
+
+    With every integer decision at 0 the course cannot run, so the best start
+    recruits 4 in each year: W = 10 − 8 = 2. Afterwards the bounds are back:
+    stage 1 runs the course (20 places) and closes the gap, W = 0.
+    """
+    from formulations import build_model, model_data
+    from optimiser import load_instance
+    from optimiser.solve import HighsModel
+
+    doc = make_doc(
+        years=2,
+        training=[{"id": "course", "group": "nurse", "duration": 1, "completion_rate": 1.0,
+                   "min_cohort": 20, "max_places_per_year": 50}],
+        international=[{**ROUTE[0], "max_per_year": 4}],
+        targets=[{"id": "t", "groups": ["nurse"], "required": {2022: 110}}])
+    hm = HighsModel(build_model(model_data(load_instance(write_instance(doc)))))
+    x = hm.first_plan(hm.c_W, None)
+    assert x is not None
+    assert float(hm.c_W @ x) == approx(2, abs=1e-6)
+    assert all(x[j] == 0 for j in range(hm.n) if hm.integrality[j])
+    rec = hm.run(hm.c_W, None, start=x)
+    assert rec["status"] == "optimal"
+    assert float(hm.c_W @ rec["x"]) == approx(0, abs=1e-6)
