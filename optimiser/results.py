@@ -263,6 +263,13 @@ class Result:
             out[name] = clean(frame["cost"].sum()) if len(frame) else 0.0
         return out
 
+    def report(self, path: str | Path) -> Path:
+        """Write the plan's self-contained HTML report to ``path``
+        (:func:`optimiser.report.write_report`)."""
+        from optimiser.report import ResultsView, write_report
+
+        return write_report(ResultsView.from_result(self), path)
+
     def write(self, out_dir: str | Path) -> Path:
         """Write ``summary.json`` and every table into ``out_dir`` atomically:
         everything goes to a temporary sibling folder that replaces ``out_dir``
