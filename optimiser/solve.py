@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -214,11 +215,14 @@ def map_status(ms, has_solution: bool) -> str:
 
 
 def solve(instance: Instance, options: SolveOptions | None = None,
-          timings: dict[str, float] | None = None) -> Result:
+          timings: dict[str, float] | None = None, *,
+          handover: Callable[[pyo.ConcreteModel], HighsModel] | None = None) -> Result:
     """Solve an instance: stage 1 (W) and stage 2 (C at W₁), or one weighted stage.
 
     ``timings`` may carry ``load`` and ``validate`` seconds measured by the caller;
-    build, hand-over, solve and extract are added here.
+    build, hand-over, solve and extract are added here. ``handover`` (default
+    :class:`HighsModel`) turns the built model into the HighsModel to solve:
+    sweeps pass one whose ``first_plan`` is the previous point's plan.
     """
     opts = effective_options(instance, options)
     timings = dict(timings or {})
@@ -236,7 +240,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                       conflicts=ledger_conflicts(m), **base)
 
     t0 = time.perf_counter()
-    hm = HighsModel(m)
+    hm = (handover or HighsModel)(m)
     hm.set_options(opts)
     timings["handover"] = time.perf_counter() - t0
 
