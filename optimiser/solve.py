@@ -301,8 +301,9 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     timings["extract"] = time.perf_counter() - t0
     gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]
     if final["status"] == "feasible":
+        gap_text = f"gap {max(gaps):.3%}" if gaps else "gap not known: no bound yet"
         messages.append("a limit was reached: the plan is feasible but not proven optimal "
-                        f"(gap {max(gaps) if gaps else float('nan'):.3%})")
+                        f"({gap_text})")
     result = Result(status=final["status"],
                     weighted_shortfall=clean(pyo.value(m.weighted_shortfall)),
                     total_cost=clean(float(hm.c_C @ x)),
