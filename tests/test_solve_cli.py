@@ -274,6 +274,7 @@ def test_time_limit_reports_feasible_or_no_solution(make_doc, write_instance, tm
     assert f"status              {summary['status']}" in lines
     notes = [line for line in lines if line.startswith("note")]
     assert any("a limit was reached" in n for n in notes), res.stdout
+    assert not any("nan" in n for n in notes), res.stdout  # an unknown gap is said in words
     assert any("a limit was reached" in m for m in summary["messages"])
     if summary["status"] == "feasible":
         assert summary["mip_gap"] is None or summary["mip_gap"] >= 0
