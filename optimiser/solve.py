@@ -71,7 +71,14 @@ def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str,
 
 
 class HighsModel:
-    """The compiled model in a ``highspy.Highs`` object, with the column map."""
+    """The compiled model in a ``highspy.Highs`` object, with the column map.
+
+    Where the hand-over's time goes (profiled on the generated plans, see
+    ``benchmarks/README.md``): Pyomo's standard-form compile is about 85–90 % of
+    it, a per-row cost of its expression walker; reading bounds and integrality
+    off the columns and ``passModel`` are the rest. Those two are done in bulk
+    here (no per-column or per-row work in Python beyond reading the attributes).
+    """
 
     def __init__(self, m: pyo.ConcreteModel):
         repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
@@ -83,24 +90,21 @@ class HighsModel:
         self.c_W = c[names.index("weighted_shortfall")]
         self.c_C = c[names.index("total_cost")]
         A = repn.A.tocsc()
-        lower = np.full(len(repn.rows), -highspy.kHighsInf)
-        upper = np.full(len(repn.rows), highspy.kHighsInf)
-        for r, (_con, sense) in enumerate(repn.rows):
-            if sense <= 0:
-                lower[r] = repn.rhs[r]
-            if sense >= 0:
-                upper[r] = repn.rhs[r]
+        inf = highspy.kHighsInf
+        # Mixed form: sense −1 is ≥ rhs, 0 is = rhs, 1 is ≤ rhs.
+        sense = np.fromiter((s for _con, s in repn.rows), dtype=np.int8, count=len(repn.rows))
+        rhs = np.asarray(repn.rhs, dtype=np.float64)
+        lower = np.where(sense <= 0, rhs, -inf)
+        upper = np.where(sense >= 0, rhs, inf)
         self.rows = repn.rows
-        col_lower = np.empty(n)
-        col_upper = np.empty(n)
-        integrality = np.zeros(n, dtype=np.int32)
-        for j, v in enumerate(repn.columns):
-            lb, ub = v.bounds
-            col_lower[j] = -highspy.kHighsInf if lb is None else lb
-            col_upper[j] = highspy.kHighsInf if ub is None else ub
-            if v.is_integer() or v.is_binary():
-                integrality[j] = 1
+        bounds = np.array([v.bounds for v in repn.columns], dtype=np.float64).reshape(n, 2)
+        col_lower = np.where(np.isnan(bounds[:, 0]), -inf, bounds[:, 0])  # None: unbounded
+        col_upper = np.where(np.isnan(bounds[:, 1]), inf, bounds[:, 1])
+        # is_integer() is true for binaries too.
+        integrality = np.fromiter((v.is_integer() for v in repn.columns), dtype=np.int32,
+                                  count=n)
         self.integrality = integrality
+        self._start_seconds = 0.0
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         status = self.h.passModel(
@@ -126,7 +130,11 @@ class HighsModel:
 
     def run(self, cost: np.ndarray, time_limit: float | None,
             start: np.ndarray | None = None) -> dict[str, Any]:
-        """Solve with objective ``cost``; return the stage record and the solution."""
+        """Solve with objective ``cost``; return the stage record and the solution.
+
+        ``seconds`` is HiGHS's time for the stage: this run, plus the starting-plan
+        LP of :meth:`first_plan` when one was solved for it.
+        """
         h = self.h
         h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
@@ -134,7 +142,8 @@ class HighsModel:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
         t0 = time.perf_counter()
         h.run()
-        wall = time.perf_counter() - t0
+        wall = time.perf_counter() - t0 + self._start_seconds
+        self._start_seconds = 0.0
         ms = h.getModelStatus()
         info = h.getInfo()
         has_x = info.primal_solution_status == 2
@@ -185,7 +194,9 @@ class HighsModel:
         h.changeColsBounds(len(ints), ints, lower, lower)
         h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        t0 = time.perf_counter()
         h.run()
+        self._start_seconds += time.perf_counter() - t0  # counted in the stage's seconds
         found = (h.getModelStatus() == highspy.HighsModelStatus.kOptimal
                  and h.getInfo().primal_solution_status == 2)
         x = np.asarray(h.getSolution().col_value).copy() if found else None

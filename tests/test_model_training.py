@@ -199,29 +199,36 @@ def test_committed_trainees_above_supervision_capacity_are_infeasible(make_doc, 
 
 
 UPSKILL = {"id": "upskill", "group": "nurse", "from_group": "support", "region": "r1",
-           "duration": 1, "completion_rate": 0.5, "cost_per_place_year": 1000}
+           "duration": 1, "cost_per_place_year": 1000}
 
 
-def upskill_doc(make_doc, support_u1: float):
+def upskill_doc(make_doc, support_u1: float, completion: float = 0.5,
+                employment: float = 1.0):
+    upskill = {**UPSKILL, "completion_rate": completion, "employment_rate": employment}
     return make_doc(
         years=2, groups={"nurse": 0.0, "support": 0.0}, units={"u1": "r1", "u2": "r2"},
         workforce=[{"unit": "u1", "group": "nurse", "fte": 50},
                    {"unit": "u1", "group": "support", "fte": support_u1},
                    {"unit": "u2", "group": "nurse", "fte": 50},
                    {"unit": "u2", "group": "support", "fte": 100}],
-        training=[UPSKILL],
+        training=[upskill],
         targets=[{"id": "nurses", "groups": ["nurse"], "required": {2022: 110}}])
 
 
-def test_upskilling_moves_graduates_between_groups_in_the_same_unit(make_doc, solve_doc):
-    """Support workers in u1 (region r1) train as nurses: ℓ = 1, c = 0.5.
+@pytest.mark.parametrize(("completion", "employment"), [(0.5, 1.0), (1.0, 0.5)])
+def test_upskilling_moves_graduates_between_groups_in_the_same_unit(
+        make_doc, solve_doc, completion, employment):
+    """Support workers in u1 (region r1) train as nurses: ℓ = 1, c·κ = 0.5
+    (half do not complete, or all complete and half do not take the post).
 
     Need 10 more nurses nationally in 2022 → 10 graduates → N[2021] = 20, cost 20,000.
     In 2022, u1: nurses 50 + 10 = 60, support 100 − 10 = 90 (the 10 who did not
-    complete stay support workers; trainees count in support while training, so
-    support is 100 in 2021). u2 is outside the programme's region: unchanged.
+    complete, or did not take the post, stay support workers; trainees count in
+    support while training, so support is 100 in 2021). u2 is outside the
+    programme's region: unchanged.
     """
-    plan = solve_doc(upskill_doc(make_doc, support_u1=100))
+    plan = solve_doc(upskill_doc(make_doc, support_u1=100, completion=completion,
+                                 employment=employment))
     assert plan.status == "optimal"
     assert plan.shortfall == approx(0.0, abs=1e-6)
     assert plan.cost == approx(20_000)
