@@ -179,3 +179,15 @@ def test_fixed_cost_per_funded_unit_year(make_doc, solve_doc):
     assert plan.value("retention", "funding", year=2021) == approx(500, abs=1e-4)
     assert plan.value("retention", "funded", year=2021) == 1
     assert plan.value("retention", "cost", year=2021) == approx(800, abs=1e-4)
+
+
+def test_units_without_staff_in_the_schemes_groups_are_not_eligible(make_doc, solve_doc):
+    """Add unit e with support workers only (λ 0.9) and ask for the top 5 on
+    nurses: e has no nurse to rank or retain (σ_e = 0), so the eligible units
+    are the four with nurses, a to d."""
+    doc = leaver_rank_doc(make_doc, groups=["nurse"])
+    doc["units"].append({"id": "e", "region": "r1"})
+    doc["workforce"].append({"unit": "e", "group": "support", "fte": 500, "leaver_rate": 0.9})
+    doc["retention"][0]["eligible"] = {"top_leaver_rate": 5}
+    plan = solve_doc(doc)
+    assert set(plan.table("retention")["unit"]) == {"a", "b", "c", "d"}
