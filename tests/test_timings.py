@@ -63,6 +63,20 @@ def test_solve_is_highs_time_summed_over_the_stages(written):
         assert s["seconds"] == approx(t[f"solve_{s['stage']}"], abs=1e-6)
 
 
+def test_a_stage_counts_its_starting_plan_lp():
+    """first_plan's LP is HiGHS time spent for the stage: run() adds it once."""
+    from formulations import build_model, model_data
+    from optimiser.solve import HighsModel
+
+    hm = HighsModel(build_model(model_data(load_instance(TINY))))
+    assert hm.first_plan(hm.c_W, None) is not None
+    start = hm._start_seconds
+    rec = hm.run(hm.c_W, None)
+    assert rec["seconds"] >= start > 0
+    assert hm._start_seconds == 0.0
+    assert hm.run(hm.c_W, None)["seconds"] > 0
+
+
 def test_summary_json_carries_every_phase_including_write(written):
     result, _, out = written
     summary = json.loads((out / "summary.json").read_text())
