@@ -282,6 +282,33 @@ def print_profile(result: Result, total: float, started: float, err: bool) -> No
                              startup), err=err)
 
 
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="Results directory written by "
+                                                "'wfopt solve --out'.", show_default=False)],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="HTML file to write. Default: report.html in the results "
+        "directory.")] = None,
+) -> None:
+    """Write the plan's self-contained HTML report (opens offline, charts inline)."""
+    from optimiser.report import ResultsView, write_report
+
+    target = output or results_dir / "report.html"
+    problems = []
+    try:
+        view = ResultsView.from_dir(results_dir)
+    except InputError as exc:
+        problems = exc.problems
+    if target.is_dir():
+        problems.append(f"--output {target} | is a directory, not a file")
+    if problems:
+        for p in problems:
+            typer.echo(str(p), err=True)
+        raise typer.Exit(2)
+    path = write_report(view, target)
+    typer.echo(f"report written to {path}")
+
+
 def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> Result:
     return solve_instance(inst, opts, timings=timings)
 

@@ -1,0 +1,553 @@
+"""The plan as one self-contained HTML page a planner can open offline and show a board.
+
+:class:`ResultsView` is what the report reads: ``summary.json`` and the result
+tables (plus ``marginal_values.csv`` when present), either from a results
+directory (:meth:`ResultsView.from_dir`, so ``wfopt report`` works on any
+results directory) or from a :class:`~optimiser.results.Result` in memory.
+:func:`render_report` turns it into HTML: the headline, why the shortfall
+remains, workforce against target, shortfall by target and year, spend by lever
+and by pot against budget, training, retention, return to practice and
+international recruitment, and marginal values. Charts are matplotlib SVG
+embedded as ``data:`` URIs (no CDN, no script, no network); the same results
+give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimiser import charts
+from optimiser.errors import InputError, Problem
+from optimiser.marginals import CAVEAT, KINDS
+from optimiser.results import COLUMNS, DECIMALS, TABLES
+from optimiser.wording import money
+
+MARGINAL_FILE = "marginal_values.csv"
+
+LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
+          "retention": "Retention", "international": "International recruitment"}
+"""Lever table -> its name in the report."""
+
+MAX_PANELS = 24
+"""Most small panels in one chart; beyond, the largest are drawn and the rest named."""
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class ResultsView:
+    """The results a report is made of."""
+
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    marginal_values: pd.DataFrame | None
+
+    @classmethod
+    def from_dir(cls, folder: str | Path) -> ResultsView:
+        """Read a results directory written by ``wfopt solve --out``; raises
+        :class:`~optimiser.errors.InputError` naming what is missing or unreadable."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputError([Problem(str(folder), "no such results directory")])
+        path = folder / "summary.json"
+        if not path.is_file():
+            raise InputError([Problem(str(folder), "not a results directory: summary.json "
+                                                   "is missing")])
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError([Problem(str(path), f"not valid JSON: {exc}")]) from None
+        problems: list[Problem] = []
+        if not isinstance(summary, dict) or "status" not in summary:
+            problems.append(Problem(str(path), "not a summary: it has no 'status'"))
+        tables: dict[str, pd.DataFrame] = {}
+        for name in TABLES:
+            tables[name] = _read_csv(folder / f"{name}.csv", COLUMNS[name], problems)
+        mv = None
+        if (folder / MARGINAL_FILE).is_file():
+            from optimiser.marginals import COLUMNS as MV_COLUMNS
+
+            mv = _read_csv(folder / MARGINAL_FILE, MV_COLUMNS, problems)
+        if problems:
+            raise InputError(problems)
+        return cls(summary=summary, tables=_normalise(tables), marginal_values=_normalise_mv(mv))
+
+    @classmethod
+    def from_result(cls, result) -> ResultsView:
+        """The view of a :class:`~optimiser.results.Result` in memory."""
+        return cls(summary=result.summary(),
+                   tables=_normalise({k: v.copy() for k, v in result.tables.items()}),
+                   marginal_values=_normalise_mv(result.marginal_values))
+
+
+def _read_csv(path: Path, columns: list[str], problems: list[Problem]) -> pd.DataFrame:
+    if not path.is_file():
+        problems.append(Problem(str(path), "missing"))
+        return pd.DataFrame(columns=columns)
+    try:
+        frame = pd.read_csv(path, dtype={"year": str})
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(str(path), "empty: not even a header"))
+        return pd.DataFrame(columns=columns)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(path), f"not readable as CSV: {str(exc).splitlines()[0]}"))
+        return pd.DataFrame(columns=columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        problems.append(Problem(str(path), f"missing columns: {', '.join(missing)}"))
+        return pd.DataFrame(columns=columns)
+    return frame
+
+
+TEXT = {"unit", "region", "group", "target", "label", "service", "scope", "programme",
+        "campaign", "scheme", "route", "pot", "year", "kind", "item", "per", "note", "binding"}
+"""Columns that hold names or words (``year`` too: ``budget.csv`` has a ``total``
+row); every other column is a number."""
+
+
+def _normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Same dtypes whether read from CSV or taken from memory: names as text
+    (empty, not NaN, when blank), numbers as floats."""
+    out = {}
+    for name, frame in tables.items():
+        frame = frame.copy()
+        for col in frame.columns:
+            if col in TEXT:
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
+                frame[col] = frame[col].astype(str)
+            else:
+                # Rounded as the CSV files are (results.DECIMALS): a Result in memory
+                # and its results directory give the same report, byte for byte.
+                frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float).round(
+                    DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+        out[name] = frame
+    return out
+
+
+def _normalise_mv(mv: pd.DataFrame | None) -> pd.DataFrame | None:
+    if mv is None:
+        return None
+    frame = _normalise({"mv": mv})["mv"]
+    frame["binding"] = frame["binding"].map(lambda v: str(v).lower() == "true")
+    return frame
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def fte(x: float, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:,.{digits}f}"
+
+
+def number(x: float) -> str:
+    """A count or a rate: whole numbers without decimals, others with up to 3."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.3f}".rstrip("0").rstrip(".")
+
+
+def table(frame: pd.DataFrame, formats: dict[str, Any] | None = None,
+          caption: str | None = None, numeric: Iterable[str] = (), tall: bool = False) -> str:
+    """An HTML table; ``formats`` maps column -> function to text; numeric columns
+    (formatted or listed) are right-aligned. Long tables scroll in a box of a
+    laptop screen's height unless ``tall``."""
+    formats = formats or {}
+    right = set(formats) | set(numeric)
+    head = "".join(f'<th class="{"n" if c in right else ""}">{esc(c)}</th>' for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for c in frame.columns:
+            v = row[c]
+            text = formats[c](v) if c in formats else ("" if v is None else str(v))
+            cells.append(f'<td class="{"n" if c in right else ""}">{esc(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    box = "scroll tall" if tall else "scroll"
+    return (f'<div class="{box}"><table>{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+# ---------------------------------------------------------------- sections
+
+
+def headline(view: ResultsView) -> str:
+    s = view.summary
+    cur = s.get("currency", "GBP")
+    status = s.get("status", "?")
+    w = s.get("weighted_shortfall")
+    c = s.get("total_cost")
+    gap = s.get("mip_gap")
+    cards = [
+        ("Status", status),
+        ("Weighted shortfall", "–" if w is None else f"{w:,.1f} FTE"),
+        ("Total cost", "–" if c is None else money(c, cur)),
+        ("MIP gap", "–" if gap is None else f"{gap:.4%}"),
+        ("Instance", s.get("instance", "")),
+    ]
+    html_cards = "".join(f'<div class="card"><div class="k">{esc(k)}</div>'
+                         f'<div class="v {"status-" + esc(v) if k == "Status" else ""}">'
+                         f'{esc(v)}</div></div>' for k, v in cards)
+    return f'<section id="headline"><div class="cards">{html_cards}</div></section>'
+
+
+def why_section(view: ResultsView) -> str:
+    s = view.summary
+    parts = []
+    conflicts = s.get("conflicts") or []
+    if conflicts:
+        parts.append("<p>No plan exists: these conditions cannot all hold together. Change "
+                     "any one of them and the rest can.</p>")
+        parts.append("<ul>" + "".join(f"<li>{esc(c)}</li>" for c in conflicts) + "</ul>")
+    explanations = s.get("explanations") or []
+    if explanations:
+        parts.append("<ul>" + "".join(f"<li>{esc(e)}</li>" for e in explanations) + "</ul>")
+    messages = s.get("messages") or []
+    if messages:
+        parts.append('<p class="note">' + "<br>".join(esc(m) for m in messages) + "</p>")
+    if not parts:
+        parts.append("<p>No explanation was recorded with these results.</p>")
+    title = "Why no plan exists" if conflicts else "Why the shortfall remains"
+    return f'<section id="why"><h2>{title}</h2>{"".join(parts)}</section>'
+
+
+def _years_of(frame: pd.DataFrame) -> list[str]:
+    return sorted(set(frame["year"]), key=lambda y: (not y.isdigit(), y))
+
+
+def targets_section(view: ResultsView) -> str:
+    t = view.tables["targets"]
+    wf = view.tables["workforce"]
+    out = ['<section id="targets"><h2>Workforce against target</h2>']
+    if not len(t):
+        out.append("<p>No targets in these results.</p>")
+    else:
+        names = list(dict.fromkeys(t["target"]))
+        shown = names
+        if len(names) > MAX_PANELS:
+            worst = (t.assign(w=t["shortfall"] * t["priority"]).groupby("target")["w"].sum()
+                     .sort_values(ascending=False, kind="mergesort"))
+            keep = set(worst.index[:MAX_PANELS])
+            shown = [n for n in names if n in keep]
+        panels = []
+        for name in shown:
+            rows = t[t["target"] == name]
+            panels.append((rows["label"].iloc[0] or name, list(rows["year"]),
+                           list(rows["required"]), list(rows["achieved"])))
+        out.append(charts.against_target(panels))
+        if len(shown) < len(names):
+            out.append(f'<p class="note">The {MAX_PANELS} targets with the largest weighted '
+                       f"shortfall are drawn; all {len(names)} are in the table below.</p>")
+    if len(wf):
+        by_group = wf.groupby(["group", "year"], sort=True)["fte"].sum().unstack("year")
+        out.append(charts.staff_by_group(by_group))
+    if len(t):
+        show = t[["target", "label", "scope", "service", "year", "required", "achieved",
+                  "shortfall", "priority"]]
+        out.append(table(show, {"required": fte, "achieved": fte, "shortfall": fte,
+                                "priority": number}))
+    out.append("</section>")
+    return "".join(out)
+
+
+def shortfall_section(view: ResultsView) -> str:
+    t = view.tables["targets"]
+    out = ['<section id="shortfall"><h2>Shortfall by target and year</h2>']
+    if not len(t):
+        out.append("<p>No targets in these results.</p></section>")
+        return "".join(out)
+    years = _years_of(t)
+    order = list(dict.fromkeys(t["target"]))
+    pivot = t.pivot_table(index="target", columns="year", values="shortfall", aggfunc="sum",
+                          sort=True).reindex(index=order, columns=years)
+    out.append(charts.stacked_years(
+        {name: list(pivot.loc[name].fillna(0.0)) for name in order}, years,
+        "shortfall (FTE)", "Shortfall by target and year",
+        "Shortfall against each target (FTE), stacked by target.", empty="no shortfall"))
+    weighted = t.assign(w=t["shortfall"] * t["priority"]).groupby("target")["w"].sum()
+    frame = pivot.reset_index()
+    frame.columns = ["target", *years]
+    frame["weighted total"] = [weighted.get(n, 0.0) for n in frame["target"]]
+    formats = {y: (lambda v: "" if pd.isna(v) else fte(v)) for y in years}
+    formats["weighted total"] = fte
+    out.append(table(frame, formats, caption="Shortfall (FTE); blank: no requirement that "
+                                             "year. Weighted total: shortfall × priority."))
+    out.append("</section>")
+    return "".join(out)
+
+
+def spend_section(view: ResultsView) -> str:
+    cur = view.summary.get("currency", "GBP")
+    m = money(1e6, cur)
+    out = ['<section id="spend"><h2>Spend by lever and year, against each pot\'s budget</h2>']
+    frames = [view.tables[name].groupby("year")["cost"].sum().rename(label)
+              for name, label in LEVERS.items() if len(view.tables[name])]
+    if frames:
+        spend = pd.concat(frames, axis=1).fillna(0.0).sort_index()
+        years = list(spend.index)
+        out.append(charts.stacked_years(
+            {lever: list(spend[lever] / 1e6) for lever in spend.columns}, years,
+            f"spend ({m})", "Spend by lever and year", "Spend by lever and year."))
+        frame = spend.T.reset_index()
+        frame.columns = ["lever", *years]
+        frame["total"] = frame[years].sum(axis=1)
+        out.append(table(frame, {c: (lambda v: money(v, cur)) for c in [*years, "total"]}))
+    b = view.tables["budget"]
+    pots = list(dict.fromkeys(b["pot"])) if len(b) else []
+    if pots:
+        panels = []
+        for pot in pots:
+            rows = b[(b["pot"] == pot) & (b["year"] != "total")]
+            tot = b[(b["pot"] == pot) & (b["year"] == "total")]
+            title = pot
+            if len(tot) and not pd.isna(tot["limit"].iloc[0]):
+                title += (f" (total {money(tot['spent'].iloc[0], cur)} of "
+                          f"{money(tot['limit'].iloc[0], cur)})")
+            panels.append((title, list(rows["year"]), list(rows["spent"] / 1e6),
+                           list(rows["limit"] / 1e6)))
+        out.append(charts.pots_against_limits(panels, m))
+        share = [(s / lim) if lim and not pd.isna(lim) else math.nan
+                 for s, lim in zip(b["spent"], b["limit"], strict=True)]
+        out.append(table(b.assign(share=share), {
+            "spent": lambda v: money(v, cur),
+            "limit": lambda v: "no limit" if pd.isna(v) else money(v, cur),
+            "share": lambda v: "" if pd.isna(v) else f"{v:.1%}"}))
+    if not frames and not pots:
+        out.append("<p>Nothing was spent.</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def training_section(view: ResultsView) -> str:
+    cur = view.summary.get("currency", "GBP")
+    t = view.tables["training"]
+    out = ['<section id="training"><h2>Training places and the graduates they produce</h2>']
+    if not len(t):
+        out.append("<p>No training programmes.</p></section>")
+        return "".join(out)
+    panels = []
+    for p in dict.fromkeys(t["programme"]):
+        rows = t[t["programme"] == p]
+        panels.append((f"{p} ({rows['group'].iloc[0]})", list(rows["year"]),
+                       list(rows["places"]), list(rows["graduates"])))
+    out.append(charts.training(panels))
+    out.append(table(t, {"places": number, "cohort_runs": number, "graduates": fte,
+                         "cost": lambda v: money(v, cur)}))
+    out.append("</section>")
+    return "".join(out)
+
+
+def retention_section(view: ResultsView) -> str:
+    cur = view.summary.get("currency", "GBP")
+    r = view.tables["retention"]
+    out = ['<section id="retention"><h2>Retention funding by unit</h2>']
+    if not len(r):
+        out.append("<p>No retention schemes.</p></section>")
+        return "".join(out)
+    by_unit = r.groupby(["scheme", "unit"], sort=False).agg(
+        funding=("funding", "sum"), retained=("retained", "sum"),
+        years_funded=("funded", "sum"), cost=("cost", "sum")).reset_index()
+    years = _years_of(r)
+    keys = list(zip(by_unit["scheme"], by_unit["unit"], strict=True))
+    funding = r.set_index(["scheme", "unit", "year"])["funding"]
+    out.append(charts.horizontal_stacked(
+        [f"{s} · {u}" for s, u in keys],
+        {y: [funding.get((s, u, y), 0.0) / 1e3 for s, u in keys] for y in years},
+        f"funding ({money(1000, cur)}s)", "Retention funding by unit, stacked by year",
+        "Retention funding by unit, stacked by year.", legend_title="year"))
+    out.append(table(by_unit, {"funding": lambda v: money(v, cur), "retained": fte,
+                               "years_funded": number, "cost": lambda v: money(v, cur)},
+                     caption="Over the whole plan; retained = leavers kept (FTE)."))
+    out.append("<details><summary>By year</summary>"
+               + table(r, {"funding": lambda v: money(v, cur), "funded": number,
+                           "retained": fte, "cost": lambda v: money(v, cur)})
+               + "</details>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def recruitment_section(view: ResultsView) -> str:
+    cur = view.summary.get("currency", "GBP")
+    rtp = view.tables["return_to_practice"]
+    intl = view.tables["international"]
+    out = ['<section id="recruitment"><h2>Return to practice and international '
+           "recruitment</h2>"]
+    series = []
+    for frame, key, value, what in ((rtp, "campaign", "returners", "returners"),
+                                    (intl, "route", "recruits", "recruits")):
+        for name in dict.fromkeys(frame[key]):
+            rows = frame[frame[key] == name]
+            series.append((f"{name} ({what})", list(rows["year"]), list(rows[value])))
+    if series:
+        out.append(charts.grouped_years(series, "FTE", "Returners and international recruits "
+                                        "per year", "Returners per campaign and recruits per "
+                                        "route (FTE)."))
+    else:
+        out.append("<p>No return-to-practice campaigns or international routes.</p>")
+    if len(rtp):
+        out.append("<h3>Return to practice</h3>")
+        out.append(table(rtp, {"spend": lambda v: money(v, cur), "returners": fte,
+                               "cost": lambda v: money(v, cur)}))
+    if len(intl):
+        out.append("<h3>International recruitment</h3>")
+        out.append(table(intl, {"recruits": fte, "cost": lambda v: money(v, cur)}))
+    out.append("</section>")
+    return "".join(out)
+
+
+def marginal_section(view: ResultsView) -> str:
+    cur = view.summary.get("currency", "GBP")
+    m = money(1e6, cur)
+    mv = view.marginal_values
+    out = ['<section id="marginal-values"><h2>Marginal values: what one more unit of a '
+           "limit would remove</h2>"]
+    if mv is None:
+        out.append("<p>These results carry no marginal values (solved without them).</p>"
+                   "</section>")
+        return "".join(out)
+    mode = view.summary.get("objective_mode", "lexicographic")
+    what = "weighted objective" if mode == "weighted" else "weighted shortfall"
+    out.append(f'<p class="caveat">{esc(CAVEAT)} Value: the {esc(what)} (FTE) removed per '
+               f"extra {esc(m)} of a budget, or per extra place, returner, recruit or funded "
+               "unit of a cap. Up to: how far the limit can rise before the rate changes.</p>")
+    budgets = mv[mv["kind"].isin(["budget_per_year", "budget_total"]) & (mv["value"] > 0)]
+    if len(budgets):
+        out.append(charts.horizontal_stacked(
+            [f"{i} · {y}" for i, y in zip(budgets["item"], budgets["year"], strict=True)],
+            {f"per extra {m}": list(budgets["value"])},
+            f"{what} removed per extra {m} (FTE)",
+            f"{what.capitalize()} removed per extra {m} by budget pot and year",
+            f"{what.capitalize()} removed per extra {m}: binding budgets."))
+    if not len(mv):
+        out.append("<p>No budget limits or binding caps.</p></section>")
+        return "".join(out)
+
+    def limit_text(kind: str, v: float) -> str:
+        if pd.isna(v):
+            return ""
+        return money(v, cur) if kind.startswith("budget") else number(v)
+
+    show = pd.DataFrame({
+        "limit on": [KINDS.get(k, k) for k in mv["kind"]],
+        "item": mv["item"], "year": mv["year"],
+        "limit": [limit_text(k, v) for k, v in zip(mv["kind"], mv["limit"], strict=True)],
+        "used": [limit_text(k, v) for k, v in zip(mv["kind"], mv["used"], strict=True)],
+        "binding": ["yes" if b else "no" for b in mv["binding"]],
+        "value": [f"{v:,.4g}" for v in mv["value"]], "per": mv["per"],
+        "up to": [limit_text(k, v) for k, v in zip(mv["kind"], mv["holds_up_to"],
+                                                    strict=True)],
+        "note": mv["note"]})
+    out.append(table(show, numeric=("limit", "used", "value", "up to"), tall=True))
+    out.append("</section>")
+    return "".join(out)
+
+
+def footer(view: ResultsView) -> str:
+    s = view.summary
+    versions = ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items())
+    size = s.get("model_size") or {}
+    size_text = ", ".join(f"{v:,} {k}" for k, v in size.items())
+    return (f"<footer><p>Model: {esc(size_text or 'not built')}. {esc(versions)}.</p>"
+            "</footer>")
+
+
+CSS = """
+:root { --ink:#1b1b1b; --muted:#5a5a5a; --line:#d9d9d9; --bg:#fafafa; --accent:#0072B2; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+       color: var(--ink); background: #fff; margin: 0; }
+main { max-width: 1180px; margin: 0 auto; padding: 16px 24px 40px; }
+h1 { font-size: 24px; margin: 8px 0 2px; }
+h2 { font-size: 18px; margin: 28px 0 8px; padding-top: 8px; border-top: 1px solid var(--line); }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+.sub { color: var(--muted); margin: 0 0 10px; }
+nav { font-size: 13px; margin: 8px 0 4px; }
+nav a { color: var(--accent); margin-right: 12px; text-decoration: none; }
+.cards { display: flex; flex-wrap: wrap; gap: 10px; }
+.card { background: var(--bg); border: 1px solid var(--line); border-radius: 6px;
+        padding: 8px 14px; min-width: 150px; }
+.card .k { font-size: 12px; color: var(--muted); }
+.card .v { font-size: 20px; font-weight: 600; }
+.status-optimal { color: #00734d; } .status-feasible { color: #9a6a00; }
+.status-infeasible, .status-no_solution, .status-error { color: #b00020; }
+figure { margin: 10px 0; }
+img.chart { width: 100%; height: auto; display: block; }
+figcaption, .note, caption { color: var(--muted); font-size: 12.5px; }
+caption { text-align: left; padding: 4px 0; caption-side: bottom; }
+.caveat { background: #fff8e1; border-left: 4px solid #E69F00; padding: 8px 12px; }
+.scroll { overflow-x: auto; max-height: 520px; overflow-y: auto; margin: 8px 0;
+          border: 1px solid var(--line); border-radius: 4px; }
+.scroll.tall { max-height: none; }
+table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left;
+         white-space: nowrap; }
+td:last-child { white-space: normal; }
+th { background: var(--bg); position: sticky; top: 0; font-weight: 600; }
+.n { text-align: right; font-variant-numeric: tabular-nums; }
+tbody tr:nth-child(even) { background: #fcfcfc; }
+details { margin: 6px 0; } summary { cursor: pointer; color: var(--accent); }
+footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
+"""
+
+SECTIONS = [("why", "Why"), ("targets", "Targets"), ("shortfall", "Shortfall"),
+            ("spend", "Spend"), ("training", "Training"), ("retention", "Retention"),
+            ("recruitment", "Return to practice & international"),
+            ("marginal-values", "Marginal values")]
+"""Section ids (anchors) and their names in the navigation bar, in order."""
+
+
+def render_report(view: ResultsView) -> str:
+    """The report as one HTML document (UTF-8 text, no external resources)."""
+    s = view.summary
+    name = s.get("instance", "")
+    has_plan = s.get("status") in ("optimal", "feasible")
+    body = [headline(view), why_section(view)]
+    if has_plan:
+        body += [targets_section(view), shortfall_section(view), spend_section(view),
+                 training_section(view), retention_section(view), recruitment_section(view),
+                 marginal_section(view)]
+    nav = "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in
+                  (SECTIONS if has_plan else SECTIONS[:1]))
+    sub = (f"Workforce plan, {esc(s.get('objective_mode', ''))} objective: minimise the "
+           "weighted shortfall against the targets, then the cost.")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>Workforce plan: {esc(name)}</title><style>{CSS}</style></head>"
+            f"<body><main><h1>Workforce plan: {esc(name)}</h1><p class=\"sub\">{sub}</p>"
+            f"<nav>{nav}</nav>{''.join(body)}{footer(view)}</main></body></html>\n")
+
+
+def write_report(view: ResultsView, path: str | Path) -> Path:
+    """Render and write the report atomically (a temporary file renamed into
+    place), so a failed run never leaves half a page. Returns the path."""
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = render_report(view)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
