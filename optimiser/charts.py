@@ -228,3 +228,24 @@ def grouped_years(series: list[tuple[str, list[str], list[float]]], ylabel: str,
         _side_legend(ax)
         fig.tight_layout()
     return embed(fig, alt, caption)
+
+
+def grouped_bars(labels: list[str], series: dict[str, list[float]], xlabel: str, alt: str,
+                 caption: str) -> str:
+    """Horizontal bars per label, one per series side by side (marginal values)."""
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(WIDTH, 0.45 * len(labels) + 1.3))
+        ax = fig.add_subplot(1, 1, 1)
+        height = 0.8 / len(series)
+        for k, (name, vals) in enumerate(series.items()):
+            ys = [i - 0.4 + height * (k + 0.5) for i in range(len(labels))]
+            ax.barh(ys, vals, height=height, label=name, color=colour(k + 2))
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(labels)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", color="#dddddd")
+        ax.grid(axis="y", visible=False)
+        _side_legend(ax)
+        fig.tight_layout()
+    return embed(fig, alt, caption)

@@ -51,17 +51,29 @@ def _at(used: float, limit: float, share: float = 1.0) -> bool:
 
 def _value_words(mv: pd.DataFrame | None, kind: str, item: str, years: list[str],
                  per: str) -> str:
-    """'(one more place would remove up to 1.49 FTE of weighted shortfall, in 2017)'."""
+    """'(one more place would remove 1.49 FTE of weighted shortfall, in 2017, …)'.
+
+    Uses the marginal value with the plan's whole-number decisions held; for a
+    budget worth nothing that way, the value with training places free to grow;
+    for a place whose whole unit does not fit, says so."""
     if mv is None or not len(mv):
         return ""
     rows = mv[(mv["kind"] == kind) & (mv["item"] == item) & (mv["year"].isin(years))]
-    rows = rows[rows["value"] > 1e-9]
-    if not len(rows):
+    held = rows[rows["value"] > 1e-9]
+    free = rows[rows["value_places_free"].fillna(0.0) > 1e-9]
+    if len(held):
+        best = held.sort_values(["value", "year"], ascending=[False, True]).iloc[0]
+        value, how = best["value"], "with the plan's whole-number decisions held"
+        if "does not fit" in best["note"]:
+            how += ", though a whole one does not fit within the budgets"
+    elif len(free):
+        best = free.sort_values(["value_places_free", "year"],
+                                ascending=[False, True]).iloc[0]
+        value, how = best["value_places_free"], "spent on more training places"
+    else:
         return ""
-    best = rows.sort_values(["value", "year"], ascending=[False, True]).iloc[0]
     when = f", in {best['year']}" if best["year"] not in ("all", "total") else ""
-    return (f" ({per} would remove {best['value']:,.3g} FTE of weighted shortfall{when}, "
-            "with the plan's whole-number decisions held)")
+    return f" ({per} would remove {value:,.3g} FTE of weighted shortfall{when}, {how})"
 
 
 def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],

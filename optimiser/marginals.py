@@ -35,8 +35,11 @@ from formulations.training import intake_years
 from optimiser.wording import money
 
 COLUMNS = ["kind", "item", "year", "limit", "used", "binding", "value", "per",
-           "holds_up_to", "note"]
-"""Columns of ``marginal_values.csv``."""
+           "holds_up_to", "value_places_free", "note"]
+"""Columns of ``marginal_values.csv``. ``value_places_free`` (budgets only) is the
+same rate with the training places free to grow (cohorts, campaigns and funded
+units still held): money in a pot that pays only for whole places buys nothing
+while places are fixed, and this says what it would buy."""
 
 CAVEAT = ("Marginal values hold around the reported plan with its integer decisions "
           "(training places, cohorts run, campaigns active, units funded) fixed; a larger "
@@ -87,16 +90,20 @@ def _key(component_data) -> tuple[str, Any]:
     return component_data.parent_component().local_name, component_data.index()
 
 
-def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray) -> FixedLP:
+def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray,
+                     hold: np.ndarray | None = None) -> FixedLP:
     """The LP of ``hm`` (a :class:`optimiser.solve.HighsModel`) with its integer
     columns fixed at the plan ``x`` and objective ``cost``, solved.
 
-    Rows added after the compile (the lexicographic stage-2 bound on W) are left
-    out: the LP is the stage-1 problem around the plan.
+    ``hold`` (a mask of columns) fixes only those integer columns; the others
+    become continuous within their bounds. Rows added after the compile (the
+    lexicographic stage-2 bound on W) are left out: the LP is the stage-1
+    problem around the plan.
     """
     h = hm.lp_copy()
     x = np.asarray(x, dtype=float).copy()
-    ints = np.flatnonzero(hm.integrality).astype(np.int32)
+    held = hm.integrality.astype(bool) if hold is None else hm.integrality.astype(bool) & hold
+    ints = np.flatnonzero(held).astype(np.int32)
     x[ints] = np.round(x[ints])
     if len(ints):
         h.changeColsBounds(len(ints), ints, x[ints], x[ints])
@@ -113,7 +120,7 @@ def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray) -> FixedLP:
                 activity=np.asarray(A @ x),
                 row_lower=np.asarray(lp.row_lower_, dtype=float),
                 row_upper=np.asarray(lp.row_upper_, dtype=float),
-                integer=np.asarray(hm.integrality, dtype=bool))
+                integer=held)
     h.run()
     f.status = h.modelStatusToString(h.getModelStatus())
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
@@ -159,8 +166,12 @@ def gain(lp: FixedLP, cols: dict[int, tuple[float, float]] | None = None,
 class _Table:
     """Collects the rows of ``marginal_values.csv`` from one solved fixed LP."""
 
-    def __init__(self, lp: FixedLP, d: ModelData, mode: str):
+    def __init__(self, lp: FixedLP, d: ModelData, mode: str,
+                 places_free: FixedLP | None = None):
         self.lp, self.d = lp, d
+        self.free_dual = (np.asarray(places_free.h.getSolution().row_dual)
+                          if places_free is not None and places_free.status == "Optimal"
+                          else None)
         sol = lp.h.getSolution()
         self.row_dual = np.asarray(sol.row_dual)
         self.col_dual = np.asarray(sol.col_dual)
@@ -174,12 +185,13 @@ class _Table:
     def money(self, x: float) -> str:
         return money(x, self.d.inst.currency)
 
-    def add(self, kind, item, year, limit, used, value, per, holds, note) -> None:
+    def add(self, kind, item, year, limit, used, value, per, holds, note,
+            free: float = float("nan")) -> None:
         # A non-zero value marks a binding limit even when the plan's own activity
         # sits a hair below it (stage 2 may save a little within W's tolerance).
         self.rows.append([kind, item, str(year), _clean(limit), _clean(used),
                           bool(binding(used, limit) or abs(value) > 1e-9), _clean(value),
-                          per, _clean(holds), note])
+                          per, _clean(holds), _clean(free), note])
 
     def limit_row(self, kind: str, key: tuple[str, Any], item: str, year: Any,
                   limit: float, per: str, scale: float, only_binding: bool) -> None:
@@ -191,16 +203,23 @@ class _Table:
         value = -self.row_dual[i] * scale
         if only_binding and not (binding(used, limit) or abs(value) > 1e-9):
             return
+        free = float("nan")
+        if kind.startswith("budget") and self.free_dual is not None:
+            free = max(-self.free_dual[i] * scale, 0.0)
         if abs(value) <= 1e-9:
-            self.add(kind, item, year, limit, used, 0.0, per, float("nan"),
-                     f"not binding around the plan: more would not reduce the {self.what}")
+            note = f"not binding around the plan: more would not reduce the {self.what}"
+            if free > 1e-9:
+                note = (f"with the plan's places held, more money buys nothing here; with "
+                        f"training places free to grow, {_clean(free):g} FTE less "
+                        f"{self.what} per extra {per}")
+            self.add(kind, item, year, limit, used, 0.0, per, float("nan"), note, free)
             return
         holds = _finite(self.row_up[i]) if self.row_up is not None else float("nan")
         shown = self.money(holds) if per.endswith("m") else f"{holds:,.1f}"
         upto = f" while the limit stays below {shown}" if np.isfinite(holds) else ""
         self.add(kind, item, year, limit, used, value, per, holds,
                  f"{_clean(value):g} FTE less {self.what} per extra {per}{upto}; "
-                 "integers fixed at the plan")
+                 "integers fixed at the plan", free)
 
     def cap_column(self, kind: str, key: tuple[str, Any], item: str, year: Any,
                    limit: float, per: str, cap_row: tuple[str, Any] | None = None) -> None:
@@ -284,7 +303,11 @@ def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic"
         return (pd.DataFrame(columns=COLUMNS),
                 [f"marginal values not computed: the plan's LP with integers fixed ended "
                  f"'{lp.status}'"])
-    t = _Table(lp, d, mode)
+    # The same LP with whole places free (binaries still held), for the budgets.
+    binary = np.array([v.is_binary() for v in hm.columns], dtype=bool)
+    places_free = (fixed_integer_lp(hm, x, cost, hold=binary)
+                   if (hm.integrality.astype(bool) & ~binary).any() else lp)
+    t = _Table(lp, d, mode, places_free)
     per_m = money(MILLION, d.inst.currency)
     limits = per_year_limit(d)
     for (pot, y), limit in sorted(limits.items(),

@@ -78,7 +78,8 @@ class ResultsView:
         if (folder / MARGINAL_FILE).is_file():
             from optimiser.marginals import COLUMNS as MV_COLUMNS
 
-            mv = _read_csv(folder / MARGINAL_FILE, MV_COLUMNS, problems)
+            mv = _read_csv(folder / MARGINAL_FILE, MV_COLUMNS, problems,
+                           optional=("holds_up_to", "value_places_free"))
         if problems:
             raise InputError(problems)
         return cls(summary=summary, tables=_normalise(tables), marginal_values=_normalise_mv(mv))
@@ -91,7 +92,11 @@ class ResultsView:
                    marginal_values=_normalise_mv(result.marginal_values))
 
 
-def _read_csv(path: Path, columns: list[str], problems: list[Problem]) -> pd.DataFrame:
+def _read_csv(path: Path, columns: list[str], problems: list[Problem],
+              optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A results table; a missing, empty or unreadable file, or missing columns, is
+    a problem. ``optional`` columns (added in later versions) may be absent:
+    they read as blank."""
     if not path.is_file():
         problems.append(Problem(str(path), "missing"))
         return pd.DataFrame(columns=columns)
@@ -103,6 +108,9 @@ def _read_csv(path: Path, columns: list[str], problems: list[Problem]) -> pd.Dat
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         problems.append(Problem(str(path), f"not readable as CSV: {str(exc).splitlines()[0]}"))
         return pd.DataFrame(columns=columns)
+    for c in optional:
+        if c not in frame.columns:
+            frame[c] = float("nan")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         problems.append(Problem(str(path), f"missing columns: {', '.join(missing)}"))
@@ -428,15 +436,21 @@ def marginal_section(view: ResultsView) -> str:
     what = "weighted objective" if mode == "weighted" else "weighted shortfall"
     out.append(f'<p class="caveat">{esc(CAVEAT)} Value: the {esc(what)} (FTE) removed per '
                f"extra {esc(m)} of a budget, or per extra place, returner, recruit or funded "
-               "unit of a cap. Up to: how far the limit can rise before the rate changes.</p>")
-    budgets = mv[mv["kind"].isin(["budget_per_year", "budget_total"]) & (mv["value"] > 0)]
+               "unit of a cap. Up to: how far the limit can rise before the rate changes. "
+               "Places free: for budgets, the value with training places free to grow (cohorts, "
+               "campaigns and funded units still held), since money in a pot that only "
+               "pays for places buys nothing while they are held.</p>")
+    budgets = mv[mv["kind"].isin(["budget_per_year", "budget_total"])
+                 & ((mv["value"] > 0) | (mv["value_places_free"].fillna(0.0) > 0))]
     if len(budgets):
-        out.append(charts.horizontal_stacked(
-            [f"{i} · {y}" for i, y in zip(budgets["item"], budgets["year"], strict=True)],
-            {f"per extra {m}": list(budgets["value"])},
+        labels = [f"{i} · {y}" for i, y in zip(budgets["item"], budgets["year"], strict=True)]
+        out.append(charts.grouped_bars(
+            labels, {"places held": list(budgets["value"]),
+                     "places free to grow": list(budgets["value_places_free"].fillna(0.0))},
             f"{what} removed per extra {m} (FTE)",
             f"{what.capitalize()} removed per extra {m} by budget pot and year",
-            f"{what.capitalize()} removed per extra {m}: binding budgets."))
+            f"{what.capitalize()} removed per extra {m}, budgets that bind: with the plan's "
+            "places held, and with them free to grow."))
     if not len(mv):
         out.append("<p>No budget limits or binding caps.</p></section>")
         return "".join(out)
@@ -455,8 +469,10 @@ def marginal_section(view: ResultsView) -> str:
         "value": [f"{v:,.4g}" for v in mv["value"]], "per": mv["per"],
         "up to": [limit_text(k, v) for k, v in zip(mv["kind"], mv["holds_up_to"],
                                                     strict=True)],
+        "places free": ["" if pd.isna(v) else f"{v:,.4g}" for v in mv["value_places_free"]],
         "note": mv["note"]})
-    out.append(table(show, numeric=("limit", "used", "value", "up to"), tall=True))
+    out.append(table(show, numeric=("limit", "used", "value", "up to", "places free"),
+                     tall=True))
     out.append("</section>")
     return "".join(out)
 
@@ -499,8 +515,9 @@ caption { text-align: left; padding: 4px 0; caption-side: bottom; }
 .scroll.tall { max-height: none; }
 table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left;
-         white-space: nowrap; }
-td:last-child { white-space: normal; }
+         vertical-align: top; }
+th, td.n { white-space: nowrap; }
+td:last-child { min-width: 280px; }
 th { background: var(--bg); position: sticky; top: 0; font-weight: 600; }
 .n { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fcfcfc; }
@@ -546,6 +563,11 @@ def write_report(view: ResultsView, path: str | Path) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        # mkstemp makes the file private (0600); a report is for sharing, so it
+        # gets the permissions of any new file (0666 less the umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -113,6 +113,35 @@ def test_weighted_mode_values_count_the_money_too(tmp_path):
     assert "weighted objective" in value(mv, "budget_total", "main", "total")["note"]
 
 
+def test_a_pot_that_only_pays_for_places_is_valued_with_places_free():
+    """With £300,000 a year for education the course runs 29 places (29 × £10,000 +
+    £10,000 for the cohort): the pot binds, but with places held more money buys
+    nothing. With places free to grow, £1m buys 100 more places: 100 × 0.72 =
+    72 FTE in 2017 (graduates in 2018, 0.9 left by 2019) and 100 × 0.8 = 80 in
+    2018. A re-solve of that LP with +£100,000 (inside the 21 places left under
+    the cap of 50) removes a tenth of it."""
+    r = solved(MARGINAL, "budgets.education.per_year=300000")
+    mv = r.marginal_values
+    for year, want in ((2017, 72.0), (2018, 80.0)):
+        row = value(mv, "budget_per_year", "education", year)
+        assert row["binding"] and row["value"] == 0
+        assert row["value_places_free"] == approx(want, rel=1e-6)
+        assert "with training places free to grow" in row["note"]
+    assert value(mv, "budget_total", "main", "total")["value_places_free"] == approx(67.5)
+    assert mv[~mv["kind"].str.startswith("budget")]["value_places_free"].isna().all()
+
+    hm = HighsModel(r.model)
+    x = np.array([v.value or 0.0 for v in hm.columns])
+    binary = np.array([v.is_binary() for v in hm.columns])
+    free = fixed_integer_lp(hm, x, hm.c_W, hold=binary)
+    i = free.row_of["budget_per_year", ("education", 2018)]
+    assert gain(free, rows={i: (free.row_lower[i], free.row_upper[i] + 1e5)}) == approx(8.0)
+    assert any(t.startswith("Budget 'education' is spent to its limit in 2017 and 2018 "
+                            "(£600,000 of £600,000) (an extra £1m there would remove 80 FTE of "
+                            "weighted shortfall, in 2018, spent on more training places)")
+               for t in r.explanations)
+
+
 # ---------------------------------------------------------------- finite differences
 
 
@@ -250,6 +279,10 @@ def test_explanations_find_pools_units_and_curves(tiny):
     assert "Retention scheme 'high_exit' funds its maximum of 1 unit a year in 2017, 2018, " \
            "2019 and 2020" in text
     assert "International route 'nurse_intl' recruits its maximum of 40 over the plan" in text
+    assert ("Training 'nurse_associate_upskill' takes its maximum of 30 places in 2017 and 2018 "
+            "(one more place would remove 1.49 FTE of weighted shortfall, in 2017, with the "
+            "plan's whole-number decisions held, though a whole one does not fit within the "
+            "budgets).") in text
 
 
 def test_explanations_find_a_pipeline_too_long():

@@ -11,10 +11,12 @@ horizontal scroll at a laptop's 1366 px, and a full-page screenshot written.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from chromium import HeadlessChromium, chromium_path
 from typer.testing import CliRunner
@@ -125,6 +127,25 @@ def test_report_of_no_results_directory_is_a_usage_error(tmp_path, setup, expect
     res = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
     assert res.exit_code == 2
     assert res.output.strip() == expected.format(d=tmp_path)
+
+
+def test_report_reads_marginal_values_without_later_columns(results, tmp_path):
+    """A results directory from before value_places_free / holds_up_to existed."""
+    old = tmp_path / "old"
+    shutil.copytree(results, old)
+    path = old / "marginal_values.csv"
+    frame = pd.read_csv(path).drop(columns=["value_places_free", "holds_up_to"])
+    frame.to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["report", str(old), "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert "budget in a year" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_report_file_is_readable_by_others(report):
+    """Written through a private temporary file, but shared like any new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_report_names_each_broken_file(results, tmp_path):
