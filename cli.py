@@ -313,6 +313,103 @@ def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> 
     return solve_instance(inst, opts, timings=timings)
 
 
+@app.command()
+def sweep(
+    instance: InstanceArg,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Sweep folder, written atomically: sweep.csv, "
+        "sweep_timings.csv, frontier.png and points/NNN/ (each point's results).",
+        show_default=False)],
+    set_grid: Annotated[list[str] | None, typer.Option(
+        "--set-grid", help="Sweep a key over values: KEY=v1,v2,... (SPEC §5 key), e.g. "
+        "budgets.hee.per_year=2e8,2.5e8,3e8. Repeatable: every combination is solved.")] = None,
+    scale_grid: Annotated[list[str] | None, typer.Option(
+        "--scale-grid", help="Sweep a factor on every number under KEY: KEY=f1,f2,..., e.g. "
+        "budgets=0.8,1,1.2. Repeatable.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Points solved side by side (processes here, or chains on the Dask cluster). "
+        "Default: the number of cores (or the cluster's threads).", min=1)] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Solve on an existing Dask cluster: its scheduler's address, e.g. "
+        "tcp://scheduler:8786.")] = None,
+    no_point_tables: Annotated[bool, typer.Option(
+        "--no-point-tables", help="Write sweep.csv and frontier.png only, not each "
+        "point's tables (for big sweeps).")] = False,
+    no_reuse: Annotated[bool, typer.Option(
+        "--no-reuse", help="Solve every point from scratch, not started from the "
+        "previous point's plan.")] = False,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.",
+                                                     min=0.001)] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.", min=0.0)] = None,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads per point (default 1).",
+                                                min=1)] = None,
+    seed: Annotated[int | None, typer.Option(help="HiGHS random seed.", min=0)] = None,
+    mode: Annotated[str | None, typer.Option(help="lexicographic or weighted.")] = None,
+    set_: SetOpt = None,
+    scale: ScaleOpt = None,
+) -> None:
+    """Solve every combination of the grid's values and write one row per point
+    (sweep.csv), the frontier plot and each point's tables.
+
+    --set/--scale apply to every point before the grid. Exit 0 when every point
+    has a plan, 1 when some have none (their rows say why), 2 for invalid input.
+    """
+    from optimiser.sweep import axes_from_options
+    from optimiser.sweep import sweep as run_sweep
+
+    if mode is not None and mode not in ("lexicographic", "weighted"):
+        typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
+        raise typer.Exit(2)
+    overrides = parse_overrides(set_, scale)
+    try:
+        axes = axes_from_options(set_grid or [], scale_grid or [])
+    except InputError as exc:
+        fail_input(exc.problems)
+    opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                        mode=mode)
+    client = connect_dask(dask) if dask else None
+    try:
+        frame = run_sweep(instance, axes, opts, workers=workers, client=client, out=out,
+                          write_points=not no_point_tables, overrides=overrides,
+                          reuse=not no_reuse)
+    except InputError as exc:
+        fail_input(exc.problems)
+    except OutputFolderError as exc:
+        typer.echo(f"--out {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        if client is not None:
+            client.close()
+    print_sweep(frame, [a.column for a in axes])
+    typer.echo(f"sweep written to {out}")
+    raise typer.Exit(0 if frame["status"].isin(["optimal", "feasible"]).all() else 1)
+
+
+def connect_dask(address: str):
+    """A client of the Dask scheduler at ``address``; exit 2 if it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except Exception as exc:  # any failure to connect is a usage error, one line
+        typer.echo(f"--dask {address} | cannot connect: {type(exc).__name__}: {exc}",
+                   err=True)
+        raise typer.Exit(2) from None
+
+
+def print_sweep(frame, columns: list[str], most: int = 40) -> None:
+    """The sweep's rows: point, swept values, status, W and C."""
+    from optimiser.grid import format_value
+
+    for _, r in frame.head(most).iterrows():
+        values = "  ".join(f"{c}={format_value(r[c])}" for c in columns)
+        w = "-" if r["status"] not in ("optimal", "feasible") else \
+            f"W {r['weighted_shortfall']:,.2f} FTE  C {money(r['total_cost'])}"
+        typer.echo(f"{r['point']:>4}  {values}  {r['status']:<11} {w}")
+    if len(frame) > most:
+        typer.echo(f"… {len(frame) - most} more points in sweep.csv")
+
+
 def main() -> None:
     """Console entry point: an unexpected failure is reported in one line, exit 1
     (``WFOPT_DEBUG=1`` shows the traceback); input problems never reach here."""

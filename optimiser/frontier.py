@@ -1,0 +1,178 @@
+"""The frontier plot of a sweep (``frontier.png``), for planners.
+
+A sweep over one key shows what its value buys: weighted shortfall W (FTE)
+against the swept value, with total cost C under it on the same horizontal
+axis. A sweep over several keys shows the trade-off itself: W against C, one
+line per combination of all but the last key, each point labelled with its
+values. Points without a plan are named under the plot rather than drawn.
+Axes carry units (FTE, the instance's currency in millions, percentages for
+rates), derived from the swept key's field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimiser.grid import GridAxis, format_value
+
+MONEY_FIELDS = {"per_year", "total", "cost_per_place_year", "cohort_fixed_cost",
+                "cost_per_returner", "fixed_cost", "cost_per_recruit", "min_funding",
+                "value_per_fte"}
+RATE_FIELDS = {"leaver_rate", "completion_rate", "employment_rate", "max_retained_share"}
+FTE_FIELDS = {"fte", "pool", "max_per_year", "max_total", "required", "joiners"}
+PLACE_FIELDS = {"max_places_per_year", "min_cohort"}
+SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+MAX_LABELS = 40
+"""More points than this on a W–C plot are not labelled one by one (unreadable)."""
+
+
+def field_of(key: str) -> str:
+    """The field a key ends in, skipping year and item segments
+    (``budgets.main.per_year.2018`` → ``per_year``)."""
+    parts = [p for p in key.split(".") if not p.isdigit() and p != "*"]
+    return parts[-1] if parts else key
+
+
+def value_unit(axis: GridAxis) -> str:
+    """``money``, ``rate``, ``fte``, ``places``, ``factor`` or ``""``."""
+    if axis.kind == "scale":
+        return "factor"
+    f = field_of(axis.key)
+    for unit, fields in (("money", MONEY_FIELDS), ("rate", RATE_FIELDS), ("fte", FTE_FIELDS),
+                         ("places", PLACE_FIELDS)):
+        if f in fields:
+            return unit
+    return ""
+
+
+def money(x: float, symbol: str) -> str:
+    """``£250m``, ``£40k``, ``£900``: short enough for a point label."""
+    if abs(x) >= 1e6:
+        return f"{symbol}{x / 1e6:,.4g}m"
+    if abs(x) >= 1e3:
+        return f"{symbol}{x / 1e3:,.4g}k"
+    return f"{symbol}{x:,.4g}"
+
+
+def value_label(axis: GridAxis, value: Any, symbol: str) -> str:
+    """A swept value in the axis's unit, for point labels and ticks."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return format_value(value)
+    unit = value_unit(axis)
+    if unit == "money":
+        return money(float(value), symbol)
+    if unit == "rate":
+        return f"{value * 100:.4g}%"
+    if unit == "factor":
+        return f"×{value:g}"
+    return f"{value:,.6g}"
+
+
+def axis_title(axis: GridAxis, symbol: str) -> str:
+    """The key with its unit, for the horizontal axis of a one-key sweep."""
+    unit = value_unit(axis)
+    suffix = {"money": f"{symbol}", "rate": "%", "fte": "FTE", "places": "places",
+              "factor": "× the instance's values"}.get(unit, "")
+    return f"{axis.key} ({suffix})" if suffix else axis.key
+
+
+def plot_frontier(frame: pd.DataFrame, axes: Sequence[GridAxis], instance: str, path: Path,
+                  currency: str = "GBP") -> None:
+    """Draw the sweep's frontier into ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: files only
+    import matplotlib.pyplot as plt
+
+    symbol = SYMBOLS.get(currency, currency + " ")
+    solved = frame[frame["status"].isin(["optimal", "feasible"])]
+    failed = frame[~frame["status"].isin(["optimal", "feasible"])]
+    if len(axes) == 1:
+        fig = _one_key(plt, frame, solved, axes[0], instance, symbol)
+    else:
+        fig = _trade_off(plt, solved, axes, instance, symbol)
+    if len(failed):
+        names = ", ".join(f"{int(r.point)} ({r.status})" for r in failed.itertuples())
+        fig.text(0.01, 0.01, f"No plan at point {names}: see sweep.csv.", fontsize=8,
+                 color="firebrick", va="bottom")
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis,
+             instance: str, symbol: str) -> Any:
+    """W and C against the swept value; non-numeric values are evenly spaced."""
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in axis.values)
+    scale = 100.0 if value_unit(axis) == "rate" else 1.0
+    position = {format_value(v): (float(v) * scale if numeric else i)
+                for i, v in enumerate(axis.values)}
+    x = [position[format_value(v)] for v in solved[axis.column]]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 7),
+                                      gridspec_kw={"height_ratios": [3, 2]})
+    top.plot(x, solved["weighted_shortfall"], marker="o", color="tab:red")
+    top.set_ylabel("weighted shortfall W (FTE)")
+    top.set_ylim(0, 1.15 * max([*solved["weighted_shortfall"], 1e-9]))  # room for labels
+    failed = frame[~frame["point"].isin(solved["point"])]
+    for r in failed.itertuples(index=False):
+        row = dict(zip(failed.columns, r, strict=True))
+        xi = position[format_value(row[axis.column])]
+        top.plot([xi], [0], marker="x", color="firebrick", markersize=9, clip_on=False)
+        top.annotate(row["status"], (xi, 0), textcoords="offset points", xytext=(0, 8),
+                     ha="center", fontsize=8, color="firebrick")
+    for xi, w in zip(x, solved["weighted_shortfall"], strict=True):
+        top.annotate(f"{w:,.0f}", (xi, w), textcoords="offset points", xytext=(0, 6),
+                     ha="center", fontsize=8)
+    bottom.plot(x, solved["total_cost"] / 1e6, marker="s", color="tab:blue")
+    bottom.set_ylabel(f"total cost C ({symbol}m)")
+    bottom.set_ylim(0, 1.1 * max([*(solved["total_cost"] / 1e6), 1e-9]))
+    if numeric and scale == 1.0 and value_unit(axis) == "money":
+        bottom.xaxis.set_major_formatter(
+            plt.FuncFormatter(lambda v, _pos: money(v, symbol)))
+    if not numeric or len(axis.values) <= 12:
+        bottom.set_xticks(list(position.values()))
+        bottom.set_xticklabels([value_label(axis, v, symbol) for v in axis.values],
+                               rotation=30 if len(axis.values) > 6 else 0, ha="right"
+                               if len(axis.values) > 6 else "center")
+    bottom.set_xlabel(axis_title(axis, symbol))
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+    top.set_title(f"{instance}: weighted shortfall and cost against {axis.key}\n"
+                  f"{len(frame)} points, {len(solved)} with a plan", fontsize=11)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def _trade_off(plt: Any, solved: pd.DataFrame, axes: Sequence[GridAxis], instance: str,
+               symbol: str) -> Any:
+    """W against C; one line per combination of the leading keys, ordered by
+    the last key; points labelled with their values."""
+    fig, ax = plt.subplots(figsize=(9, 7))
+    lead, last = axes[:-1], axes[-1]
+    groups = solved.groupby([a.column for a in lead], sort=False, dropna=False) \
+        if len(solved) else []
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        name = ", ".join(f"{field_of(a.key)} {value_label(a, v, symbol)}"
+                         for a, v in zip(lead, key, strict=True))
+        ax.plot(part["total_cost"] / 1e6, part["weighted_shortfall"], marker="o", label=name)
+        if len(solved) <= MAX_LABELS:
+            for r in part.itertuples(index=False):
+                row = dict(zip(part.columns, r, strict=True))
+                ax.annotate(value_label(last, row[last.column], symbol),
+                            (row["total_cost"] / 1e6, row["weighted_shortfall"]),
+                            textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel(f"total cost C ({symbol}m)")
+    ax.set_ylabel("weighted shortfall W (FTE)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    if len(solved):
+        ax.legend(title=", ".join(a.key for a in lead), fontsize=8, title_fontsize=8)
+    keys = " × ".join(a.key for a in axes)
+    ax.set_title(f"{instance}: shortfall against cost over {keys}\n"
+                 f"points labelled with {last.key}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
