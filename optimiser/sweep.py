@@ -9,7 +9,8 @@ point and, given ``out``, writes the sweep folder atomically:
   byte-identical for the same instance, grid, options and worker count. Timings
   are kept out of it (they differ on every run): they are in
 - ``sweep_timings.csv``: ``point``, ``solve_seconds`` (HiGHS), ``seconds`` (the
-  point on its worker), ``warm_start`` (started from the previous plan);
+  point on its worker), ``warm_start`` (started from the previous plan) and the
+  seconds of each phase (validate, build, handover, each solver stage, ...);
 - ``frontier.png``: the frontier plot (:mod:`optimiser.frontier`);
 - ``points/NNN/``: each point's result folder as ``wfopt solve --out`` writes it
   (left out with ``write_points=False``).
@@ -31,6 +32,7 @@ each, ``workers`` defaulting to the number of cores) or, given a Dask
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import multiprocessing
 import os
 import sys
@@ -53,7 +55,10 @@ from optimiser.sweep_point import PointJob, PointOutcome, SweepSource, solve_poi
 RESULT_COLUMNS = ["status", "weighted_shortfall", "total_cost", "mip_gap", "message"]
 """Columns of ``sweep.csv`` after ``point`` and the swept keys."""
 TIMING_COLUMNS = ["solve_seconds", "seconds", "warm_start"]
-"""Columns of ``sweep_timings.csv`` after ``point`` (also in the returned frame)."""
+"""Timing columns of the returned frame (and of ``sweep_timings.csv``)."""
+PHASES = ["validate", "build", "handover", "solve_shortfall", "solve_cost", "solve_weighted",
+          "extract", "explain"]
+"""Phases of a point (``Result.timings``) in ``sweep_timings.csv``, in seconds."""
 
 SWEEP_FILES = {"sweep.csv", "sweep_timings.csv", "frontier.png"}
 POINTS_FOLDER = "points"
@@ -260,6 +265,15 @@ def sweep_frame(axes: Sequence[GridAxis], points: Sequence[tuple[Any, ...]],
     return frame
 
 
+def timings_table(frame: pd.DataFrame, outcomes: Sequence[PointOutcome]) -> pd.DataFrame:
+    """``sweep_timings.csv``: the timing columns and the seconds of each phase
+    (empty where a point never reached it)."""
+    table = frame[["point", *TIMING_COLUMNS]].copy()
+    for phase in PHASES:
+        table[phase] = [float(o.timings.get(phase, math.nan)) for o in outcomes]
+    return table
+
+
 def point_folder(point: int, n_points: int) -> str:
     """``points/007``: zero-padded so that folders sort in grid order."""
     return f"{POINTS_FOLDER}/{point:0{max(3, len(str(n_points)))}d}"
@@ -284,7 +298,7 @@ def write_sweep(out: str | Path, frame: pd.DataFrame, axes: Sequence[GridAxis],
         for a in axes:
             table[a.column] = table[a.column].map(format_value)
         write_csv(table, tmp / "sweep.csv")
-        write_csv(frame[["point", *TIMING_COLUMNS]], tmp / "sweep_timings.csv")
+        write_csv(timings_table(frame, outcomes), tmp / "sweep_timings.csv")
         plot_frontier(frame, axes, instance_name, tmp / "frontier.png", currency)
         if write_points:
             for o in outcomes:

@@ -126,6 +126,9 @@ class PointOutcome:
     extract."""
     warm_start: bool = False
     """Whether the first stage started from the previous point's plan."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase (``Result.timings``: validate, build, handover,
+    solve_shortfall, solve_cost, extract, ...), for profiling a sweep."""
     plan: PlanStart | None = None
     """This point's plan, to start the next point of the chain."""
     result: Result | None = field(default=None, repr=False)
@@ -153,7 +156,7 @@ def _solve(job: PointJob) -> PointOutcome:
         inst = job.source.instance(job.overrides, timings)
     except InputError as exc:
         return PointOutcome(job.index, INVALID,
-                            message="; ".join(str(p) for p in exc.problems))
+                            message="; ".join(str(p) for p in exc.problems), timings=timings)
     models: list[StartedHighsModel] = []
 
     def handover(m) -> StartedHighsModel:
@@ -174,6 +177,7 @@ def _solve(job: PointJob) -> PointOutcome:
         message="; ".join(result.messages),
         solve_seconds=result.solve_seconds,
         warm_start=bool(hm is not None and hm.started),
+        timings=dict(result.timings),
         plan=plan,
         result=result if job.keep_result else None,
     )

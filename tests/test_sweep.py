@@ -293,7 +293,12 @@ def test_wfopt_sweep_writes_the_folder(one_trust: Path, tmp_path: Path) -> None:
     assert rows["total_cost"].tolist() == pytest.approx([0, 0, 2e5, 2e5, 6e5, 7e5], **C_TOL)
     assert rows["message"].tolist() == [""] * 6
     timings = pd.read_csv(out / "sweep_timings.csv")
-    assert list(timings.columns) == ["point", "solve_seconds", "seconds", "warm_start"]
+    assert list(timings.columns) == ["point", "solve_seconds", "seconds", "warm_start",
+                                     "validate", "build", "handover", "solve_shortfall",
+                                     "solve_cost", "solve_weighted", "extract", "explain"]
+    assert timings["solve_weighted"].isna().all()  # a lexicographic instance
+    assert timings["solve_seconds"].tolist() == pytest.approx(
+        (timings["solve_shortfall"] + timings["solve_cost"]).tolist(), abs=1e-5)
     assert timings["point"].tolist() == list(range(1, 7))
     points = sorted(p.name for p in (out / "points").iterdir())
     assert points == ["001", "002", "003", "004", "005", "006"]
