@@ -359,7 +359,8 @@ class SolverOptions(Strict):
     """HiGHS options (SPEC §2.10); the command line overrides them."""
 
     time_limit: float | None = Field(default=None, gt=0.0)
-    """Wall-clock limit for the whole solve (both stages), seconds, > 0. Optional;
+    """Wall-clock limit for the whole solve (both stages), seconds, > 0. In
+    lexicographic mode stage 1 may use 80% of it, and stage 2 the rest. Optional;
     default none."""
 
     mip_gap: NonNeg = 1.0e-4

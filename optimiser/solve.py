@@ -29,6 +29,9 @@ from optimiser.marginals import marginal_values
 from optimiser.results import Result, clean, extract_tables
 from optimiser.schema import Instance
 
+STAGE1_TIME_SHARE = 0.8
+"""Share of a lexicographic solve's time limit that stage 1 (W) may use."""
+
 STATUSES = ("optimal", "feasible", "infeasible", "no_solution", "error")
 
 
@@ -270,7 +273,10 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         stages.append(stage_record("weighted", rec, hm))
         final = rec
     else:
-        rec1 = hm.run(hm.c_W, remaining(), start=hm.first_plan(hm.c_W, remaining()))
+        # Stage 2 keeps a share of a time limit: a stage 1 that used it all would
+        # leave the plan's cost unminimised.
+        stage1_limit = None if deadline is None else remaining() * STAGE1_TIME_SHARE
+        rec1 = hm.run(hm.c_W, stage1_limit, start=hm.first_plan(hm.c_W, stage1_limit))
         stages.append(stage_record("shortfall", rec1, hm))
         final = rec1
         if rec1["x"] is not None:
