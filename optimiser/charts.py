@@ -83,8 +83,14 @@ def _side_legend(ax, title: str | None = None) -> None:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title=title)
 
 
-def _target_mark(ax, x, values, label: str) -> None:
-    ax.plot(x, values, "_", color="#000000", markersize=22, markeredgewidth=2, label=label)
+def _label_rows(ax, labels: list[str], xlabel: str) -> None:
+    """A horizontal bar chart's axes: one row per label, top to bottom, grid on x."""
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", color="#dddddd")
+    ax.grid(axis="y", visible=False)
 
 
 def _zero_floor(ax) -> None:
@@ -93,22 +99,34 @@ def _zero_floor(ax) -> None:
     ax.set_ylim(0, max(top, 1.0))
 
 
-def against_target(panels: list[tuple[str, list[str], list[float], list[float]]]) -> str:
-    """Small multiples: achieved (bars) against required (marks), per target.
-    ``panels`` is [(title, years, required, achieved)]."""
+def small_multiples(panels: list[tuple[str, list[str], list[float], list[float]]], *,
+                    bar_label: str, overlay_label: str, overlay: str, alt: str, caption: str,
+                    cols: int = 3, row_height: float = 2.4, bar_colour: int = 0,
+                    ylabel: str | None = None) -> str:
+    """One small panel per item: bars per year, with a second series drawn over
+    them as black marks (``overlay="marks"``: a requirement, a limit; NaN draws
+    nothing) or a line (``overlay="line"``). ``panels`` is
+    [(title, years, bar values, overlay values)]."""
     with matplotlib.rc_context(STYLE):
-        fig, axes = _panels(len(panels), cols=4, row_height=2.3)
-        for ax, (title, years, required, achieved) in zip(axes, panels, strict=True):
+        fig, axes = _panels(len(panels), cols=cols, row_height=row_height)
+        for ax, (title, years, bars, over) in zip(axes, panels, strict=True):
             x = range(len(years))
-            ax.bar(x, achieved, color=colour(0), width=0.6, label="achieved (FTE)")
-            _target_mark(ax, x, required, "required (FTE)")
+            ax.bar(x, bars, width=0.6, color=colour(bar_colour), label=bar_label)
+            if overlay == "line":
+                ax.plot(x, over, marker="o", color=colour(5), label=overlay_label)
+            elif any(not math.isnan(v) for v in over):
+                ax.plot(x, over, "_", color="#000000", markersize=22, markeredgewidth=2,
+                        label=overlay_label)
             _years(ax, years)
-            ax.set_title(title if len(title) <= 40 else title[:38] + "…", fontsize=8.5)
+            ax.set_title(title if len(title) <= 48 else title[:46] + "…", fontsize=8.5)
+            if ylabel:
+                ax.set_ylabel(ylabel, fontsize=8)
             _zero_floor(ax)
-            ax.set_ylim(0, max(ax.get_ylim()[1], max(required) * 1.1))
+            finite = [v for v in over if not math.isnan(v)]
+            if finite:  # keep every mark inside the panel
+                ax.set_ylim(0, max(ax.get_ylim()[1], max(finite) * 1.1))
         _top_legend(fig, axes[0])
-    return embed(fig, "Achieved FTE against required FTE, per target",
-                 "Bars: staff achieved in the target's scope; black marks: required.")
+    return embed(fig, alt, caption)
 
 
 def staff_by_group(by_group: pd.DataFrame) -> str:
@@ -152,44 +170,6 @@ def stacked_years(series: dict[str, list[float]], years: list[str], ylabel: str,
     return embed(fig, alt, caption)
 
 
-def pots_against_limits(pots: list[tuple[str, list[str], list[float], list[float]]],
-                        unit_label: str) -> str:
-    """Small multiples per pot: spent (bars) against the year's limit (marks).
-    ``pots`` is [(title, years, spent, limit)] in the unit of ``unit_label``."""
-    with matplotlib.rc_context(STYLE):
-        fig, axes = _panels(len(pots), cols=3, row_height=2.6)
-        for ax, (title, years, spent, limit) in zip(axes, pots, strict=True):
-            x = range(len(years))
-            ax.bar(x, spent, width=0.6, color=colour(1), label="spent")
-            if any(not math.isnan(v) for v in limit):
-                _target_mark(ax, x, limit, "limit")
-            _years(ax, years)
-            ax.set_title(title, fontsize=8.5)
-            ax.set_ylabel(unit_label, fontsize=8)
-            _zero_floor(ax)
-        _top_legend(fig, axes[0])
-    return embed(fig, "Spend against budget per pot and year",
-                 "Bars: spent; black marks: the pot's limit for the year (none: unlimited).")
-
-
-def training(panels: list[tuple[str, list[str], list[float], list[float]]]) -> str:
-    """Small multiples per programme: places started (bars), graduates (line).
-    ``panels`` is [(title, years, places, graduates)]."""
-    with matplotlib.rc_context(STYLE):
-        fig, axes = _panels(len(panels), cols=3, row_height=2.4)
-        for ax, (title, years, places, grads) in zip(axes, panels, strict=True):
-            x = range(len(years))
-            ax.bar(x, places, width=0.6, color=colour(0), label="places started")
-            ax.plot(x, grads, marker="o", color=colour(5), label="graduates joining")
-            _years(ax, years)
-            ax.set_title(title, fontsize=8.5)
-            _zero_floor(ax)
-        _top_legend(fig, axes[0])
-    return embed(fig, "Training places and graduates per programme and year",
-                 "Bars: new places started; line: graduates joining (from earlier and "
-                 "committed intakes), FTE.")
-
-
 def horizontal_stacked(labels: list[str], series: dict[str, list[float]], xlabel: str,
                        alt: str, caption: str, legend_title: str | None = None) -> str:
     """Horizontal bars per label, stacked by series (retention by unit and year)."""
@@ -200,12 +180,7 @@ def horizontal_stacked(labels: list[str], series: dict[str, list[float]], xlabel
         for k, (name, vals) in enumerate(series.items()):
             ax.barh(range(len(labels)), vals, left=left, label=name, color=colour(k))
             left = [a + b for a, b in zip(left, vals, strict=True)]
-        ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels)
-        ax.invert_yaxis()
-        ax.set_xlabel(xlabel)
-        ax.grid(axis="x", color="#dddddd")
-        ax.grid(axis="y", visible=False)
+        _label_rows(ax, labels, xlabel)
         _side_legend(ax, legend_title)
         fig.tight_layout()
     return embed(fig, alt, caption)
@@ -240,12 +215,7 @@ def grouped_bars(labels: list[str], series: dict[str, list[float]], xlabel: str,
         for k, (name, vals) in enumerate(series.items()):
             ys = [i - 0.4 + height * (k + 0.5) for i in range(len(labels))]
             ax.barh(ys, vals, height=height, label=name, color=colour(k + 2))
-        ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels)
-        ax.invert_yaxis()
-        ax.set_xlabel(xlabel)
-        ax.grid(axis="x", color="#dddddd")
-        ax.grid(axis="y", visible=False)
+        _label_rows(ax, labels, xlabel)
         _side_legend(ax)
         fig.tight_layout()
     return embed(fig, alt, caption)

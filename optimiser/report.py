@@ -260,8 +260,12 @@ def targets_section(view: ResultsView) -> str:
         for name in shown:
             rows = t[t["target"] == name]
             panels.append((rows["label"].iloc[0] or name, list(rows["year"]),
-                           list(rows["required"]), list(rows["achieved"])))
-        out.append(charts.against_target(panels))
+                           list(rows["achieved"]), list(rows["required"])))
+        out.append(charts.small_multiples(
+            panels, bar_label="achieved (FTE)", overlay_label="required (FTE)",
+            overlay="marks", cols=4, row_height=2.3,
+            alt="Achieved FTE against required FTE, per target",
+            caption="Bars: staff achieved in the target's scope; black marks: required."))
         if len(shown) < len(names):
             out.append(f'<p class="note">The {MAX_PANELS} targets with the largest weighted '
                        f"shortfall are drawn; all {len(names)} are in the table below.</p>")
@@ -332,7 +336,11 @@ def spend_section(view: ResultsView) -> str:
                           f"{money(tot['limit'].iloc[0], cur)})")
             panels.append((title, list(rows["year"]), list(rows["spent"] / 1e6),
                            list(rows["limit"] / 1e6)))
-        out.append(charts.pots_against_limits(panels, m))
+        out.append(charts.small_multiples(
+            panels, bar_label="spent", overlay_label="limit", overlay="marks", bar_colour=1,
+            row_height=2.6, ylabel=m, alt="Spend against budget per pot and year",
+            caption="Bars: spent; black marks: the pot's limit for the year (none: "
+                    "unlimited)."))
         share = [(s / lim) if lim and not pd.isna(lim) else math.nan
                  for s, lim in zip(b["spent"], b["limit"], strict=True)]
         out.append(table(b.assign(share=share), {
@@ -357,7 +365,11 @@ def training_section(view: ResultsView) -> str:
         rows = t[t["programme"] == p]
         panels.append((f"{p} ({rows['group'].iloc[0]})", list(rows["year"]),
                        list(rows["places"]), list(rows["graduates"])))
-    out.append(charts.training(panels))
+    out.append(charts.small_multiples(
+        panels, bar_label="places started", overlay_label="graduates joining", overlay="line",
+        alt="Training places and graduates per programme and year",
+        caption="Bars: new places started; line: graduates joining (from earlier and "
+                "committed intakes), FTE."))
     out.append(table(t, {"places": number, "cohort_runs": number, "graduates": fte,
                          "cost": lambda v: money(v, cur)}))
     out.append("</section>")
