@@ -9,7 +9,8 @@ point and, given ``out``, writes the sweep folder atomically:
   byte-identical for the same instance, grid, options and worker count. Timings
   are kept out of it (they differ on every run): they are in
 - ``sweep_timings.csv``: ``point``, ``solve_seconds`` (HiGHS), ``seconds`` (the
-  point on its worker), ``warm_start`` (started from the previous plan) and the
+  point on its worker), ``warm_start`` (the solver stages started from the
+  previous point's plans: ``1``, ``2``, ``1+2`` or empty) and the
   seconds of each phase (validate, build, handover, each solver stage, ...);
 - ``frontier.png``: the frontier plot (:mod:`optimiser.frontier`);
 - ``points/NNN/``: each point's result folder as ``wfopt solve --out`` writes it

@@ -124,13 +124,15 @@ class PointOutcome:
     seconds: float = 0.0
     """Wall time of the point on its worker: validate, build, hand over, solve,
     extract."""
-    warm_start: bool = False
-    """Whether the first stage started from the previous point's plan."""
+    warm_start: str = ""
+    """The solver stages that started from a plan of the previous point:
+    ``""`` (none), ``"1"``, ``"2"`` or ``"1+2"`` (see
+    :class:`~optimiser.warm_start.StartedHighsModel`)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (``Result.timings``: validate, build, handover,
     solve_shortfall, solve_cost, extract, ...), for profiling a sweep."""
     plan: PlanStart | None = None
-    """This point's plan, to start the next point of the chain."""
+    """This point's plans, to start the next point of the chain."""
     result: Result | None = field(default=None, repr=False)
 
     @property
@@ -176,7 +178,7 @@ def _solve(job: PointJob) -> PointOutcome:
         mip_gap=result.mip_gap,
         message="; ".join(result.messages),
         solve_seconds=result.solve_seconds,
-        warm_start=bool(hm is not None and hm.started),
+        warm_start="+".join(str(k) for k in hm.started) if hm is not None else "",
         timings=dict(result.timings),
         plan=plan,
         result=result if job.keep_result else None,

@@ -6,9 +6,10 @@ first incumbent: HiGHS then prunes with it from the first node instead of
 searching for a plan. :class:`StartedHighsModel` is the ordinary hand-over
 (:class:`~optimiser.solve.HighsModel`, compiled afresh for the point, so the
 model HiGHS solves is exactly the one a solve from scratch would solve) whose
-first stage starts from that plan when it fits. Nothing else carries over, so
-the result is a correct solve of the point whatever the start: only the time
-to reach it (and, among equally good plans, which one is reported) can change.
+stages start from the previous point's plans when they fit. Nothing else
+carries over, so the result is a correct solve of the point whatever the start:
+only the time to reach it (and, among plans equally good within the MIP gap,
+which one is reported) can change.
 
 A plan fits when the model has the same shape (columns, rows, sparsity,
 integrality: the compile of the same instance structure) and the plan satisfies
@@ -35,43 +36,76 @@ own MIP feasibility tolerance (it rechecks the start and drops it if it fails)."
 
 @dataclass(frozen=True)
 class PlanStart:
-    """A solved point's plan, kept to start the next point of its chain."""
+    """A solved point's plans, kept to start the next point of its chain."""
 
     shape: str
-    """Fingerprint of the model it solves (:func:`model_shape`)."""
-    x: np.ndarray
-    """Column values in the compiled model's order, integers rounded."""
+    """Fingerprint of the model they solve (:func:`model_shape`)."""
+    first: np.ndarray
+    """The first stage's plan (least W; in lexicographic mode W₁ exactly, before
+    stage 2 gives back its tolerance), columns in the compiled order."""
+    final: np.ndarray
+    """The reported plan (stage 2's, least C at W₁)."""
 
 
 class StartedHighsModel(HighsModel):
-    """The hand-over of a sweep point: a :class:`HighsModel` whose first stage
-    starts from ``previous`` when that plan fits this point's model.
+    """The hand-over of a sweep point: a :class:`HighsModel` whose stages start
+    from the previous point's plans when they fit this point's model.
 
-    ``started`` says whether it did (after the solve), ``plan()`` returns this
-    point's own plan for the next point.
+    - First stage: the previous first-stage plan (its W is the previous optimum
+      exactly, so an unchanged optimum is recognised at once without drifting
+      by stage 2's tolerance from point to point), else the previous reported
+      plan, else the plain first plan.
+    - Second stage: the cheaper of this point's first-stage plan (what a solve
+      from scratch starts from) and the previous reported plan, if that one
+      also meets this point's bound on W.
+
+    ``started`` lists the stages (1, 2) that started from a previous plan;
+    :meth:`plan` returns this point's plans for the next point.
     """
 
     def __init__(self, m: pyo.ConcreteModel, previous: PlanStart | None = None):
         super().__init__(m)
         self.shape = model_shape(self)
-        self.start = None
-        if previous is not None and previous.shape == self.shape and plan_fits(self, previous.x):
-            self.start = previous.x
-        self.started = False
+        self.previous = previous if previous is not None and previous.shape == self.shape \
+            else None
+        self.plans: list[np.ndarray] = []
+        """Each stage's plan, in order (integers rounded)."""
+        self.started: list[int] = []
 
     def first_plan(self, cost: np.ndarray, time_limit: float | None) -> np.ndarray | None:
-        """The previous point's plan when it fits, else the plain first plan."""
-        if self.start is not None:
-            self.started = True
-            return self.start
+        if self.previous is not None:
+            for x in (self.previous.first, self.previous.final):
+                if plan_fits(self, x):
+                    self.started.append(1)
+                    return x
         return super().first_plan(cost, time_limit)
 
-    def plan(self) -> PlanStart:
-        """The plan loaded into the Pyomo variables (integers already rounded by
-        the solve), to start the next point from."""
-        x = np.fromiter((v.value if v.value is not None else 0.0 for v in self.columns),
-                        dtype=float, count=self.n)
-        return PlanStart(self.shape, x)
+    def run(self, cost: np.ndarray, time_limit: float | None,
+            start: np.ndarray | None = None) -> dict:
+        if self.plans and self.previous is not None and start is not None:
+            # A later stage, started by the solve from the earlier stage's plan.
+            final = self.previous.final
+            if float(cost @ final) < float(cost @ start) and plan_fits(self, final,
+                                                                       added_rows=True):
+                self.started.append(len(self.plans) + 1)
+                start = final
+        rec = super().run(cost, time_limit, start)
+        if rec["x"] is not None:
+            self.plans.append(self.rounded(rec["x"]))
+        return rec
+
+    def rounded(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with its integer columns rounded (HiGHS leaves ~1e-13 off)."""
+        x = np.array(x, dtype=float)
+        ints = self.integrality.astype(bool)
+        x[ints] = np.round(x[ints])
+        return x
+
+    def plan(self) -> PlanStart | None:
+        """This point's plans, to start the next point from (None without one)."""
+        if not self.plans:
+            return None
+        return PlanStart(self.shape, self.plans[0], self.plans[-1])
 
 
 def model_shape(hm: HighsModel) -> str:
@@ -87,9 +121,11 @@ def model_shape(hm: HighsModel) -> str:
     return digest.hexdigest()
 
 
-def plan_fits(hm: HighsModel, x: np.ndarray, tol: float = FEASIBILITY_TOL) -> bool:
+def plan_fits(hm: HighsModel, x: np.ndarray, added_rows: bool = False,
+              tol: float = FEASIBILITY_TOL) -> bool:
     """Whether ``x`` satisfies every column bound, row and integrality of the
-    compiled model (only the rows of the compile: a solve adds its own)."""
+    compiled model, and with ``added_rows`` the rows a solve added since (the
+    second stage's bound on W)."""
     lp = hm.h.getLp()
     if len(x) != lp.num_col_:
         return False
@@ -112,6 +148,6 @@ def plan_fits(hm: HighsModel, x: np.ndarray, tol: float = FEASIBILITY_TOL) -> bo
     parts = (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_))
     colwise = a.format_ == highspy.MatrixFormat.kColwise
     matrix = (sp.csc_matrix if colwise else sp.csr_matrix)(parts, shape=shape)
-    rows = hm.num_rows  # the compiled rows; later ones (stage 2's bound on W) are not ours
+    rows = lp.num_row_ if added_rows else hm.num_rows
     activity = (matrix @ x)[:rows]
     return within(activity, np.asarray(lp.row_lower_)[:rows], np.asarray(lp.row_upper_)[:rows])

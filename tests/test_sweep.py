@@ -196,8 +196,8 @@ def test_reuse_gives_the_plans_of_solves_from_scratch() -> None:
     grid = [("scale", "budgets", [0.5, 0.75, 1.0, 1.25, 1.5])]
     reused = sweep(TINY, grid, workers=1)
     scratch = sweep(TINY, grid, workers=1, reuse=False)
-    assert reused["warm_start"].tolist() == [False, True, True, True, True]
-    assert not scratch["warm_start"].any()
+    assert reused["warm_start"].tolist() == ["", "1", "1", "1", "1"]  # rising budgets
+    assert scratch["warm_start"].tolist() == [""] * 5
     assert reused["status"].tolist() == scratch["status"].tolist() == ["optimal"] * 5
     gap = 1e-4  # the instance's mip_gap
     for col in ("weighted_shortfall", "total_cost"):
@@ -209,10 +209,48 @@ def test_reuse_gives_the_plans_of_solves_from_scratch() -> None:
 def test_a_plan_that_no_longer_fits_is_not_used_as_a_start(one_trust: Path) -> None:
     # Falling budgets: each plan overspends the next point's budget.
     frame = sweep(one_trust, {BUDGET: [5e5, 3e5, 1e5]}, workers=1)
-    assert frame["warm_start"].tolist() == [False, False, False]
+    assert frame["warm_start"].tolist() == ["", "", ""]
     assert frame["weighted_shortfall"].tolist() == pytest.approx([10, 30, 50], **W_TOL)
     rising = sweep(one_trust, {BUDGET: [1e5, 3e5, 5e5]}, workers=1)
-    assert rising["warm_start"].tolist() == [False, True, True]
+    assert rising["warm_start"].tolist() == ["", "1", "1"]
+
+
+def test_an_unchanged_optimum_starts_both_stages(one_trust: Path) -> None:
+    """With at most 30 recruits a year, budgets above £300,000 no longer bind:
+    W₁ = 150 − 90 − 30 = 30 at every point, and stage 2 keeps its tolerance
+    (30 + 3e-5 FTE, £0.30 saved). Each point's stages start from the previous
+    point's plans, and the result is exactly the solve from scratch."""
+    cap = [Override("set", "international.intl.max_per_year", 30)]
+    grid = {BUDGET: [4e5, 5e5, 6e5, 7e5]}
+    reused = sweep(one_trust, grid, workers=1, overrides=cap)
+    scratch = sweep(one_trust, grid, workers=1, overrides=cap, reuse=False)
+    assert reused["warm_start"].tolist() == ["", "1+2", "1+2", "1+2"]
+    assert reused["weighted_shortfall"].tolist() == scratch["weighted_shortfall"].tolist() \
+        == [30.00003] * 4
+    assert reused["total_cost"].tolist() == scratch["total_cost"].tolist() == [299999.7] * 4
+
+
+def test_the_first_stage_starts_from_the_previous_first_stage_plan(one_trust: Path) -> None:
+    """Not from the reported plan, whose W carries stage 2's tolerance: starting
+    there would let W creep up by that tolerance from point to point."""
+    from formulations import build_model, model_data
+    from optimiser.warm_start import PlanStart, StartedHighsModel
+
+    inst = SweepSource.from_path(one_trust).instance([Override("set", BUDGET, 4e5)])
+    models: list[StartedHighsModel] = []
+    optimiser.solve(inst, SolveOptions(threads=1),
+                    handover=lambda m: models.append(StartedHighsModel(m)) or models[-1])
+    hm = models[0]
+    first, final = hm.plans
+    assert float(hm.c_W @ first) == pytest.approx(20, abs=1e-9)  # W₁ = 60 − 40 exactly
+    assert float(hm.c_W @ final) == pytest.approx(20.00002, abs=1e-9)
+    nxt = StartedHighsModel(build_model(model_data(inst)), PlanStart(hm.shape, first, final))
+    assert nxt.first_plan(nxt.c_W, None) is first
+    assert nxt.started == [1]
+    other_shape = StartedHighsModel(build_model(model_data(inst)),
+                                    PlanStart("another model", first, final))
+    assert other_shape.first_plan(other_shape.c_W, None) is not first
+    assert other_shape.started == []
 
 
 def test_sweep_rows_equal_wfopt_solve_point_by_point() -> None:
@@ -249,7 +287,7 @@ def test_two_local_workers_give_the_serial_plans(local_two_workers) -> None:
     frame, _ = local_two_workers
     serial = sweep(TINY, [("scale", "budgets", [0.6, 0.8, 1.0, 1.2])], workers=1)
     # Two chains of two points: each chain's second point starts from its first.
-    assert frame["warm_start"].tolist() == [False, True, False, True]
+    assert frame["warm_start"].tolist() == ["", "1", "", "1"]
     assert frame["status"].tolist() == serial["status"].tolist() == ["optimal"] * 4
     for col in ("weighted_shortfall", "total_cost"):
         assert frame[col].tolist() == pytest.approx(serial[col].tolist(), rel=1e-4, abs=1e-6)
