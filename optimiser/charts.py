@@ -118,7 +118,9 @@ def small_multiples(panels: list[tuple[str, list[str], list[float], list[float]]
                 ax.plot(x, over, "_", color="#000000", markersize=22, markeredgewidth=2,
                         label=overlay_label)
             _years(ax, years)
-            ax.set_title(title if len(title) <= 48 else title[:46] + "…", fontsize=8.5)
+            longest = 130 // len(axes[: cols]) if len(axes) > 1 else 120  # fits a panel
+            ax.set_title(title if len(title) <= longest else title[:longest - 1] + "…",
+                         fontsize=8.5)
             if ylabel:
                 ax.set_ylabel(ylabel, fontsize=8)
             _zero_floor(ax)

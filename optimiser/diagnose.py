@@ -129,19 +129,7 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
             out.append(f"Campaign '{c.id}' spends the most its response curve allows "
                        f"({money(max_spend(c.response), inst.currency)}) in {_years(top)}.")
 
-    tr = tables["training"]
-    for p in inst.training:
-        if p.max_places_per_year is None:
-            continue
-        rows = tr[tr["programme"] == p.id]
-        capped = [str(r["year"]) for _, r in rows.iterrows()
-                  if int(r["year"]) in intake_years(d, p) and p.max_places_per_year > 0
-                  and _at(r["places"], p.max_places_per_year)]
-        if capped:
-            out.append(f"Training '{p.id}' takes its maximum of {p.max_places_per_year:g} "
-                       f"places in {_years(capped)}"
-                       + _value_words(mv, "training_places", p.id, capped, "one more place")
-                       + ".")
+    out += training_capped(d, tables, mv)
     out += supervision_filled(d, tables)
 
     intl = tables["international"]
@@ -176,6 +164,45 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
                                       "funding one more unit") + ".")
     out += pipelines_too_long(d, words)
     return out
+
+
+GROUP_FROM = 4
+"""From this many programmes at their cap, one sentence names them all."""
+
+
+def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
+                    mv: pd.DataFrame | None) -> list[str]:
+    """Programmes that take their maximum places: one sentence each, or one for
+    all of them when there are many (a national plan has dozens)."""
+    tr = tables["training"]
+    capped: list[tuple[str, float, list[str]]] = []
+    for p in d.inst.training:
+        if not p.max_places_per_year:
+            continue
+        rows = tr[tr["programme"] == p.id]
+        years = [str(r["year"]) for _, r in rows.iterrows()
+                 if int(r["year"]) in intake_years(d, p)
+                 and _at(r["places"], p.max_places_per_year)]
+        if years:
+            capped.append((p.id, p.max_places_per_year, years))
+    if len(capped) < GROUP_FROM:
+        return [f"Training '{p}' takes its maximum of {cap:g} places in {_years(years)}"
+                + _value_words(mv, "training_places", p, years, "one more place") + "."
+                for p, cap, years in capped]
+    best = ""
+    if mv is not None and len(mv):
+        rows = mv[(mv["kind"] == "training_places") & (mv["value"] > 1e-9)]
+        if len(rows):
+            top = rows.sort_values(["value", "item", "year"],
+                                   ascending=[False, True, True]).iloc[0]
+            best = (f"; one more place would remove up to {top['value']:,.3g} FTE of weighted "
+                    f"shortfall ('{top['item']}', {top['year']}) with the plan's whole-number "
+                    "decisions held")
+            if "does not fit" in top["note"]:
+                best += ", though a whole one does not fit within the budgets"
+    names = "; ".join(f"'{p}' ({cap:g} in {_years(years)})" for p, cap, years in capped)
+    return [f"Training takes its maximum places in {len(capped)} programmes: {names}"
+            + best + "."]
 
 
 def supervision_filled(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[str]:

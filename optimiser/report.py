@@ -174,20 +174,23 @@ def number(x: float) -> str:
 
 
 def table(frame: pd.DataFrame, formats: dict[str, Any] | None = None,
-          caption: str | None = None, numeric: Iterable[str] = (), tall: bool = False) -> str:
+          caption: str | None = None, numeric: Iterable[str] = (), tall: bool = False,
+          prose: Iterable[str] = ()) -> str:
     """An HTML table; ``formats`` maps column -> function to text; numeric columns
-    (formatted or listed) are right-aligned. Long tables scroll in a box of a
-    laptop screen's height unless ``tall``."""
+    (formatted or listed) are right-aligned; ``prose`` columns (sentences) get
+    room to wrap. Long tables scroll in a box of a laptop screen's height unless
+    ``tall``."""
     formats = formats or {}
     right = set(formats) | set(numeric)
-    head = "".join(f'<th class="{"n" if c in right else ""}">{esc(c)}</th>' for c in frame.columns)
+    kind = {c: "n" if c in right else "p" if c in set(prose) else "" for c in frame.columns}
+    head = "".join(f'<th class="{kind[c]}">{esc(c)}</th>' for c in frame.columns)
     body = []
     for _, row in frame.iterrows():
         cells = []
         for c in frame.columns:
             v = row[c]
             text = formats[c](v) if c in formats else ("" if v is None else str(v))
-            cells.append(f'<td class="{"n" if c in right else ""}">{esc(text)}</td>')
+            cells.append(f'<td class="{kind[c]}">{esc(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     box = "scroll tall" if tall else "scroll"
@@ -484,7 +487,7 @@ def marginal_section(view: ResultsView) -> str:
         "places free": ["" if pd.isna(v) else f"{v:,.4g}" for v in mv["value_places_free"]],
         "note": mv["note"]})
     out.append(table(show, numeric=("limit", "used", "value", "up to", "places free"),
-                     tall=True))
+                     tall=True, prose=("note",)))
     out.append("</section>")
     return "".join(out)
 
@@ -529,7 +532,7 @@ table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left;
          vertical-align: top; }
 th, td.n { white-space: nowrap; }
-td:last-child { min-width: 280px; }
+td.p { min-width: 300px; }
 th { background: var(--bg); position: sticky; top: 0; font-weight: 600; }
 .n { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fcfcfc; }

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from pytest import approx
 from typer.testing import CliRunner
 
@@ -283,6 +284,26 @@ def test_explanations_find_pools_units_and_curves(tiny):
             "(one more place would remove 1.49 FTE of weighted shortfall, in 2017, with the "
             "plan's whole-number decisions held, though a whole one does not fit within the "
             "budgets).") in text
+
+
+def test_many_capped_programmes_are_named_in_one_sentence(tmp_path):
+    """Four 1-year courses capped at 10 places, all worth taking in every year
+    whose graduates arrive by 2019 (2017 and 2018 intakes): one sentence, the
+    best value first."""
+    doc = yaml.safe_load(MARGINAL.read_text())
+    doc["training"] = [
+        {"id": f"course_{k}", "group": "nurse", "duration": 1, "completion_rate": 0.5 + k / 10,
+         "cost_per_place_year": 1000, "max_places_per_year": 10, "pot": "education"}
+        for k in range(4)]
+    path = tmp_path / "instance.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    r = solved(path)
+    lines = [t for t in r.explanations if t.startswith("Training")]
+    assert lines == [
+        "Training takes its maximum places in 4 programmes: 'course_0' (10 in 2017 and 2018); "
+        "'course_1' (10 in 2017 and 2018); 'course_2' (10 in 2017 and 2018); 'course_3' (10 in "
+        "2017 and 2018); one more place would remove up to 0.8 FTE of weighted shortfall "
+        "('course_3', 2018) with the plan's whole-number decisions held."]
 
 
 def test_explanations_find_a_pipeline_too_long():
