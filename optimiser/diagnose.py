@@ -50,7 +50,7 @@ def _at(used: float, limit: float, share: float = 1.0) -> bool:
 
 
 def _value_words(mv: pd.DataFrame | None, kind: str, item: str, years: list[str],
-                 per: str) -> str:
+                 per: str, what: str = "weighted shortfall") -> str:
     """'(one more place would remove 1.49 FTE of weighted shortfall, in 2017, …)'.
 
     Uses the marginal value with the plan's whole-number decisions held; for a
@@ -73,13 +73,18 @@ def _value_words(mv: pd.DataFrame | None, kind: str, item: str, years: list[str]
     else:
         return ""
     when = f", in {best['year']}" if best["year"] not in ("all", "total") else ""
-    return f" ({per} would remove {value:,.3g} FTE of weighted shortfall{when}, {how})"
+    return f" ({per} would remove {value:,.3g} FTE of {what}{when}, {how})"
 
 
 def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
                       weighted_shortfall: float | None,
-                      marginal_values: pd.DataFrame | None = None) -> list[str]:
-    """Plain-language reasons for the shortfall that remains, most binding first."""
+                      marginal_values: pd.DataFrame | None = None,
+                      mode: str = "lexicographic") -> list[str]:
+    """Plain-language reasons for the shortfall that remains, most binding first.
+
+    ``mode`` names what the marginal values measure: the weighted shortfall
+    (lexicographic) or the weighted objective W + C/value_per_fte (weighted)."""
+    what = "weighted objective" if mode == "weighted" else "weighted shortfall"
     inst = d.inst
     words = Words(d)
     out: list[str] = []
@@ -107,13 +112,13 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
             out.append(f"Budget '{pot}' is spent to its limit in {_years(used)} "
                        f"({money(spent['spent'].sum(), inst.currency)} of "
                        f"{money(spent['limit'].sum(), inst.currency)})"
-                       + _value_words(mv, "budget_per_year", pot, used, per_m + " there")
+                       + _value_words(mv, "budget_per_year", pot, used, per_m + " there", what)
                        + ".")
         tot = budget[(budget["pot"] == pot) & (budget["year"] == "total")]
         if len(tot) and _at(tot.iloc[0]["spent"], tot.iloc[0]["limit"], EXHAUSTED):
             out.append(f"Budget '{pot}' is spent to its total limit of "
                        f"{money(tot.iloc[0]['limit'], inst.currency)} over the plan"
-                       + _value_words(mv, "budget_total", pot, ["total"], per_m) + ".")
+                       + _value_words(mv, "budget_total", pot, ["total"], per_m, what) + ".")
 
     rtp = tables["return_to_practice"]
     for c in inst.return_to_practice:
@@ -122,14 +127,14 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
             out.append(f"Return-to-practice pool '{c.id}' is used up: all {c.pool:g} "
                        "returners are brought back"
                        + _value_words(mv, "return_to_practice_pool", c.id, ["all"],
-                                      "one more returner in the pool") + ".")
+                                      "one more returner in the pool", what) + ".")
         top = [str(r["year"]) for _, r in rows.iterrows()
                if max_spend(c.response) > 0 and _at(r["spend"], max_spend(c.response))]
         if top:
             out.append(f"Campaign '{c.id}' spends the most its response curve allows "
                        f"({money(max_spend(c.response), inst.currency)}) in {_years(top)}.")
 
-    out += training_capped(d, tables, mv)
+    out += training_capped(d, tables, mv, what)
     out += supervision_filled(d, tables)
 
     intl = tables["international"]
@@ -141,12 +146,12 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
             out.append(f"International route '{r.id}' recruits its maximum of "
                        f"{r.max_per_year:g} a year in {_years(capped)}"
                        + _value_words(mv, "international_per_year", r.id, capped,
-                                      "one more recruit") + ".")
+                                      "one more recruit", what) + ".")
         if r.max_total and _at(rows["recruits"].sum(), r.max_total):
             out.append(f"International route '{r.id}' recruits its maximum of "
                        f"{r.max_total:g} over the plan"
                        + _value_words(mv, "international_total", r.id, ["all"],
-                                      "one more recruit") + ".")
+                                      "one more recruit", what) + ".")
 
     ret = tables["retention"]
     for s in inst.retention:
@@ -161,7 +166,7 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
             out.append(f"Retention scheme '{s.id}' funds its maximum of {n} "
                        f"unit{'s' * (n != 1)} a year in {_years(full)}"
                        + _value_words(mv, "retention_units", s.id, full,
-                                      "funding one more unit") + ".")
+                                      "funding one more unit", what) + ".")
     out += pipelines_too_long(d, words)
     return out
 
@@ -171,7 +176,7 @@ GROUP_FROM = 4
 
 
 def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
-                    mv: pd.DataFrame | None) -> list[str]:
+                    mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
     """Programmes that take their maximum places: one sentence each, or one for
     all of them when there are many (a national plan has dozens)."""
     tr = tables["training"]
@@ -187,7 +192,7 @@ def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
             capped.append((p.id, p.max_places_per_year, years))
     if len(capped) < GROUP_FROM:
         return [f"Training '{p}' takes its maximum of {cap:g} places in {_years(years)}"
-                + _value_words(mv, "training_places", p, years, "one more place") + "."
+                + _value_words(mv, "training_places", p, years, "one more place", what) + "."
                 for p, cap, years in capped]
     best = ""
     if mv is not None and len(mv):
@@ -195,8 +200,8 @@ def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
         if len(rows):
             top = rows.sort_values(["value", "item", "year"],
                                    ascending=[False, True, True]).iloc[0]
-            best = (f"; one more place would remove up to {top['value']:,.3g} FTE of weighted "
-                    f"shortfall ('{top['item']}', {top['year']}) with the plan's whole-number "
+            best = (f"; one more place would remove up to {top['value']:,.3g} FTE of {what} "
+                    f"('{top['item']}', {top['year']}) with the plan's whole-number "
                     "decisions held")
             if "does not fit" in top["note"]:
                 best += ", though a whole one does not fit within the budgets"

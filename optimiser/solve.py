@@ -334,7 +334,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
             hm, x, d, opts["mode"], instance.objective.value_per_fte)
         result.messages += notes
         result.explanations = explain_shortfall(d, tables, result.weighted_shortfall,
-                                                result.marginal_values)
+                                                result.marginal_values, opts["mode"])
         timings["explain"] = time.perf_counter() - t0
     return result
 

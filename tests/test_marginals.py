@@ -112,6 +112,9 @@ def test_weighted_mode_values_count_the_money_too(tmp_path):
     assert value(mv, "budget_total", "main", "total")["value"] == approx(57.5, rel=1e-6)
     assert value(mv, "budget_per_year", "main", 2019)["value"] == approx(15.833333, rel=1e-6)
     assert "weighted objective" in value(mv, "budget_total", "main", "total")["note"]
+    assert any(t.startswith("Budget 'main' is spent to its total limit of £4m over the plan "
+                            "(an extra £1m would remove 57.5 FTE of weighted objective")
+               for t in r.explanations)
 
 
 def test_a_pot_that_only_pays_for_places_is_valued_with_places_free():
