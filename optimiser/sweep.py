@@ -33,6 +33,7 @@ each, ``workers`` defaulting to the number of cores) or, given a Dask
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
 import os
@@ -113,15 +114,25 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
     jobs = [PointJob(i, source, point_overrides(axes, values), options,
                      keep_result=out is not None and write_points)
             for i, values in enumerate(points)]
-    with Progress(len(points), source.name, show=progress) as bar:
-        outcomes = run_chains(jobs, chains, reuse,
-                              executor_factory(workers or os.cpu_count() or 1, client,
-                                               len(chains)),
-                              bar.advance)
-    frame = sweep_frame(axes, points, outcomes)
-    if out is not None:
-        write_sweep(out, frame, axes, outcomes, source.name, write_points,
-                    currency=str(source.doc.get("currency", "GBP")))
+    make_executor = executor_factory(workers or os.cpu_count() or 1, client, len(chains))
+    with contextlib.ExitStack() as stack:
+        # The folder is written as points arrive (a point's tables leave memory
+        # once written) into a temporary folder renamed into place at the end.
+        tmp = None if out is None else stack.enter_context(
+            atomic_directory(out, is_sweep_folder))
+        bar = stack.enter_context(Progress(len(points), source.name, show=progress))
+
+        def on_outcome(outcome: PointOutcome) -> None:
+            if tmp is not None and outcome.result is not None:
+                write_point(tmp, outcome, len(points))
+                outcome.result = None
+            bar.advance(outcome)
+
+        outcomes = run_chains(jobs, chains, reuse, make_executor, on_outcome)
+        frame = sweep_frame(axes, points, outcomes)
+        if tmp is not None:
+            write_sweep_files(tmp, frame, axes, outcomes, source.name,
+                              currency=str(source.doc.get("currency", "GBP")))
     return frame
 
 
@@ -186,9 +197,18 @@ def executor_factory(workers: int, client: Any, n_chains: int) -> Callable[[], c
         # Dask) running.
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["optimiser.sweep_point"])
-        return cf.ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
+        return cf.ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
+                                      initializer=ignore_interrupts)
 
     return pool
+
+
+def ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C to the sweep, which ends them: a worker
+    dying of its own KeyboardInterrupt would break the pool mid-shutdown."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_chains(jobs: list[PointJob], chains: list[list[int]], reuse: bool,
@@ -214,6 +234,7 @@ def run_chains(jobs: list[PointJob], chains: list[list[int]], reuse: bool,
             future = executor.submit(solve_point, job)
         pending[future] = (c, pos)
 
+    finished = False
     try:
         for c in range(len(chains)):
             submit(c, 0)
@@ -233,17 +254,24 @@ def run_chains(jobs: list[PointJob], chains: list[list[int]], reuse: bool,
                 on_outcome(outcome)
                 if pos + 1 < len(chains[c]):
                     submit(c, pos + 1)
+        finished = True
     finally:
-        stop(executor, wait=True)
+        # Interrupted (Ctrl-C) or failed: do not wait for running points.
+        stop(executor, wait=finished)
     return [outcomes[i] for i in range(len(jobs))]
 
 
 def stop(executor: cf.Executor, wait: bool) -> None:
-    """Shut an executor down, cancelling what has not started (after an
-    interrupt); Dask's executor cancels on its own and takes no such flag."""
-    try:
+    """Shut an executor down. Without waiting, what has not started is
+    cancelled and local worker processes are ended (a point can take minutes);
+    Dask's executor cancels its own futures and takes no ``cancel_futures``."""
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        if not wait:
+            # No public way before Python 3.14 (terminate_workers) to end them.
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
         executor.shutdown(wait=wait, cancel_futures=True)
-    except TypeError:
+    else:
         executor.shutdown(wait=wait)
 
 
@@ -288,28 +316,27 @@ def is_sweep_folder(folder: Path) -> bool:
                for p in folder.iterdir())
 
 
-def write_sweep(out: str | Path, frame: pd.DataFrame, axes: Sequence[GridAxis],
-                outcomes: Sequence[PointOutcome], instance_name: str,
-                write_points: bool, currency: str = "GBP") -> Path:
-    """Write the sweep folder atomically (it appears complete or not at all)."""
+def write_point(folder: Path, outcome: PointOutcome, n_points: int) -> None:
+    """A point's results folder (``points/NNN``), as ``wfopt solve --out`` writes it."""
+    assert outcome.result is not None
+    target = folder / point_folder(outcome.index + 1, n_points)
+    target.mkdir(parents=True)
+    write_tables(outcome.result, target)
+    write_summary(outcome.result, target)
+
+
+def write_sweep_files(folder: Path, frame: pd.DataFrame, axes: Sequence[GridAxis],
+                      outcomes: Sequence[PointOutcome], instance_name: str,
+                      currency: str = "GBP") -> None:
+    """``sweep.csv``, ``sweep_timings.csv`` and ``frontier.png`` in ``folder``."""
     from optimiser.frontier import plot_frontier
 
-    with atomic_directory(out, is_sweep_folder) as tmp:
-        table = frame[["point", *(a.column for a in axes), *RESULT_COLUMNS]].copy()
-        for a in axes:
-            table[a.column] = table[a.column].map(format_value)
-        write_csv(table, tmp / "sweep.csv")
-        write_csv(timings_table(frame, outcomes), tmp / "sweep_timings.csv")
-        plot_frontier(frame, axes, instance_name, tmp / "frontier.png", currency)
-        if write_points:
-            for o in outcomes:
-                if o.result is None:
-                    continue  # an invalid point never reached the solver: no tables
-                folder = tmp / point_folder(o.index + 1, len(outcomes))
-                folder.mkdir(parents=True)
-                write_tables(o.result, folder)
-                write_summary(o.result, folder)
-    return Path(out).resolve()
+    table = frame[["point", *(a.column for a in axes), *RESULT_COLUMNS]].copy()
+    for a in axes:
+        table[a.column] = table[a.column].map(format_value)
+    write_csv(table, folder / "sweep.csv")
+    write_csv(timings_table(frame, outcomes), folder / "sweep_timings.csv")
+    plot_frontier(frame, axes, instance_name, folder / "frontier.png", currency)
 
 
 class Progress:
