@@ -308,9 +308,19 @@ def infeasibility(hm, d: ModelData, model: Any = None,
     words = Words(d, model)
     out: list[str] = []
     seen: set[str] = set()
+    # Stock rows and "cannot be negative" bounds of many units (group, year) are
+    # said once for all of them.
+    balance_units = _units_by_group_year(
+        hm.rows[i][0] for i in conflict.rows if _is(hm.rows[i][0], "stock_balance"))
+    stock_units = _units_by_group_year(
+        hm.columns[j] for j, which in conflict.bounds if _is(hm.columns[j], "S"))
     for i in conflict.rows:
         con = hm.rows[i][0]
-        text = words.row(con.parent_component().local_name, con.index())
+        name, index = con.parent_component().local_name, con.index()
+        if name == "stock_balance" and len(balance_units[index[1:]]) > GROUP_UNITS:
+            text = words.stock_balance_units(balance_units[index[1:]], *index[1:])
+        else:
+            text = words.row(name, index)
         if text not in seen:  # response segments of one curve read the same
             seen.add(text)
             out.append(text)
@@ -318,7 +328,10 @@ def infeasibility(hm, d: ModelData, model: Any = None,
     for j, which in conflict.bounds:
         v = hm.columns[j]
         name, index = v.parent_component().local_name, v.index()
-        text = words.bound(name, index, which)
+        if name == "S" and len(stock_units[index[1:]]) > GROUP_UNITS:
+            text = words.nonnegative_units(stock_units[index[1:]], *index[1:])
+        else:
+            text = words.bound(name, index, which)
         if text is None:
             flows.append((name, index))
         elif text not in seen:
@@ -327,6 +340,23 @@ def infeasibility(hm, d: ModelData, model: Any = None,
     tail = words.nonnegative(flows)
     if tail:
         out.append(tail)
+    return out
+
+
+GROUP_UNITS = 3
+"""Above this many units, a group's stock rows (or bounds) in a year read as one."""
+
+
+def _is(component_data, name: str) -> bool:
+    return component_data.parent_component().local_name == name
+
+
+def _units_by_group_year(items: Iterable[Any]) -> dict[tuple[str, int], list[str]]:
+    """(group, year) -> units, for stock rows or stock columns indexed [u, g, y]."""
+    out: dict[tuple[str, int], list[str]] = {}
+    for item in items:
+        u, g, y = item.index()
+        out.setdefault((g, y), []).append(u)
     return out
 
 

@@ -104,6 +104,36 @@ class Words:
             text += ", minus " + ", ".join(minus)
         return text + "."
 
+    def units_list(self, units: list[str], shown: int = 3) -> str:
+        """'A (a), B (b), C (c) and 47 more'."""
+        names = [self.unit(u) for u in units[:shown]]
+        rest = len(units) - len(names)
+        return ", ".join(names) + (f" and {rest} more" if rest else "")
+
+    def stock_balance_units(self, units: list[str], g: str, y: int) -> str:
+        """The stock balance of g in y for many units at once (a national plan's
+        conflict can take in every trust of a region)."""
+        plus: dict[str, None] = {}
+        minus: dict[str, None] = {}
+        for u in units:
+            p, m = self._lever_flows(u, g, y)
+            plus.update(dict.fromkeys(p))
+            minus.update(dict.fromkeys(m))
+        text = (f"{self.group(g)} in post at the end of {y}, in each of {len(units)} units "
+                f"({self.units_list(units)}), are the previous year's staff less those who "
+                "leave")
+        if any(self.d.J[u, g] for u in units):
+            text += ", plus joiners"
+        if plus:
+            text += ", plus " + ", ".join(plus)
+        if minus:
+            text += ", minus " + ", ".join(minus)
+        return text + "."
+
+    def nonnegative_units(self, units: list[str], g: str, y: int) -> str:
+        return (f"{self.group(g)} in post at the end of {y} cannot be negative in any of these "
+                f"{len(units)} units.")
+
     def _lever_flows(self, u: str, g: str, y: int) -> tuple[list[str], list[str]]:
         """Which levers add to (or upskill out of) the stock of g at u in y."""
         plus: dict[str, None] = {}

@@ -21,6 +21,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from cli import app
@@ -139,6 +140,29 @@ def test_conflict_is_irreducible(case):
         assert feasible(drop_row=i), hm.rows[i][0].name
     for j in kept_bounds:
         assert feasible(drop_col=j), hm.columns[j].name
+
+
+def test_many_units_in_a_conflict_are_named_once(tmp_path):
+    """upskill_drains_group with three more northern trusts (10 support workers
+    each, 30 graduates more than they hold): the five trusts' stock rows and
+    bounds are each said once for all of them."""
+    doc = yaml.safe_load((DATA / "upskill_drains_group.yaml").read_text())
+    for k in range(3):
+        doc["units"].append({"id": f"extra_{k}", "name": f"Extra Trust {k}",
+                             "region": "north"})
+        doc["workforce"].append({"unit": f"extra_{k}", "group": "support", "fte": 10})
+    path = tmp_path / "instance.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    r = solve(load_instance(path))
+    assert r.status == "infeasible"
+    assert ("Support worker (support) in post at the end of 2017, in each of 5 units "
+            "(Northern Care Trust (north_trust), Coastal Partnership Trust (coast_trust), Extra "
+            "Trust 0 (extra_0) and 2 more), are the previous year's staff less those who leave, "
+            "minus staff leaving for Mental health nurse (nurse) through training "
+            "'nurse_associate_upskill'.") in r.conflicts
+    assert ("Support worker (support) in post at the end of 2017 cannot be negative in any of "
+            "these 5 units.") in r.conflicts
+    assert len(r.conflicts) == 3
 
 
 def test_conflict_found_before_the_solver_is_worded_too(tmp_path):
