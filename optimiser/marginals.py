@@ -17,6 +17,12 @@ basis changes (HiGHS ranging): beyond it the rate is no longer exact.
 A cap on funded retention units (``max_units_per_year``) bounds binaries, so
 its value is not a dual: it is measured by funding the best unfunded eligible
 unit on the fixed LP (one re-solve per unfunded unit; only for binding caps).
+A place is a whole number: at a binding places cap the LP is also re-solved
+with one more whole place, which may not fit within the budgets.
+
+With places held, money in a pot that pays only for places buys nothing, so
+budgets also get ``value_places_free``: the same dual with the training places
+free to grow (cohorts, campaigns and funded units still held).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import scipy.sparse as sp
 from formulations.budgets import per_year_limit
 from formulations.data import ModelData
 from formulations.training import intake_years
+from optimiser.results import clean as _clean
 from optimiser.wording import money
 
 COLUMNS = ["kind", "item", "year", "limit", "used", "binding", "value", "per",
@@ -80,6 +87,9 @@ class FixedLP:
     """Row activities of the plan."""
     row_lower: np.ndarray
     row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    """Bounds as passed to HiGHS (integer columns fixed)."""
     integer: np.ndarray
     """Which columns are integer (fixed here)."""
     objective: float = float("nan")
@@ -120,17 +130,14 @@ def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray,
                 activity=np.asarray(A @ x),
                 row_lower=np.asarray(lp.row_lower_, dtype=float),
                 row_upper=np.asarray(lp.row_upper_, dtype=float),
+                col_lower=np.asarray(lp.col_lower_, dtype=float),
+                col_upper=np.asarray(lp.col_upper_, dtype=float),
                 integer=held)
     h.run()
     f.status = h.modelStatusToString(h.getModelStatus())
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         f.objective = float(h.getInfo().objective_function_value)
     return f
-
-
-def _clean(v: float) -> float:
-    r = round(float(v), 6)
-    return 0.0 if r == 0 else r
 
 
 def _finite(v: float) -> float:
@@ -144,9 +151,8 @@ def gain(lp: FixedLP, cols: dict[int, tuple[float, float]] | None = None,
     bounds are restored afterwards."""
     h = lp.h
     cols, rows = cols or {}, rows or {}
-    lp_now = h.getLp()
-    old_cols = {j: (lp_now.col_lower_[j], lp_now.col_upper_[j]) for j in cols}
-    old_rows = {i: (lp_now.row_lower_[i], lp_now.row_upper_[i]) for i in rows}
+    old_cols = {j: (lp.col_lower[j], lp.col_upper[j]) for j in cols}
+    old_rows = {i: (lp.row_lower[i], lp.row_upper[i]) for i in rows}
     try:
         for j, (lo, hi) in cols.items():
             h.changeColBounds(j, lo, hi)
