@@ -8,7 +8,10 @@ f_max, share cap ρ::
         or max_units_per_year is set)
     min_funding·Z[s,u,y] ≤ F[s,u,y] ≤ σ_u·f_max·Z[s,u,y]     funding_min, funding_max
         (without Z, F ≤ σ_u·f_max is a bound)
-    Σ_g RET[s,u,g,y] ≤ σ_u·r_k + slope_k·(F[s,u,y] − σ_u·s_k)  retained_response[s,u,y,k]
+    Σ_g RET[s,u,g,y] ≤ σ_u·(r_k − slope_k·s_k)·Z[s,u,y] + slope_k·F[s,u,y]
+                                                              retained_response[s,u,y,k]
+        (Z = 1 without a funded flag; with Z = 1 this is the segment
+         σ_u·r_k + slope_k·(F − σ_u·s_k), with Z = 0 it holds with F = 0)
     RET[s,u,g,y] ≤ ρ·λ[u,g]·S[u,g,y−1]                       retention_cap[s,u,g,y]
     Σ_s RET[s,u,g,y] ≤ λ[u,g]·S[u,g,y−1]                      leavers_cap[u,g,y]
         (written only where the shares ρ of the schemes covering (u,g) add up
@@ -65,7 +68,13 @@ def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None
         sk, rk, slope = seg[s][k]
         sigma = d.sigma[s, u]
         retained = sum(m.RET[s, u, g, y] for g in groups_of.get((s, u, y), ()))
-        return retained <= sigma * rk + slope * (m.F[s, u, y] - sigma * sk)
+        # Perspective form: the segment's intercept σ·(r_k − slope_k·s_k) ≥ 0 is
+        # switched on by Z. Same integer plans (Z = 1: the segment as written;
+        # Z = 0: F = 0 and nothing is retained either way), but a fractional Z can
+        # no longer buy the steep first segment while paying a sliver of the
+        # fixed cost — the LP bound is the convex hull of each unit-year.
+        on = m.Z[s, u, y] if (s, u, y) in m.Z else 1.0
+        return retained <= sigma * (rk - slope * sk) * on + slope * m.F[s, u, y]
 
     m.retained_response = pyo.Constraint(
         [(s, u, y, k) for s, u, y in suy if (s, u, y) in groups_of for k in range(len(seg[s]))],

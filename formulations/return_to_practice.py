@@ -4,7 +4,10 @@ For campaign c with response breakpoints (s_k, r_k) and pool P::
 
     0 ≤ X[c,y] ≤ x_max                        spend (x_max: last breakpoint)
     X[c,y] ≤ x_max·ACT[c,y]                   campaign_active, ACT ∈ {0,1} when fixed_cost > 0
-    RTP[c,y] ≤ r_k + slope_k·(X[c,y] − s_k)   returners_response[c,y,k], every segment k
+    RTP[c,y] ≤ (r_k − slope_k·s_k)·ACT[c,y] + slope_k·X[c,y]
+                                              returners_response[c,y,k], every segment k
+        (ACT = 1 without a fixed cost; with ACT = 1 this is the segment
+         r_k + slope_k·(X − s_k), with ACT = 0 it holds with X = 0)
     Σ_y RTP[c,y] ≤ P                          returners_pool[c]
     Σ_{u ∈ U(c)} AR[c,u,y] = RTP[c,y]         returners_join[c,y]
     cost[c,y] = X[c,y] + cost_per_returner·RTP[c,y] + fixed_cost·ACT[c,y]
@@ -35,10 +38,18 @@ def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger
         act, rule=lambda m, c, y: m.X[c, y] <= max_spend(by_id[c].response) * m.ACT[c, y])
 
     seg = {c.id: segments(c.response) for c in camps}
+
+    def returners_response(m, c, y, k):
+        sk, rk, slope = seg[c][k]
+        # Perspective form: the intercept r_k − slope_k·s_k ≥ 0 is switched on by
+        # ACT, so a fractional ACT cannot buy the steep first segment for a sliver
+        # of the fixed cost; integer plans are unchanged (ACT = 0 forces X = 0).
+        on = m.ACT[c, y] if (c, y) in m.ACT else 1.0
+        return m.RTP[c, y] <= (rk - slope * sk) * on + slope * m.X[c, y]
+
     m.returners_response = pyo.Constraint(
         [(c.id, y, k) for c in camps for y in d.years for k in range(len(seg[c.id]))],
-        rule=lambda m, c, y, k: m.RTP[c, y]
-        <= seg[c][k][1] + seg[c][k][2] * (m.X[c, y] - seg[c][k][0]))
+        rule=returners_response)
     m.returners_pool = pyo.Constraint(
         [c.id for c in camps],
         rule=lambda m, c: sum(m.RTP[c, y] for y in d.years) <= by_id[c].pool)
