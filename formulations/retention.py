@@ -63,6 +63,7 @@ def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None
         groups_of.setdefault((s, u, y), []).append(g)
 
     seg = {s.id: segments(s.response) for s in schemes}
+    funded = {i: m.Z[i] for i in z_index}
 
     def retained_response(m, s, u, y, k):
         sk, rk, slope = seg[s][k]
@@ -73,7 +74,7 @@ def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None
         # Z = 0: F = 0 and nothing is retained either way), but a fractional Z can
         # no longer buy the steep first segment while paying a sliver of the
         # fixed cost — the LP bound is the convex hull of each unit-year.
-        on = m.Z[s, u, y] if (s, u, y) in m.Z else 1.0
+        on = funded.get((s, u, y), 1.0)
         return retained <= sigma * (rk - slope * sk) * on + slope * m.F[s, u, y]
 
     m.retained_response = pyo.Constraint(

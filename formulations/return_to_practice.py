@@ -38,13 +38,14 @@ def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger
         act, rule=lambda m, c, y: m.X[c, y] <= max_spend(by_id[c].response) * m.ACT[c, y])
 
     seg = {c.id: segments(c.response) for c in camps}
+    active = {i: m.ACT[i] for i in act}
 
     def returners_response(m, c, y, k):
         sk, rk, slope = seg[c][k]
         # Perspective form: the intercept r_k − slope_k·s_k ≥ 0 is switched on by
         # ACT, so a fractional ACT cannot buy the steep first segment for a sliver
         # of the fixed cost; integer plans are unchanged (ACT = 0 forces X = 0).
-        on = m.ACT[c, y] if (c, y) in m.ACT else 1.0
+        on = active.get((c, y), 1.0)
         return m.RTP[c, y] <= (rk - slope * sk) * on + slope * m.X[c, y]
 
     m.returners_response = pyo.Constraint(
