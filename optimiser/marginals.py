@@ -193,10 +193,12 @@ class _Table:
 
     def add(self, kind, item, year, limit, used, value, per, holds, note,
             free: float = float("nan")) -> None:
-        # A non-zero value marks a binding limit even when the plan's own activity
-        # sits a hair below it (stage 2 may save a little within W's tolerance).
+        # A non-zero value (held or with places free) marks a binding limit even
+        # when the plan's own activity sits a hair below it (stage 2 may save a
+        # little within W's tolerance).
+        worth = abs(value) > 1e-9 or (not np.isnan(free) and abs(free) > 1e-9)
         self.rows.append([kind, item, str(year), _clean(limit), _clean(used),
-                          bool(binding(used, limit) or abs(value) > 1e-9), _clean(value),
+                          bool(binding(used, limit) or worth), _clean(value),
                           per, _clean(holds), _clean(free), note])
 
     def limit_row(self, kind: str, key: tuple[str, Any], item: str, year: Any,

@@ -532,7 +532,8 @@ table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left;
          vertical-align: top; }
 th, td.n { white-space: nowrap; }
-td.p { min-width: 300px; }
+td { overflow-wrap: anywhere; }
+td.p { min-width: 220px; }
 th { background: var(--bg); position: sticky; top: 0; font-weight: 600; }
 .n { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fcfcfc; }

@@ -193,6 +193,9 @@ def test_report_in_headless_chromium(report, tmp_path):
             "Array.from(document.querySelectorAll('section')).map(s => [s.id, "
             "s.offsetHeight])")
         widths = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        wide_tables = browser.evaluate(
+            "Array.from(document.querySelectorAll('.scroll')).filter(b => b.scrollWidth > "
+            "b.clientWidth + 1).map(b => b.closest('section').id)")
         shot = browser.screenshot(tmp_path / "report.png")
     assert errors == []
     assert remote == []
@@ -203,6 +206,7 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert [s[0] for s in sections] == ["headline", *[a for a, _ in SECTIONS]]
     assert all(height > 40 for _, height in sections)
     assert widths[0] <= widths[1], "the page scrolls sideways at 1366 px"
+    assert wide_tables == [], "tables that scroll sideways at 1366 px"
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 100_000
