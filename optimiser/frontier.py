@@ -94,13 +94,20 @@ def plot_frontier(frame: pd.DataFrame, axes: Sequence[GridAxis], instance: str, 
     if len(axes) == 1:
         fig = _one_key(plt, frame, solved, axes[0], instance, symbol)
     else:
-        fig = _trade_off(plt, solved, axes, instance, symbol)
+        fig = _trade_off(plt, frame, solved, axes, instance, symbol)
     if len(failed):
         names = ", ".join(f"{int(r.point)} ({r.status})" for r in failed.itertuples())
         fig.text(0.01, 0.01, f"No plan at point {names}: see sweep.csv.", fontsize=8,
                  color="firebrick", va="bottom")
     fig.savefig(path, dpi=120, metadata={"Software": None})
     plt.close(fig)
+
+
+def plan_count(frame: pd.DataFrame, solved: pd.DataFrame) -> str:
+    """``20 points, 18 with a plan (2 not proven optimal)``."""
+    unproven = int((solved["status"] == "feasible").sum())
+    text = f"{len(frame)} points, {len(solved)} with a plan"
+    return text + (f" ({unproven} not proven optimal)" if unproven else "")
 
 
 def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis,
@@ -113,8 +120,18 @@ def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis
     x = [position[format_value(v)] for v in solved[axis.column]]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 7),
                                       gridspec_kw={"height_ratios": [3, 2]})
-    top.plot(x, solved["weighted_shortfall"], marker="o", color="tab:red")
+    top.plot(x, solved["weighted_shortfall"], marker="o", color="tab:red",
+             label="optimal (within the MIP gap)")
+    unproven = (solved["status"] == "feasible").to_numpy()
+    if unproven.any():
+        xs = [xi for xi, u in zip(x, unproven, strict=True) if u]
+        top.plot(xs, solved["weighted_shortfall"][unproven], linestyle="none", marker="o",
+                 markerfacecolor="white", color="tab:red",
+                 label="feasible: a limit was reached, not proven optimal")
+        bottom_unproven = (xs, solved["total_cost"][unproven] / 1e6)
+        top.legend(fontsize=8, loc="best")
     top.set_ylabel("weighted shortfall W (FTE)")
+    top.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     top.set_ylim(0, 1.15 * max([*solved["weighted_shortfall"], 1e-9]))  # room for labels
     failed = frame[~frame["point"].isin(solved["point"])]
     for r in failed.itertuples(index=False):
@@ -127,8 +144,15 @@ def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis
         top.annotate(f"{w:,.0f}", (xi, w), textcoords="offset points", xytext=(0, 6),
                      ha="center", fontsize=8)
     bottom.plot(x, solved["total_cost"] / 1e6, marker="s", color="tab:blue")
+    if unproven.any():
+        bottom.plot(*bottom_unproven, linestyle="none", marker="s", markerfacecolor="white",
+                    color="tab:blue")
+    for xi, c in zip(x, solved["total_cost"] / 1e6, strict=True):
+        bottom.annotate(f"{symbol}{c:,.0f}m", (xi, c), textcoords="offset points",
+                        xytext=(0, 6), ha="center", fontsize=8)
     bottom.set_ylabel(f"total cost C ({symbol}m)")
-    bottom.set_ylim(0, 1.1 * max([*(solved["total_cost"] / 1e6), 1e-9]))
+    bottom.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    bottom.set_ylim(0, 1.2 * max([*(solved["total_cost"] / 1e6), 1e-9]))
     if numeric and scale == 1.0 and value_unit(axis) == "money":
         bottom.xaxis.set_major_formatter(
             plt.FuncFormatter(lambda v, _pos: money(v, symbol)))
@@ -141,13 +165,13 @@ def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     top.set_title(f"{instance}: weighted shortfall and cost against {axis.key}\n"
-                  f"{len(frame)} points, {len(solved)} with a plan", fontsize=11)
+                  f"{plan_count(frame, solved)}", fontsize=11)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
-def _trade_off(plt: Any, solved: pd.DataFrame, axes: Sequence[GridAxis], instance: str,
-               symbol: str) -> Any:
+def _trade_off(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame,
+               axes: Sequence[GridAxis], instance: str, symbol: str) -> Any:
     """W against C; one line per combination of the leading keys, ordered by
     the last key; points labelled with their values."""
     fig, ax = plt.subplots(figsize=(9, 7))
@@ -165,14 +189,20 @@ def _trade_off(plt: Any, solved: pd.DataFrame, axes: Sequence[GridAxis], instanc
                 ax.annotate(value_label(last, row[last.column], symbol),
                             (row["total_cost"] / 1e6, row["weighted_shortfall"]),
                             textcoords="offset points", xytext=(4, 4), fontsize=8)
+    unproven = solved[solved["status"] == "feasible"]
+    if len(unproven):
+        ax.plot(unproven["total_cost"] / 1e6, unproven["weighted_shortfall"], linestyle="none",
+                marker="o", markerfacecolor="white", color="grey",
+                label="not proven optimal (a limit was reached)")
     ax.set_xlabel(f"total cost C ({symbol}m)")
     ax.set_ylabel("weighted shortfall W (FTE)")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     if len(solved):
         ax.legend(title=", ".join(a.key for a in lead), fontsize=8, title_fontsize=8)
     keys = " × ".join(a.key for a in axes)
     ax.set_title(f"{instance}: shortfall against cost over {keys}\n"
-                 f"points labelled with {last.key}", fontsize=11)
+                 f"{plan_count(frame, solved)}; points labelled with {last.key}", fontsize=11)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig

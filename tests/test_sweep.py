@@ -354,6 +354,27 @@ def test_wfopt_sweep_writes_the_folder(one_trust: Path, tmp_path: Path) -> None:
     assert (out / "sweep.csv").read_bytes() == first
 
 
+@pytest.mark.parametrize("keys", [1, 2])
+def test_the_frontier_plot_draws_every_kind_of_point(tmp_path: Path, keys: int) -> None:
+    """Optimal, feasible (a limit was reached) and failed points, one key or two."""
+    from optimiser.frontier import plot_frontier, value_label
+
+    axes = [GridAxis("set", BUDGET, (1e5, 2e5, 3e5))]
+    frame = pd.DataFrame({"point": [1, 2, 3], BUDGET: [1e5, 2e5, 3e5],
+                          "status": ["optimal", "feasible", "infeasible"],
+                          "weighted_shortfall": [50.0, 40.0, None],
+                          "total_cost": [1e5, 2e5, None]})
+    if keys == 2:
+        axes.append(GridAxis("scale", "budgets", (1,)))
+        frame["budgets (factor)"] = 1
+    path = tmp_path / "frontier.png"
+    plot_frontier(frame, axes, "one-trust", path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 20_000
+    assert value_label(axes[0], 2.5e8, "£") == "£250m"
+    assert value_label(GridAxis("set", LEAVERS, (0.12,)), 0.12, "£") == "12%"
+
+
 def test_wfopt_sweep_without_point_tables(one_trust: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     code, _, _ = run_cli("sweep", str(one_trust), "--set-grid", f"{BUDGET}=1e5,4e5",
