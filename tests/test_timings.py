@@ -77,6 +77,46 @@ def test_a_stage_counts_its_starting_plan_lp():
     assert hm.run(hm.c_W, None)["seconds"] > 0
 
 
+class SlowStart:
+    """A HighsModel whose starting-plan LP takes 0.4 s longer, recording the time
+    limits the stages get (the real HiGHS solves; only the start is delayed)."""
+
+    def __new__(cls, m):
+        import time as _time
+
+        from optimiser.solve import HighsModel
+
+        class Probe(HighsModel):
+            limits: list[float | None] = []
+
+            def first_plan(self, cost, time_limit):
+                _time.sleep(0.4)
+                return super().first_plan(cost, time_limit)
+
+            def run(self, cost, time_limit, start=None):
+                Probe.limits.append(time_limit)
+                return super().run(cost, time_limit, start)
+
+        cls.probe = Probe
+        return Probe(m)
+
+
+@pytest.mark.parametrize("mode, first_share", [("lexicographic", 0.8), ("weighted", 1.0)])
+def test_time_limit_covers_the_starting_plan(mode, first_share):
+    """The first stage's run gets its share of the limit minus what the starting
+    plan took, not the whole share again."""
+    from optimiser import SolveOptions
+
+    inst = load_instance(TINY)
+    if mode == "weighted":
+        inst = inst.model_copy(update={"objective": inst.objective.model_copy(
+            update={"mode": "weighted", "value_per_fte": 100000.0})})
+    result = solve(inst, SolveOptions(time_limit=10.0, explain=False), handover=SlowStart)
+    first = SlowStart.probe.limits[0]
+    assert result.status == "optimal"
+    assert first <= 10.0 * first_share - 0.4
+
+
 def test_summary_json_carries_every_phase_including_write(written):
     result, _, out = written
     summary = json.loads((out / "summary.json").read_text())
