@@ -190,7 +190,9 @@ def table(frame: pd.DataFrame, formats: dict[str, Any] | None = None,
         for c in frame.columns:
             v = row[c]
             text = formats[c](v) if c in formats else ("" if v is None else str(v))
-            cells.append(f'<td class="{kind[c]}">{esc(text)}</td>')
+            # Ids such as pwp_course_north_east_and_yorkshire may break after "_"
+            # (and only there), so long ids wrap instead of widening the table.
+            cells.append(f'<td class="{kind[c]}">{esc(text).replace("_", "_<wbr>")}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     box = "scroll tall" if tall else "scroll"
@@ -532,7 +534,6 @@ table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left;
          vertical-align: top; }
 th, td.n { white-space: nowrap; }
-td { overflow-wrap: anywhere; }
 td.p { min-width: 220px; }
 th { background: var(--bg); position: sticky; top: 0; font-weight: 600; }
 .n { text-align: right; font-variant-numeric: tabular-nums; }
