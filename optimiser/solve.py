@@ -23,7 +23,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from formulations import build_model, model_data
 from formulations.data import ModelData
-from formulations.targets import settle_shortfalls
+from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.marginals import marginal_values
 from optimiser.results import Result, clean, extract_tables
@@ -325,6 +325,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     x = final["x"]
     load_solution(hm, x)
     settle_shortfalls(m, d)
+    settle_deployment(m, d)
     tables = extract_tables(m, d)
     timings["extract"] = time.perf_counter() - t0
     gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]

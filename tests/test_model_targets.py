@@ -89,3 +89,32 @@ def test_priority_zero_target_reports_its_real_shortfall(make_doc, solve_doc):
     assert plan.shortfall == 0
     assert plan.value("targets", "shortfall", target="t") == approx(50, abs=1e-6)
     assert plan.value("targets", "required", target="t") == 150
+
+
+def test_deployment_reports_what_targets_need_not_an_arbitrary_surplus(make_doc, solve_doc):
+    """100 nurses, crisis needs 30 and therapy (nurses count 1) needs 20: both
+    are met (W = 0) by many deployments — 80/20 is as optimal as 30/20 — because
+    deployment costs nothing. The plan reports the least deployment that meets
+    them: crisis achieved exactly 30, therapy exactly 20, and the other 50
+    nurses deployed to neither. A third target asking 150 in crisis from the
+    same 100 nurses (another scope: the same unit) is short: 150 − (100 − 20)
+    = 70 if therapy keeps its 20, and W = 70 (priority 1 each)."""
+    doc = make_doc(
+        workforce=[{"unit": "u1", "group": "nurse", "fte": 100}],
+        targets=[{"id": "crisis", "service": "crisis", "groups": ["nurse"],
+                  "required": {2021: 30}},
+                 {"id": "therapy", "service": "therapy", "groups": ["nurse"],
+                  "required": {2021: 20}}])
+    plan = solve_doc(doc)
+    assert plan.shortfall == approx(0, abs=1e-9)
+    assert plan.value("targets", "achieved", target="crisis") == approx(30, abs=1e-6)
+    assert plan.value("targets", "achieved", target="therapy") == approx(20, abs=1e-6)
+
+    doc["targets"].append({"id": "crisis_u1", "unit": "u1", "service": "crisis",
+                           "groups": ["nurse"], "required": {2021: 150}})
+    plan = solve_doc(doc)
+    assert plan.shortfall == approx(70, abs=1e-6)
+    assert plan.value("targets", "achieved", target="crisis_u1") == approx(80, abs=1e-6)
+    assert plan.value("targets", "shortfall", target="crisis_u1") == approx(70, abs=1e-6)
+    assert plan.value("targets", "achieved", target="therapy") == approx(20, abs=1e-6)
+    assert plan.value("targets", "achieved", target="crisis") == approx(80, abs=1e-6)
