@@ -39,13 +39,14 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from optimiser.atomic import atomic_directory, check_output_folder
+from optimiser.atomic import atomic_directory
 from optimiser.errors import InputError, Problem
 from optimiser.grid import GridAxis, GridSpec, as_axes, format_value, grid_points, point_overrides
 from optimiser.overrides import as_overrides
@@ -106,8 +107,6 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
     if problems:
         raise InputError(problems)
     points = grid_points(axes)
-    if out is not None:
-        check_output_folder(out, is_sweep_folder)
 
     n_chains = chain_count(len(points), workers, client)
     chains = split_chains(len(points), n_chains if reuse else len(points))
@@ -117,7 +116,8 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
     make_executor = executor_factory(workers or os.cpu_count() or 1, client, len(chains))
     with contextlib.ExitStack() as stack:
         # The folder is written as points arrive (a point's tables leave memory
-        # once written) into a temporary folder renamed into place at the end.
+        # once written) into a temporary folder renamed into place at the end;
+        # entering it checks that ``out`` may be replaced, before any solve.
         tmp = None if out is None else stack.enter_context(
             atomic_directory(out, is_sweep_folder))
         bar = stack.enter_context(Progress(len(points), source.name, show=progress))
@@ -220,6 +220,7 @@ def run_chains(jobs: list[PointJob], chains: list[list[int]], reuse: bool,
     executor = make_executor()
     pending: dict[cf.Future, tuple[int, int]] = {}
     last_plan: dict[int, Any] = {}
+    retried: set[int] = set()
 
     def submit(c: int, pos: int) -> None:
         nonlocal executor
@@ -245,9 +246,16 @@ def run_chains(jobs: list[PointJob], chains: list[list[int]], reuse: bool,
                 index = chains[c][pos]
                 try:
                     outcome = future.result()
+                except BrokenProcessPool as exc:
+                    # A worker process died (killed, out of memory) and took every
+                    # point in flight with it: each gets one more try on a new pool.
+                    if index not in retried:
+                        retried.add(index)
+                        submit(c, pos)
+                        continue
+                    outcome = worker_failed(index, exc)
                 except Exception as exc:
-                    outcome = PointOutcome(index, "error", message=f"the worker solving this "
-                                           f"point failed: {type(exc).__name__}: {exc}")
+                    outcome = worker_failed(index, exc)
                 outcomes[index] = outcome
                 if outcome.plan is not None:
                     last_plan[c] = outcome.plan
@@ -259,6 +267,11 @@ def run_chains(jobs: list[PointJob], chains: list[list[int]], reuse: bool,
         # Interrupted (Ctrl-C) or failed: do not wait for running points.
         stop(executor, wait=finished)
     return [outcomes[i] for i in range(len(jobs))]
+
+
+def worker_failed(index: int, exc: BaseException) -> PointOutcome:
+    return PointOutcome(index, "error", message=f"the worker solving this point failed: "
+                        f"{type(exc).__name__}: {exc}")
 
 
 def stop(executor: cf.Executor, wait: bool) -> None:

@@ -307,6 +307,28 @@ def test_dask_local_cluster_equals_the_local_run(local_two_workers, tmp_path: Pa
         (local_out / "sweep.csv").read_bytes()
 
 
+def test_wfopt_sweep_on_a_dask_scheduler(one_trust: Path, tmp_path: Path) -> None:
+    """``--dask ADDRESS`` connects to a running scheduler (here a LocalCluster's)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        code, _, stderr = run_cli("sweep", str(one_trust), "--set-grid", f"{BUDGET}=1e5,4e5",
+                                  "--dask", cluster.scheduler_address, "--no-point-tables",
+                                  "--out", str(tmp_path / "sweep"))
+    assert code == 0, stderr
+    rows = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
+    assert rows["weighted_shortfall"].tolist() == pytest.approx([50, 20], **W_TOL)
+
+
+def test_wfopt_sweep_unreachable_dask_scheduler_is_exit_2(one_trust: Path,
+                                                          tmp_path: Path) -> None:
+    code, _, stderr = run_cli("sweep", str(one_trust), "--set-grid", f"{BUDGET}=1",
+                              "--dask", "not-a-scheme://nowhere", "--out", str(tmp_path / "s"))
+    assert code == 2
+    assert stderr.startswith("--dask not-a-scheme://nowhere | cannot connect: ")
+    assert len(stderr.strip().splitlines()) == 1
+
+
 # ---------------------------------------------------------------- wfopt sweep
 
 
