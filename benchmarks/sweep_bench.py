@@ -15,8 +15,9 @@ process timed around the ``optimiser.sweep()`` call:
 - ``workers2``: two worker processes, two chains, each point started from the
   previous plan of its chain (pool start-up included).
 
-It prints a markdown table (wall seconds, speed-up against ``independent``,
-HiGHS seconds per stage, build + hand-over seconds, the rest, warm-started
+It prints a markdown table (wall seconds, speed-up against ``independent``, the
+CPU seconds of the points and the speed-up they give (robust to a busy machine's
+waiting for a core), HiGHS seconds per stage, build + hand-over seconds, the rest, warm-started
 stages, statuses, and the largest relative difference in W and C against
 ``independent``, which must stay within the MIP gap), with ``--detail`` the
 per-point HiGHS seconds of each stage, and the machine's load before and after
@@ -123,6 +124,7 @@ def summarise(run: dict, base: dict | None) -> dict:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     highs = sum(r["solve_seconds"] for r in rows)
     out = {"variant": run["variant"], "wall": run["wall"], "highs": highs,
+           "cpu": sum(r["cpu_seconds"] for r in rows),
            "stage1": sum(r["solve_shortfall"] or 0.0 for r in rows),
            "stage2": sum(r["solve_cost"] or 0.0 for r in rows),
            "build": sum((r["build"] or 0.0) + (r["handover"] or 0.0) for r in rows),
@@ -137,15 +139,18 @@ def summarise(run: dict, base: dict | None) -> dict:
                         for r, b in pairs)
         out["dC"] = max(rel_diff(r["total_cost"], b["total_cost"]) for r, b in pairs)
         out["speedup"] = base["wall"] / run["wall"]
+        out["cpu_speedup"] = sum(r["cpu_seconds"] for r in base["rows"]) / out["cpu"]
     return out
 
 
 def table(summaries: list[dict]) -> str:
-    lines = ["| variant | wall s | speed-up | HiGHS s: stage 1 + stage 2 | build + hand-over s "
+    lines = ["| variant | wall s | speed-up | CPU s (points) | CPU speed-up "
+             "| HiGHS s: stage 1 + stage 2 | build + hand-over s "
              "| other s | warm starts stage 1/2 | statuses | max rel ΔW | max rel ΔC |",
-             "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for s in summaries:
         lines.append(f"| {s['variant']} | {s['wall']:.1f} | {s.get('speedup', 1.0):.2f}× "
+                     f"| {s['cpu']:.1f} | {s.get('cpu_speedup', 1.0):.2f}× "
                      f"| {s['stage1']:.1f} + {s['stage2']:.1f} | {s['build']:.1f} "
                      f"| {s['rest'] - s['build']:.1f} | {s['warm']} | {s['statuses']} "
                      f"| {s['dW']:.1e} | {s['dC']:.1e} |")

@@ -9,9 +9,10 @@ point and, given ``out``, writes the sweep folder atomically:
   byte-identical for the same instance, grid, options and worker count. Timings
   are kept out of it (they differ on every run): they are in
 - ``sweep_timings.csv``: ``point``, ``solve_seconds`` (HiGHS), ``seconds`` (the
-  point on its worker), ``warm_start`` (the solver stages started from the
-  previous point's plans: ``1``, ``2``, ``1+2`` or empty) and the
-  seconds of each phase (validate, build, handover, each solver stage, ...);
+  point on its worker), ``cpu_seconds`` (its CPU time), ``warm_start`` (the
+  solver stages started from the previous point's plans: ``1``, ``2``, ``1+2``
+  or empty) and the seconds of each phase (validate, build, handover, each
+  solver stage, ...);
 - ``frontier.png``: the frontier plot (:mod:`optimiser.frontier`);
 - ``points/NNN/``: each point's result folder as ``wfopt solve --out`` writes it
   (left out with ``write_points=False``).
@@ -57,7 +58,7 @@ from optimiser.sweep_point import PointJob, PointOutcome, SweepSource, solve_poi
 
 RESULT_COLUMNS = ["status", "weighted_shortfall", "total_cost", "mip_gap", "message"]
 """Columns of ``sweep.csv`` after ``point`` and the swept keys."""
-TIMING_COLUMNS = ["solve_seconds", "seconds", "warm_start"]
+TIMING_COLUMNS = ["solve_seconds", "seconds", "cpu_seconds", "warm_start"]
 """Timing columns of the returned frame (and of ``sweep_timings.csv``)."""
 PHASES = ["validate", "build", "handover", "solve_shortfall", "solve_cost", "solve_weighted",
           "extract", "explain"]
@@ -87,8 +88,8 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
     The frame has ``point`` (1-based), a column per swept key (the value, or
     the factor for a scale axis), ``status`` (SPEC §2.10, or ``invalid`` when
     the point's instance does not validate), ``weighted_shortfall``,
-    ``total_cost``, ``mip_gap``, ``message``, ``solve_seconds``, ``seconds`` and
-    ``warm_start``. A point that fails is a row, never an exception. Raises
+    ``total_cost``, ``mip_gap``, ``message``, ``solve_seconds``, ``seconds``,
+    ``cpu_seconds`` and ``warm_start``. A point that fails is a row, never an exception. Raises
     :class:`~optimiser.errors.InputError` for a bad grid, an invalid base
     instance or options, and :class:`~optimiser.atomic.OutputFolderError` for
     an ``out`` that may not be replaced, both before anything is solved.
@@ -298,7 +299,7 @@ def sweep_frame(axes: Sequence[GridAxis], points: Sequence[tuple[Any, ...]],
         row.update(status=o.status, weighted_shortfall=o.weighted_shortfall,
                    total_cost=o.total_cost, mip_gap=o.mip_gap, message=o.message,
                    solve_seconds=o.solve_seconds, seconds=o.seconds,
-                   warm_start=o.warm_start)
+                   cpu_seconds=o.cpu_seconds, warm_start=o.warm_start)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["point", *(a.column for a in axes), *RESULT_COLUMNS,
                                         *TIMING_COLUMNS])
