@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from pytest import approx
@@ -87,7 +88,7 @@ class SlowStart:
         from optimiser.solve import HighsModel
 
         class Probe(HighsModel):
-            limits: list[float | None] = []
+            limits: ClassVar[list[float | None]] = []
 
             def first_plan(self, cost, time_limit):
                 _time.sleep(0.4)
