@@ -2,8 +2,10 @@
 
 ``load_instance(path, overrides)`` reads and validates an instance file,
 ``solve(instance, options)`` returns a :class:`Result` whose tables are pandas
-DataFrames.
+DataFrames, and ``sweep(instance, grid, options)`` solves a grid of overrides
+into one DataFrame row per point.
 """
+
 
 from optimiser import lean_imports  # noqa: F401  # first: see its docstring
 from optimiser.errors import InputError, Problem
@@ -13,7 +15,12 @@ from optimiser.results import Result
 from optimiser.schema import Instance
 from optimiser.solve import SolveOptions, solve
 
+# The function, not the submodule of the same name (Dask and matplotlib load
+# only inside it, when a sweep runs).
+from optimiser.sweep import sweep  # isort: skip
+
 __version__ = "0.1.0"
 
 __all__ = ["InputError", "Instance", "Override", "Problem", "Result", "SolveOptions",
-           "load_instance", "solve"]
+           "load_instance", "solve", "sweep"]
+
