@@ -28,7 +28,7 @@ from pytest import approx
 
 from formulations import build_model, model_data
 from optimiser import SolveOptions, load_instance, solve
-from optimiser.solve import HighsModel
+from optimiser.solve import SUBMIP_HEURISTICS, HighsModel
 
 RESPONSE = [[0, 0], [1000, 20], [3000, 30]]
 
@@ -69,3 +69,33 @@ def test_retention_relaxation_is_the_perspective(tmp_path: Path) -> None:
     leavers (100) and ρ = 1 do not bind."""
     check(tmp_path, retention=[{
         "id": "keep", "eligible": ["u1"], "response": RESPONSE, "fixed_cost": 1000}])
+
+
+# ------------------------------------------------------ HiGHS's sub-MIP heuristics
+
+
+def heuristics_after_set_options(path: Path) -> dict[str, bool]:
+    hm = HighsModel(build_model(model_data(load_instance(path))))
+    hm.set_options({"verbose": False, "mip_gap": 1e-4, "seed": 0, "threads": None})
+    return {name: hm.h.getOptionValue(name)[1] for name in SUBMIP_HEURISTICS}
+
+
+def test_submip_heuristics_off_when_every_integer_is_on_off(tmp_path: Path) -> None:
+    """A campaign's on/off flag is the only integer: RENS, RINS and root
+    reduced-cost fixing are switched off (3–5× faster on the realistic plans,
+    benchmarks/README.md); with whole training places (general integers) they
+    stay on, where they find the plans. The plan is the same either way."""
+    rtp = [{"id": "rtp", "group": "nurse", "pool": 1000, "response": RESPONSE,
+            "fixed_cost": 1000}]
+    path = write_doc(doc(return_to_practice=rtp), tmp_path / "binary")
+    assert heuristics_after_set_options(path) == dict.fromkeys(SUBMIP_HEURISTICS, False)
+    course = {"id": "course", "group": "nurse", "duration": 1, "completion_rate": 1.0,
+              "cost_per_place_year": 7, "max_places_per_year": 1000}
+    path = write_doc(doc(return_to_practice=rtp, training=[course]), tmp_path / "general")
+    assert heuristics_after_set_options(path) == dict.fromkeys(SUBMIP_HEURISTICS, True)
+    # Continuous places: on/off decisions only again.
+    path = write_doc(doc(return_to_practice=rtp,
+                         training=[{**course, "integer_places": False}]), tmp_path / "cont")
+    assert heuristics_after_set_options(path) == dict.fromkeys(SUBMIP_HEURISTICS, False)
+    result = solve(load_instance(path), SolveOptions())
+    assert result.status == "optimal"
