@@ -5,12 +5,11 @@ from the result tables written by ``wfopt solve``.
 The sanity checks recompute every rule from the instance and the tables alone
 (not from the model): pots within their limits, returners within pools and
 response curves, retention only in the top-20 trusts recomputed from
-``workforce.csv``, international recruits within caps, whole training places
+``workforce.csv``, international recruits within caps, training places
 within caps, and the stock identity on every row of ``workforce.csv``.
 
-The full default solves are measured in each instance's README; here each
-instance is solved under a time limit and a 1% gap so the suite stays fast (a
-plan stopped early must pass the same checks).
+Each instance is solved with its own options (0.01% gap) and must come back
+optimal; the instances' READMEs record the measured solve times.
 """
 
 from __future__ import annotations
@@ -120,7 +119,9 @@ def test_business_as_usual_keeps_the_nurse_stock_flat() -> None:
 # ---------------------------------------------------------------- solving
 
 
-SOLVE_ARGS = ["--time-limit", "25", "--mip-gap", "0.01"]
+SOLVE_ARGS = ["--time-limit", "120"]
+"""The instances' own options (0.01% gap); the limit is a guard for a slow CI
+machine, 8-25× the measured solve times in the instances' READMEs."""
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -147,22 +148,10 @@ def response_at(points, spend: float) -> float:
     return points[-1][1]
 
 
-LONG_TERM_NOT_SOLVED = (
-    "long-term-2028 reaches only the starting plan (every integer decision at 0: no "
-    "new training places) within the test's 25 s; HiGHS cannot improve on it even in "
-    "60 s. Open: a better first plan (rounded LP relaxation) or a stronger formulation.")
-
-
-def xfail_long_term(request, solved) -> None:
-    if request.node.callspec.params["solved"] == "long-term-2028":
-        request.applymarker(pytest.mark.xfail(reason=LONG_TERM_NOT_SOLVED, strict=True))
-
-
-def test_plan_has_a_status_and_plausible_size(request, solved) -> None:
+def test_plan_is_optimal_and_of_plausible_size(solved) -> None:
     _inst, out, summary = solved
-    assert summary["status"] in ("optimal", "feasible")
-    xfail_long_term(request, solved)
-    assert summary["status"] in ("optimal", "feasible")
+    assert summary["status"] == "optimal"
+    assert summary["mip_gap"] <= 1e-4
     # Hundreds of millions, not trillions: a national workforce plan.
     assert 1e8 < summary["total_cost"] < 3e9
     # The shortfall is positive (money binds) and below the targets' sum.
@@ -170,13 +159,12 @@ def test_plan_has_a_status_and_plausible_size(request, solved) -> None:
     assert 0 < summary["weighted_shortfall"] < (t["required"] * t["priority"]).sum()
 
 
-def test_pots_within_limits_and_spend_reconciles(request, solved) -> None:
+def test_pots_within_limits_and_spend_reconciles(solved) -> None:
     inst, out, _ = solved
     budget = table(out, "budget")
     limited = budget[budget["limit"].notna()]
     assert len(limited) > 0
     assert (limited["spent"] <= limited["limit"] * (1 + 1e-9) + 1e-3).all()
-    xfail_long_term(request, solved)
     # Money binds somewhere: a plan where it is never short is not interesting.
     assert (limited["spent"] >= 0.99 * limited["limit"]).any()
     # Each pot's spend per year is the sum of the costs of the levers charged to it.
@@ -234,7 +222,8 @@ def test_retention_only_in_the_highest_exit_trusts(solved) -> None:
         funded = rows[rows["funding"] > TOL]
         assert len(funded) > 0  # the lever is used
         assert set(funded["unit"]) <= eligible
-        assert (rows.groupby("year")["funded"].sum() <= s.max_units_per_year).all()
+        if s.max_units_per_year is not None:
+            assert (rows.groupby("year")["funded"].sum() <= s.max_units_per_year).all()
         for unit, funding, retained in zip(funded["unit"], funded["funding"],
                                            funded["retained"], strict=True):
             sigma = sum(base[unit, g] for g in s.groups) / 1000
@@ -262,14 +251,15 @@ def test_international_within_caps(solved) -> None:
         assert (rows["cost"] - r.cost_per_recruit * rows["recruits"]).abs().max() < 1e-2
 
 
-def test_training_places_whole_within_caps_and_pipeline_holds(solved) -> None:
+def test_training_places_within_caps_and_pipeline_holds(solved) -> None:
     inst, out, _ = solved
     tr = table(out, "training")
     years = inst.years
     for p in inst.training:
         rows = tr[tr["programme"] == p.id].set_index("year")
         places = rows["places"]
-        assert (places == places.round()).all()
+        if p.integer_places:
+            assert (places == places.round()).all()
         assert (places <= p.max_places_per_year + TOL).all()
         runs = places[places > 0]
         assert (runs >= p.min_cohort - TOL).all()
@@ -282,8 +272,10 @@ def test_training_places_whole_within_caps_and_pipeline_holds(solved) -> None:
             in_training = sum(float(places[y - k]) for k in range(p.duration)
                               if y - k in years)
             fixed = p.cohort_fixed_cost * rows.loc[y, "cohort_runs"]
+            # Places are written to 6 decimals: a cost of millions recomputed from
+            # them may be off by cents.
             assert rows.loc[y, "cost"] == approx(p.cost_per_place_year * in_training + fixed,
-                                                 abs=1e-2)
+                                                 rel=1e-8, abs=1e-2)
 
 
 def test_stock_identity_on_every_row(solved) -> None:
