@@ -6,16 +6,19 @@
                                      [--detail]
 
 Sweeps ``--scale-grid KEY=low, low+step, ...`` (default: every budget pot from
-50% to 145% of the instance's, 20 points) three ways, each in a fresh Python
-process timed around the ``optimiser.sweep()`` call:
+50% to 145% of the instance's, 20 points) four ways, each in a fresh Python
+process timed around the ``optimiser.sweep()`` call (``cli``: around the loop):
 
+- ``cli``: a ``wfopt solve --scale KEY=f`` process per point, as a planner
+  without ``wfopt sweep`` would run them (start-up, explanations and tables
+  included); the first variant listed is the base of the speed-ups;
 - ``independent``: one process, every point solved from scratch (``reuse=False``),
   as solving the points one by one would;
 - ``reuse``: one process, each point started from the previous point's plan;
 - ``workers2``: two worker processes, two chains, each point started from the
   previous plan of its chain (pool start-up included).
 
-It prints a markdown table (wall seconds, speed-up against ``independent``, the
+It prints a markdown table (wall seconds, speed-up against the first variant, the
 CPU seconds of the points and the speed-up they give (robust to a busy machine's
 waiting for a core), HiGHS seconds per stage, build + hand-over seconds, the rest, warm-started
 stages, statuses, and the largest relative difference in W and C against
@@ -45,6 +48,7 @@ REALISTIC = REPO / "instances" / "stepping-forward-2017" / "instance.yaml"
 GENERATED = HERE / "_work" / "sweep-national"
 MARK = "SWEEP-BENCH "
 VARIANTS = {
+    "cli": {},
     "independent": {"workers": 1, "reuse": False},
     "reuse": {"workers": 1, "reuse": True},
     "workers2": {"workers": 2, "reuse": True},
@@ -56,6 +60,8 @@ VARIANTS = {
 
 def run_variant(args: argparse.Namespace) -> dict:
     """Run one sweep in this (fresh) process and report its numbers."""
+    if args.worker == "cli":
+        return run_cli(args)
     import pandas as pd
 
     from optimiser.solve import SolveOptions
@@ -76,6 +82,44 @@ def run_variant(args: argparse.Namespace) -> dict:
                         on="point")
     return {"variant": args.worker, "wall": wall,
             "rows": json.loads(frame.to_json(orient="records"))}
+
+
+def run_cli(args: argparse.Namespace) -> dict:
+    """The points one by one, each a ``wfopt solve --scale`` process of its own
+    (what a planner does without ``wfopt sweep``): interpreter start-up, imports,
+    load, build, solve, explanations and the written tables, every time."""
+    import resource
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        for i, f in enumerate(factor_list(args)):
+            cmd = [sys.executable, "-m", "cli", "solve", str(args.instance), "--scale",
+                   f"{args.key}={f}", "--json", "--out", str(Path(tmp) / f"p{i}")]
+            if args.time_limit is not None:
+                cmd += ["--time-limit", str(args.time_limit)]
+            if args.mip_gap is not None:
+                cmd += ["--mip-gap", str(args.mip_gap)]
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            p0 = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+            seconds = time.perf_counter() - p0
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode not in (0, 1):
+                raise RuntimeError(done.stderr[-3000:])
+            summary = json.loads(done.stdout)
+            t = summary["timings"]
+            rows.append({"point": i + 1, "status": summary["status"],
+                         "weighted_shortfall": summary["weighted_shortfall"],
+                         "total_cost": summary["total_cost"],
+                         "solve_seconds": summary["solve_seconds"], "seconds": seconds,
+                         "cpu_seconds": (cpu1.ru_utime - cpu0.ru_utime)
+                         + (cpu1.ru_stime - cpu0.ru_stime),
+                         "build": t.get("build"), "handover": t.get("handover"),
+                         "solve_shortfall": t.get("solve_shortfall"),
+                         "solve_cost": t.get("solve_cost"), "warm_start": ""})
+        wall = time.perf_counter() - t0
+    return {"variant": "cli", "wall": wall, "rows": rows}
 
 
 # ------------------------------------------------------------ parent: the table
@@ -189,7 +233,7 @@ def main() -> None:
     ap.add_argument("--key", default="budgets", help="Key to scale (default: every pot).")
     ap.add_argument("--time-limit", type=float, default=None, help="Seconds per point.")
     ap.add_argument("--mip-gap", type=float, default=None)
-    ap.add_argument("--variants", default="independent,reuse,workers2")
+    ap.add_argument("--variants", default="cli,independent,reuse,workers2")
     ap.add_argument("--detail", action="store_true", help="Per-point seconds too.")
     ap.add_argument("--worker", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -210,8 +254,7 @@ def main() -> None:
     for v in variants:
         run = child(args, v, instance)
         runs.append(run)
-        base = runs[0] if variants[0] == "independent" and v != "independent" else None
-        summaries.append(summarise(run, base))
+        summaries.append(summarise(run, runs[0] if len(runs) > 1 else None))
         print(f"  {v}: {run['wall']:.1f} s", file=sys.stderr, flush=True)
     print()
     print(table(summaries))
