@@ -21,8 +21,8 @@ process timed around the ``optimiser.sweep()`` call (``cli``: around the loop):
 It prints a markdown table (wall seconds, speed-up against the first variant, the
 CPU seconds of the points and the speed-up they give (robust to a busy machine's
 waiting for a core), HiGHS seconds per stage, build + hand-over seconds, the rest, warm-started
-stages, statuses, and the largest relative difference in W and C against
-``independent``, which must stay within the MIP gap), with ``--detail`` the
+stages, statuses, and the largest relative difference in W and C against the
+first variant, which must stay within the MIP gap), with ``--detail`` the
 per-point HiGHS seconds of each stage, and the machine's load before and after
 (timings on a shared machine are noisy: compare ratios, re-run).
 
@@ -96,10 +96,7 @@ def run_cli(args: argparse.Namespace) -> dict:
         for i, f in enumerate(factor_list(args)):
             cmd = [sys.executable, "-m", "cli", "solve", str(args.instance), "--scale",
                    f"{args.key}={f}", "--json", "--out", str(Path(tmp) / f"p{i}")]
-            if args.time_limit is not None:
-                cmd += ["--time-limit", str(args.time_limit)]
-            if args.mip_gap is not None:
-                cmd += ["--mip-gap", str(args.mip_gap)]
+            cmd += solver_args(args)
             cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             p0 = time.perf_counter()
             done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
@@ -125,6 +122,17 @@ def run_cli(args: argparse.Namespace) -> dict:
 # ------------------------------------------------------------ parent: the table
 
 
+def solver_args(args: argparse.Namespace) -> list[str]:
+    """The ``--time-limit`` and ``--mip-gap`` given, as command-line arguments (the
+    same for ``wfopt solve`` and this script's own children)."""
+    out = []
+    if args.time_limit is not None:
+        out += ["--time-limit", str(args.time_limit)]
+    if args.mip_gap is not None:
+        out += ["--mip-gap", str(args.mip_gap)]
+    return out
+
+
 def factor_list(args: argparse.Namespace) -> list[float]:
     return [round(args.low + i * args.step, 6) for i in range(args.points)]
 
@@ -133,10 +141,7 @@ def child(args: argparse.Namespace, variant: str, instance: Path) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", variant,
            "--instance", str(instance), "--points", str(args.points), "--low", str(args.low),
            "--step", str(args.step), "--key", args.key]
-    if args.time_limit is not None:
-        cmd += ["--time-limit", str(args.time_limit)]
-    if args.mip_gap is not None:
-        cmd += ["--mip-gap", str(args.mip_gap)]
+    cmd += solver_args(args)
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     for line in out.stdout.splitlines():
         if line.startswith(MARK):
