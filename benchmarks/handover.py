@@ -45,8 +45,9 @@ def build(path: Path):
 
 def hand_over(route: str, m) -> float:
     """Seconds for one hand-over of the built model ``m`` by ``route``."""
-    import highspy
     import pyomo.environ as pyo
+
+    from optimiser.highs import new_highs
 
     t0 = time.perf_counter()
     if route == "standard-form":
@@ -68,8 +69,7 @@ def hand_over(route: str, m) -> float:
             m.total_cost.deactivate()  # the writers take one objective
             t0 = time.perf_counter()
             m.write(f, io_options={"symbolic_solver_labels": False})
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
+            h = new_highs()
             h.readModel(f)
     del pyo
     return time.perf_counter() - t0

@@ -111,9 +111,10 @@ def run_reference(folder: Path, options: dict) -> dict:
     import highspy
     import numpy as np
 
+    from optimiser.highs import new_highs
+
     t0 = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs(threads=options.get("threads"))
     h.readModel(str(folder / "model.mps"))
     read = time.perf_counter() - t0
     obj = np.load(folder / "objectives.npz")

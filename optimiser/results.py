@@ -174,18 +174,17 @@ def empty_tables() -> dict[str, pd.DataFrame]:
 
 
 def versions() -> dict[str, str]:
-    import highspy
     import pydantic
     from pyomo.version import version as pyomo_version
 
     import optimiser
+    from optimiser.highs import highs_version
 
-    hv = highspy.Highs()
     return {
         "wfopt": optimiser.__version__,
         "python": platform.python_version(),
         "pyomo": pyomo_version,
-        "highs": f"{hv.versionMajor()}.{hv.versionMinor()}.{hv.versionPatch()}",
+        "highs": highs_version(),
         "pydantic": pydantic.VERSION,
         "pandas": pd.__version__,
     }

@@ -25,6 +25,7 @@ from formulations import build_model, model_data
 from formulations.data import ModelData
 from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
+from optimiser.highs import LATER, new_highs, use_threads
 from optimiser.marginals import marginal_values
 from optimiser.results import Result, clean, extract_tables
 from optimiser.schema import Instance
@@ -117,8 +118,9 @@ class HighsModel:
                                      .any())
         """Whether some integer column is more than on/off (whole training places)."""
         self._start_seconds = 0.0
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.threads: int | None = None
+        """HiGHS threads of the stages (set by :meth:`set_options`)."""
+        self.h = new_highs(threads=LATER)
         status = self.h.passModel(
             n, len(repn.rows), A.nnz, 1, 1, 0.0, self.c_W, col_lower, col_upper, lower,
             upper, A.indptr.astype(np.int32), A.indices.astype(np.int32),
@@ -137,8 +139,8 @@ class HighsModel:
         h.setOptionValue("output_flag", bool(opts["verbose"]))
         h.setOptionValue("mip_rel_gap", float(opts["mip_gap"]))
         h.setOptionValue("random_seed", int(opts["seed"]))
-        if opts["threads"] is not None:
-            h.setOptionValue("threads", int(opts["threads"]))
+        self.threads = opts["threads"]
+        use_threads(h, self.threads)
         # HiGHS's root sub-MIP heuristics (RENS, RINS, root reduced-cost fixing)
         # took 70-85% of HiGHS's time on the models whose only integers are on/off
         # decisions (cohorts, campaigns, funded units), which the starting plan and
@@ -190,8 +192,7 @@ class HighsModel:
         For the analyses after a solve (marginal values, infeasibility)."""
         lp = self.h.getLp()
         lp.integrality_ = []
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs(threads=self.threads)
         h.passModel(lp)
         if lp.num_row_ > self.num_rows:
             h.deleteRows(lp.num_row_ - self.num_rows,

@@ -1,0 +1,80 @@
+"""HiGHS objects as the engine needs them: silent unless asked, and on the thread
+count the solve asks for. Every ``Highs`` of the engine (the stages, the
+marginal values' LP, the infeasibility analysis) comes from :func:`new_highs`.
+
+Silence. HiGHS's rule is that ``output_flag`` must be false *before* the first
+call of any other method (ERGO-Code/HiGHS#1702): the first call writes the log
+header ("Running HiGHS …") to stdout. From highspy 1.16 the Python class
+``highspy.Highs`` makes such a call in its own constructor (it installs its
+callback handler), so the banner reaches stdout before any option can be set —
+in front of ``wfopt solve --json`` output, among others. The engine uses only
+the solver's own methods (``passModel``, ``run``, ``getSolution``, …), none of
+the Python class's modelling layer or callbacks, so it creates the solver
+object itself (``highspy._Highs``, the class ``highspy.Highs`` extends) and
+sets ``output_flag`` as its first call. No file descriptor is redirected.
+
+Threads. HiGHS runs its parallel parts on one thread scheduler per process,
+created by the first ``run`` with the ``threads`` it had. A later ``run`` in the
+same process that asks for another number fails at once with model status
+"Not Set" ("the scheduler has already been initialized to use 2 threads").
+That is what a sweep (threads 1 per point) met after an in-process
+``wfopt solve`` (HiGHS's default threads) in the same test process.
+:func:`use_threads` resets the scheduler when a solve asks for a different
+count than the last one this process ran with.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import highspy
+
+_CORE = getattr(highspy, "_Highs", None)
+"""The solver class without highspy's Python layer (present in every highspy the
+project allows; ``highspy.Highs`` is the fallback should a release drop it)."""
+
+
+LATER = "later"
+"""``new_highs(threads=LATER)``: the caller sets the threads with
+:func:`use_threads` once it knows them (before the first run)."""
+
+
+def new_highs(verbose: bool = False, threads: int | str | None = None) -> highspy.Highs:
+    """A new HiGHS object whose first call sets ``output_flag`` (so nothing is
+    printed unless ``verbose``), running on ``threads`` (None: HiGHS's default).
+    Every HiGHS object of one solve gets the same ``threads``, so the analyses
+    after the stages run on the scheduler the stages made."""
+    h = _CORE() if _CORE is not None else highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    if threads != LATER:
+        use_threads(h, threads)  # type: ignore[arg-type]
+    return h
+
+
+def highs_version() -> str:
+    """HiGHS's version, read without creating a solver (which could log)."""
+    parts = [getattr(highspy, f"HIGHS_VERSION_{p}", None) for p in ("MAJOR", "MINOR", "PATCH")]
+    if None in parts:
+        h = new_highs()
+        parts = [h.versionMajor(), h.versionMinor(), h.versionPatch()]
+    return ".".join(str(p) for p in parts)
+
+
+_scheduler_lock = threading.Lock()
+_scheduler_threads: int | None = None
+"""The ``threads`` of the last run in this process (0 = HiGHS's default)."""
+
+
+def use_threads(h: highspy.Highs, threads: int | None) -> None:
+    """Set ``threads`` on ``h`` (None: HiGHS's default) and make the process's
+    scheduler match it before the next run (see the module docstring)."""
+    global _scheduler_threads
+    wanted = 0 if threads is None else int(threads)
+    h.setOptionValue("threads", wanted)
+    with _scheduler_lock:
+        if _scheduler_threads is not None and _scheduler_threads != wanted:
+            reset = (getattr(highspy.Highs, "resetThreadScheduler", None)
+                     or getattr(highspy.Highs, "resetGlobalScheduler", None))
+            if reset is not None:
+                reset(True)
+        _scheduler_threads = wanted
