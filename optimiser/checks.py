@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from optimiser.errors import Problem
+from optimiser.errors import Problem, known
 from optimiser.schema import LEVER_SECTIONS, Instance
 
 Locate = Callable[[Iterable[Any]], str]
@@ -55,10 +55,11 @@ def run_checks(inst: Instance, locate: Locate,
     return problems
 
 
-def _names(ids: Iterable[str], limit: int = 8) -> str:
-    ids = sorted(ids)
-    more = ", …" if len(ids) > limit else ""
-    return ", ".join(ids[:limit]) + more
+def unknown(kind: str, name: str, ids: Iterable[str]) -> str:
+    """``unknown staff group 'nruse' (known: nurse, support)``: every unknown id
+    is reported with the ids it could have been, so a typo is mended at once."""
+    hint = known(name, ids)
+    return f"unknown {kind} '{name}'" + (f" ({hint})" if hint else f" (no {kind}s are declared)")
 
 
 def check_ids(inst: Instance, locate: Locate,
@@ -87,10 +88,10 @@ def check_workforce(inst: Instance, locate: Locate,
     seen: dict[tuple[str, str], int] = {}
     for i, row in enumerate(inst.workforce):
         if row.unit not in units:
-            out.append(Problem(locate(("workforce", i, "unit")), f"unknown unit '{row.unit}'"))
+            out.append(Problem(locate(("workforce", i, "unit")), unknown("unit", row.unit, units)))
         if row.group not in groups:
             out.append(Problem(locate(("workforce", i, "group")),
-                               f"unknown staff group '{row.group}'"))
+                               unknown("staff group", row.group, groups)))
         key = (row.unit, row.group)
         if key in seen:
             out.append(Problem(locate(("workforce", i)),
@@ -114,17 +115,15 @@ def check_levers(inst: Instance, locate: Locate,
             for fld in ("group", "from_group"):
                 g = getattr(lever, fld, None)
                 if g is not None and g not in groups:
-                    out.append(Problem(locate((section, i, fld)), f"unknown staff group '{g}'"
-                                       f" (known: {_names(groups)})"))
+                    out.append(Problem(locate((section, i, fld)),
+                                       unknown("staff group", g, groups)))
             r = getattr(lever, "region", None)
             if r is not None and r not in regions:
                 out.append(Problem(locate((section, i, "region")),
-                                   f"unknown region '{r}' (regions with units: {_names(regions)})"))
+                                   unknown("region", r, regions)))
             if lever.pot is not None and lever.pot not in pots:
                 out.append(Problem(locate((section, i, "pot")),
-                                   f"unknown budget pot '{lever.pot}'" + (
-                                       f" (declared: {_names(pots)})" if pots else
-                                       " (no pots are declared)")))
+                                   unknown("budget pot", lever.pot, pots)))
     return out
 
 
@@ -163,7 +162,7 @@ def check_training(inst: Instance, locate: Locate,
                                "from_group must differ from group"))
         if p.supervision is not None and p.supervision.group not in groups:
             out.append(Problem(locate(("training", i, "supervision", "group")),
-                               f"unknown staff group '{p.supervision.group}'"))
+                               unknown("staff group", p.supervision.group, groups)))
     return out
 
 
@@ -207,7 +206,7 @@ def check_retention(inst: Instance, locate: Locate,
             for u in s.eligible:
                 if u not in units:
                     out.append(Problem(locate(("retention", i, "eligible")),
-                                       f"unknown unit '{u}'"))
+                                       unknown("unit", u, units)))
         elif s.eligible.top_leaver_rate > len(units):
             out.append(Problem(locate(("retention", i, "eligible")),
                                f"top_leaver_rate {s.eligible.top_leaver_rate} exceeds the "
@@ -215,7 +214,7 @@ def check_retention(inst: Instance, locate: Locate,
         for g in s.groups or ():
             if g not in groups:
                 out.append(Problem(locate(("retention", i, "groups")),
-                                   f"unknown staff group '{g}'"))
+                                   unknown("staff group", g, groups)))
     return out
 
 
@@ -245,11 +244,12 @@ def check_targets(inst: Instance, locate: Locate,
         for g in t.groups:
             if g not in groups:
                 out.append(Problem(locate(("targets", i, "groups")),
-                                   f"unknown staff group '{g}' (known: {_names(groups)})"))
+                                   unknown("staff group", g, groups)))
         if t.region is not None and t.region not in regions:
-            out.append(Problem(locate(("targets", i, "region")), f"unknown region '{t.region}'"))
+            out.append(Problem(locate(("targets", i, "region")),
+                               unknown("region", t.region, regions)))
         if t.unit is not None and t.unit not in units:
-            out.append(Problem(locate(("targets", i, "unit")), f"unknown unit '{t.unit}'"))
+            out.append(Problem(locate(("targets", i, "unit")), unknown("unit", t.unit, units)))
         for y in t.required:
             if y not in years:
                 out.append(Problem(locate(("targets", i, "required", y)),

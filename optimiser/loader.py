@@ -13,16 +13,19 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from optimiser.errors import InputError, Problem
 from optimiser.schema import LIST_SECTIONS, Instance
+
+if TYPE_CHECKING:
+    from optimiser.overrides import Written
 
 # YAML 1.1 (PyYAML's default) reads ``2e6`` and ``2.0e6`` as strings; planners
 # write money that way, so floats follow YAML 1.2's rule.
@@ -94,9 +97,10 @@ class Provenance:
     unread: set[str] = field(default_factory=set)
     """Sections whose CSV file could not be read (already reported)."""
 
-    def locate(self, loc: Iterable[Any]) -> str:
+    def locate(self, loc: Iterable[Any], doc: dict[str, Any] | None = None) -> str:
         """A place for ``loc`` (a key path as a tuple): ``file row N, column X``
-        for CSV items, else ``section[i].field.sub``."""
+        for CSV items, else ``section[id].field.sub`` (see :func:`key_path`;
+        ``doc`` is the document ``loc`` points into, for the ids)."""
         loc = list(loc)
         if len(loc) >= 2 and loc[0] in self.csv and isinstance(loc[1], int):
             src = self.csv[loc[0]]
@@ -117,19 +121,105 @@ class Provenance:
                     rest = rest[1:]
                 where = f"{src.file} row {row}, column {column}"
                 if rest:
-                    where += " (" + _path(rest).lstrip(".") + ")"
+                    where += " (" + ".".join(str(p) for p in rest if p != "[key]") + ")"
                 return where
-        return _path(loc) or self.file
+        return key_path(loc, doc) or self.file
 
 
-def _path(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int) and out:
-            out += f"[{part}]"
+_ID = re.compile(r"^[^\s;:,.]+$")
+"""What a valid id looks like (``schema.Identifier``): only such an id is safe
+to print between brackets in a location."""
+
+_YEAR_KEYED = {f for fields in YEAR_FIELDS.values() for f in fields}
+
+
+def _name_of(item: Any) -> str | None:
+    """The name an item goes by in locations and override keys: its ``id``,
+    ``unit/group`` for a workforce row, ``unit/group/year`` for a posts row."""
+    if not isinstance(item, dict):
+        return None
+    if "id" in item:
+        ident = item["id"]
+        return ident if isinstance(ident, str) and _ID.match(ident) else None
+    unit, group = item.get("unit"), item.get("group")
+    if not all(isinstance(v, str) and _ID.match(v) for v in (unit, group)):
+        return None
+    if "year" not in item:
+        return f"{unit}/{group}"
+    year = item["year"]  # a posts row; from a CSV the year is still text
+    return f"{unit}/{group}/{year}" if _ID.match(str(year)) else None
+
+
+def _item_name(items: list[Any], i: int) -> str | None:
+    """The name of ``items[i]``, or ``None`` when it has none or shares it with
+    another item (a duplicate id), where only its position tells them apart."""
+    if not 0 <= i < len(items):
+        return None
+    name = _name_of(items[i])
+    if name is None or sum(_name_of(it) == name for it in items) > 1:
+        return None
+    return name
+
+
+def key_path(loc: Iterable[Any], doc: dict[str, Any] | None = None) -> str:
+    """``budgets[hee].per_year.2021`` for the key path ``("budgets", 0,
+    "per_year", 2021)``.
+
+    An item of a section is named by its id in brackets (``workforce[north_trust/
+    nurse]``), as override keys name it, because a position means nothing to
+    someone reading the file; an item without a usable id (missing, invalid or
+    shared with another item) is named by its position from 0 as ``[#3]``, and
+    so is an element of a list field (``response[#1]``). Mapping keys, years of
+    ``{year: value}`` fields included, follow a dot (``per_year.2021``,
+    ``groups.nurse``), as in override keys. ``doc`` tells lists from mappings;
+    without it an int is a position unless it follows a year-keyed field.
+    """
+    loc = [p for p in loc if p != "[key]"]
+    if not loc:
+        return ""
+    out = str(loc[0])
+    node = doc.get(loc[0]) if isinstance(doc, dict) else None
+    prev = loc[0]
+    for depth, part in enumerate(loc[1:], start=1):
+        if isinstance(node, list) and isinstance(part, int):
+            name = _item_name(node, part) if depth == 1 else None
+            out += f"[{name}]" if name is not None else f"[#{part}]"
+            node = node[part] if 0 <= part < len(node) else None
+        elif isinstance(node, dict):
+            out += f".{part}"
+            node = node.get(part)
+        elif isinstance(part, int) and prev not in _YEAR_KEYED:
+            out += f"[#{part}]"
+            node = None
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{part}"
+            node = None
+        prev = part
     return out
+
+
+@dataclass
+class Locator:
+    """Key paths of one (overridden) document to the locations shown to the user.
+
+    Adds ``(from --set KEY=VALUE)`` to a location whose value an override
+    wrote: the file may be right and the command line wrong, and the user must
+    know which to mend.
+    """
+
+    provenance: Provenance
+    doc: dict[str, Any] | None = None
+    written: Written = field(default_factory=list)
+
+    def __call__(self, loc: Iterable[Any]) -> str:
+        from optimiser.overrides import overrides_at
+
+        loc = list(loc)
+        where = self.provenance.locate(loc, self.doc)
+        by = overrides_at(loc, self.written) if self.written else []
+        if by:
+            where += " (from " + ", ".join(o.spelled for o in by) + ")"
+        return where
 
 
 # ---------------------------------------------------------------- reading
@@ -203,7 +293,9 @@ def read_csv_section(
         else:
             keep.append(j)
     src = CsvSource(file=name, columns={header[j] for j in keep})
-    by_year = "year" in src.columns
+    # Only a section with {year: value} fields folds rows by year; elsewhere a
+    # ``year`` column is a field of its own (a posts row's year).
+    by_year = bool(year_fields) and "year" in src.columns
     items: list[dict[str, Any]] = []
     index_of: dict[str, int] = {}
     plain: list[dict[str, str]] = []  # the non-year cells of each item, to compare rows
@@ -316,12 +408,15 @@ _BRANCH_TAG = re.compile(r"^(list|dict|tuple|float|int|str|bool|none|function-\w
                          r"constrained-\w+|[A-Z]\w*)(\[.*\])?$")
 
 
-def validation_problems(exc: ValidationError, prov: Provenance) -> list[Problem]:
+def validation_problems(exc: ValidationError, prov: Provenance,
+                        locate: Callable[[Iterable[Any]], str] | None = None) -> list[Problem]:
     """Turn pydantic's errors into located one-line problems.
 
     A union field (``groups``: list or mapping) yields one error per branch; the
     most specific (deepest) one is kept, since it is the branch the value meant.
+    ``locate`` names places (default: ``prov.locate``, items by position).
     """
+    locate = locate or prov.locate
     by_field: dict[tuple, list[tuple[tuple, dict]]] = {}
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _BRANCH_TAG.match(p)
@@ -344,12 +439,12 @@ def validation_problems(exc: ValidationError, prov: Provenance) -> list[Problem]
         if len(kept) > 1 and all(kinds) and len({loc for loc, _ in kept}) == 1:
             loc, err = kept[0]
             words = list(dict.fromkeys(kinds))
-            problems.append(Problem(prov.locate(loc), f"must be {' or '.join(words)}, "
-                                                      f"got {_fmt(err.get('input'))}"))
+            problems.append(Problem(locate(loc), f"must be {' or '.join(words)}, "
+                                                 f"got {_fmt(err.get('input'))}"))
             continue
         seen = set()
         for loc, err in kept:
-            p = Problem(prov.locate(loc), _message(err, loc))
+            p = Problem(locate(loc), _message(err, loc))
             if p not in seen:
                 seen.add(p)
                 problems.append(p)
@@ -387,6 +482,10 @@ def _as_number(v: Any) -> Any:
 
 
 def _message(err: dict, loc: tuple) -> str:
+    if loc and loc[-1] == "[key]":
+        # The key of a mapping, not its value, is wrong (``per_year: {x: 5}``).
+        what = "year" if any(p in _YEAR_KEYED for p in loc) else "key"
+        return f"{what} {_message(err, loc[:-1])}"
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
@@ -498,19 +597,21 @@ def _model_in(tp: Any) -> Any:
     return None
 
 
-def validate_document(doc: dict[str, Any], prov: Provenance) -> tuple[Instance | None,
-                                                                       list[Problem]]:
+def validate_document(doc: dict[str, Any], prov: Provenance,
+                      locate: Callable[[Iterable[Any]], str] | None = None
+                      ) -> tuple[Instance | None, list[Problem]]:
     """Validate the expanded document field by field."""
     try:
         return Instance.model_validate(doc), []
     except ValidationError as exc:
-        problems = validation_problems(exc, prov)
+        problems = validation_problems(exc, prov, locate or Locator(prov, doc))
         # A section whose CSV could not be read is already reported; that it is
         # now empty is not a second problem.
         return None, [p for p in problems if p.location not in prov.unread]
 
 
-def partial_checks(doc: dict[str, Any], prov: Provenance) -> list[Problem]:
+def partial_checks(doc: dict[str, Any], prov: Provenance,
+                   located: Callable[[Iterable[Any]], str] | None = None) -> list[Problem]:
     """Cross-reference checks on the items that passed field validation.
 
     Used when the document as a whole failed, so that an unknown group in one
@@ -518,6 +619,7 @@ def partial_checks(doc: dict[str, Any], prov: Provenance) -> list[Problem]:
     items are left out (their own problems are reported); the ids they declare
     still count as known. Nothing is checked when the horizon, the staff groups
     or the units cannot be used at all, since every check depends on them.
+    ``located`` names places of ``doc`` (default: a :class:`Locator` of it).
     """
     from optimiser.checks import Declared, run_checks
 
@@ -549,11 +651,14 @@ def partial_checks(doc: dict[str, Any], prov: Provenance) -> list[Problem]:
     except ValidationError:
         return []
 
+    to_doc = located or Locator(prov, doc)
+
     def locate(loc: Iterable[Any]) -> str:
+        # The checks count the valid items only; locations count the document's.
         loc = list(loc)
         if len(loc) >= 2 and loc[0] in index and isinstance(loc[1], int):
             loc[1] = index[loc[0]][loc[1]]
-        return prov.locate(loc)
+        return to_doc(loc)
 
     declared = Declared.of(inst, Declared(frozenset(extra["staff_groups"]),
                                           frozenset(extra["units"]),
@@ -600,14 +705,15 @@ def instance_from_document(doc: dict[str, Any], prov: Provenance,
     from optimiser.overrides import apply_overrides, as_overrides
 
     t0 = time.perf_counter()
-    problems = [*problems, *apply_overrides(doc, as_overrides(overrides))]
+    locate = Locator(prov, doc)
+    problems = [*problems, *apply_overrides(doc, as_overrides(overrides), locate.written)]
     t1 = time.perf_counter()
-    inst, field_problems = validate_document(doc, prov)
+    inst, field_problems = validate_document(doc, prov, locate)
     problems += field_problems
     if inst is not None:
-        problems += run_checks(inst, prov.locate)
+        problems += run_checks(inst, locate)
     else:
-        problems += partial_checks(doc, prov)
+        problems += partial_checks(doc, prov, locate)
     if timings is not None:
         timings["load"] = timings.get("load", 0.0) + t1 - t0
         timings["validate"] = time.perf_counter() - t1

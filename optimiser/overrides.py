@@ -1,10 +1,16 @@
 """Overrides (SPEC §5): change the instance document before validation.
 
 A key is a dotted path into the document. List items are addressed by their
-``id`` (workforce rows, which have none, by ``unit/group``), by position, or all
-at once with ``*``. ``set`` replaces one value; ``scale`` multiplies every number
+``id`` (workforce rows, which have none, by ``unit/group``; posts rows by
+``unit/group/year``, or ``unit/group`` for every year of the pair), by
+position, or all at once with ``*``. ``set`` replaces one value; ``scale`` multiplies every number
 under the key. Keys are checked against the schema, so a misspelt key is an
 error that names the key, never a silently ignored change.
+
+:func:`apply_overrides` can also record which places of the document each
+override wrote, so that a problem later found in such a value names the
+override that put it there (``… (from --set budgets.hee.per_year=-5)``): the
+file is fine, and the user must look at their command line instead.
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ import math
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from optimiser.errors import Problem
+from optimiser.errors import Problem, known
 from optimiser.schema import Instance
 
 # Keys whose values are names, never scaled.
@@ -34,10 +40,19 @@ class Override:
     kind: Literal["set", "scale"]
     key: str
     value: Any
+    text: str | None = field(default=None, compare=False)
+    """The value as the user typed it (``3e8``), to quote it back in messages;
+    ``None`` when the override was built in Python."""
 
     @property
     def label(self) -> str:
         return f"--{self.kind} {self.key}"
+
+    @property
+    def spelled(self) -> str:
+        """``--set KEY=VALUE`` as given, so the user recognises their own option."""
+        value = self.text if self.text is not None else _value_text(self.value)
+        return f"{self.label}={value}"
 
     @classmethod
     def parse(cls, kind: Literal["set", "scale"], text: str) -> Override:
@@ -62,7 +77,20 @@ class Override:
             why = factor_problem(value)
             if why:
                 raise OverrideSyntaxError(Problem(f"--scale {key}", why))
-        return cls(kind, key, value)
+        return cls(kind, key, value, raw.strip())
+
+
+def _value_text(value: Any) -> str:
+    """A value built in Python, written as it would be typed (YAML flow style)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, int | float | str):
+        return str(value)
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
 
 
 class OverrideSyntaxError(ValueError):
@@ -90,8 +118,18 @@ def as_overrides(overrides: Iterable[Override | tuple[str, str, Any]] | None) ->
     return out
 
 
-def apply_overrides(doc: dict[str, Any], overrides: Sequence[Override]) -> list[Problem]:
-    """Apply overrides to the document in place; return the problems found."""
+Written = list[tuple[tuple[Any, ...], Override]]
+"""Key paths of the document (``("budgets", 0, "per_year")``) and the override
+that wrote each, in the order applied."""
+
+
+def apply_overrides(doc: dict[str, Any], overrides: Sequence[Override],
+                    written: Written | None = None) -> list[Problem]:
+    """Apply overrides to the document in place; return the problems found.
+
+    ``written``, when given, receives the key path of every value an override
+    set or scaled (list items by position), for :func:`overrides_at`.
+    """
     problems: list[Problem] = []
     for o in overrides:
         if o.kind not in ("set", "scale"):
@@ -108,40 +146,60 @@ def apply_overrides(doc: dict[str, Any], overrides: Sequence[Override]) -> list[
         except KeyError as exc:
             problems.append(Problem(o.label, str(exc.args[0])))
             continue
-        for parent, key in targets:
+        for parent, key, path in targets:
             if o.kind == "set":
                 parent[key] = o.value
             else:
                 parent[key] = _scaled(parent[key], float(o.value), key)
+            if written is not None:
+                written.append((path, o))
     return problems
 
 
+def overrides_at(loc: Sequence[Any], written: Written) -> list[Override]:
+    """The overrides that wrote the value at ``loc`` (a key path), inside it
+    (``--set budgets.main.per_year.2017`` for a problem with ``per_year``), or
+    around it (``--scale budgets`` for a problem with one pot's ``total``).
+
+    A consequence elsewhere (``--set horizon.years=2`` leaving a budget year
+    outside the plan) is not traced: only the values an override wrote are.
+    """
+    where = tuple(str(p) for p in loc)
+    out: list[Override] = []
+    for path, o in written:
+        path_s = tuple(str(p) for p in path)
+        n = min(len(path_s), len(where))
+        if path_s[:n] == where[:n] and o not in out:
+            out.append(o)
+    return out
+
+
 def _resolve(node: Any, tp: Any, parts: list[str], create: bool,
-             path: str = "") -> list[tuple[Any, Any]]:
-    """(container, key) pairs the path names, checked against the schema type."""
+             path: str = "", at: tuple[Any, ...] = ()) -> list[tuple[Any, Any, tuple]]:
+    """(container, key, key path) triples the path names, checked against the
+    schema type. ``path`` is the dotted key so far (for messages), ``at`` the
+    same place as a key path of the document (list items by position)."""
     seg, rest = parts[0], parts[1:]
     here = f"{path}.{seg}" if path else seg
     if isinstance(node, list):
         if seg == "*":
             idx = list(range(len(node)))
         else:
-            idx = [i for i, it in enumerate(node) if _item_key(it) == seg]
+            idx = [i for i, it in enumerate(node) if seg in _item_keys(it)]
             if not idx and seg.isdigit() and int(seg) < len(node):
                 idx = [int(seg)]
             if not idx:
-                known = [k for k in (_item_key(it) for it in node) if k is not None]
-                raise KeyError(f"no item '{seg}' in '{path}'"
-                               + (f" (ids: {', '.join(known[:12])}"
-                                  + (", …" if len(known) > 12 else "") + ")" if known else ""))
+                hint = known(seg, (k for k in map(_item_key, node) if k is not None))
+                raise KeyError(f"no item '{seg}' in '{path}'" + (f" ({hint})" if hint else ""))
         child_tp = _item_type(tp)
-        out: list[tuple[Any, Any]] = []
+        out: list[tuple[Any, Any, tuple]] = []
         missing: list[KeyError] = []
         for i in idx:
             if not rest:
-                out.append((node, i))
+                out.append((node, i, (*at, i)))
                 continue
             try:
-                out += _resolve(node[i], child_tp, rest, create, here)
+                out += _resolve(node[i], child_tp, rest, create, here, (*at, i))
             except _NotSet as exc:
                 # ``--scale workforce.*.leaver_rate``: items that do not give the
                 # value have nothing to scale; only if none does is it an error.
@@ -165,22 +223,37 @@ def _resolve(node: Any, tp: Any, parts: list[str], create: bool,
         if not rest:
             if key not in node and not create:
                 raise _NotSet(f"'{here}' is not set, so there is nothing to scale")
-            return [(node, key)]
+            return [(node, key, (*at, key))]
         if key not in node:
             if not create:
                 raise _NotSet(f"'{here}' is not set, so there is nothing to scale")
             node[key] = {}
-        return _resolve(node[key], child_tp, rest, create, here)
+        return _resolve(node[key], child_tp, rest, create, here, (*at, key))
     raise KeyError(f"'{path}' is a value, not a section: cannot go into '{seg}'")
 
 
 def _item_key(item: Any) -> str | None:
+    """The key that names one item: its ``id``; ``unit/group`` for a workforce
+    row, ``unit/group/year`` for a posts row (neither has an id)."""
     if isinstance(item, dict):
         if "id" in item:
             return str(item["id"])
         if "unit" in item and "group" in item:
-            return f"{item['unit']}/{item['group']}"
+            pair = f"{item['unit']}/{item['group']}"
+            return f"{pair}/{item['year']}" if "year" in item else pair
     return None
+
+
+def _item_keys(item: Any) -> set[str]:
+    """Every key that addresses ``item``: its own, and ``unit/group`` for a
+    posts row, which addresses every year of the pair at once."""
+    key = _item_key(item)
+    if key is None:
+        return set()
+    keys = {key}
+    if isinstance(item, dict) and "id" not in item and "year" in item:
+        keys.add(f"{item['unit']}/{item['group']}")
+    return keys
 
 
 _NO_KEY = object()

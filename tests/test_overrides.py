@@ -1,4 +1,5 @@
-"""``--set`` and ``--scale`` (SPEC §5): what each override changes, with values."""
+"""``--set`` and ``--scale`` (docs/instance-format.md, "Overrides"): what each
+override changes, with values, and how problems name the override behind them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from instance_copy import TinyCopy
 from typer.testing import CliRunner
 
 from cli import app
-from optimiser import Override
+from optimiser import InputError, Override
 from optimiser.overrides import OverrideSyntaxError
 
 
@@ -215,6 +216,58 @@ def test_unreadable_overrides(kind: str, text: str, message: str) -> None:
         Override.parse(kind, text)  # type: ignore[arg-type]
     assert str(info.value) == message
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(("override", "spelled"), [
+    (Override.parse("set", "budgets.hee.per_year=3e8"), "--set budgets.hee.per_year=3e8"),
+    (Override.parse("scale", "budgets = 1.2 "), "--scale budgets=1.2"),
+    (Override("set", "budgets.hee.per_year", 3e8), "--set budgets.hee.per_year=300000000"),
+    (Override("set", "training.x.integer_places", False), "--set training.x.integer_places=false"),
+    (Override("set", "budgets.main.per_year", {2017: 5e5}),
+     "--set budgets.main.per_year={2017: 500000.0}"),
+])
+def test_an_override_is_quoted_as_typed(override: Override, spelled: str) -> None:
+    """Messages quote the value as the user wrote it; built in Python, as YAML."""
+    assert override.spelled == spelled
+
+
+def test_the_typed_text_does_not_change_what_an_override_is() -> None:
+    assert Override.parse("set", "k=3e8") == Override("set", "k", 3e8)
+
+
+def test_overrides_record_what_they_wrote(tiny: TinyCopy) -> None:
+    """The key paths an override wrote (items by position), for naming it in a
+    problem found there later; ``*`` writes one path per item."""
+    from optimiser.loader import read_document
+    from optimiser.overrides import apply_overrides, overrides_at
+
+    doc, _, _ = read_document(tiny.path)
+    written: list = []
+    overrides = [*sets("budgets.main.per_year.2017=5e5", "training.*.integer_places=false"),
+                 *scales("budgets=2")]
+    assert apply_overrides(doc, overrides, written) == []
+    assert [(path, o.key) for path, o in written] == [
+        (("budgets", 1, "per_year", 2017), "budgets.main.per_year.2017"),
+        (("training", 0, "integer_places"), "training.*.integer_places"),
+        (("training", 1, "integer_places"), "training.*.integer_places"),
+        (("training", 2, "integer_places"), "training.*.integer_places"),
+        (("budgets",), "budgets"),
+    ]
+    # Inside, at and around the place written; not beside it.
+    assert [o.key for o in overrides_at(("budgets", 1, "per_year", 2017), written)] == [
+        "budgets.main.per_year.2017", "budgets"]
+    assert [o.key for o in overrides_at(("budgets", 1, "per_year"), written)] == [
+        "budgets.main.per_year.2017", "budgets"]
+    assert [o.key for o in overrides_at(("budgets", 1, "total"), written)] == ["budgets"]
+    assert overrides_at(("training", 0, "duration"), written) == []
+
+
+def test_unknown_item_lists_the_known_ids(tiny: TinyCopy) -> None:
+    with pytest.raises(InputError) as info:
+        tiny.load(sets("training.nursing_degre.duration=2"))
+    assert [str(p) for p in info.value.problems] == [
+        "--set training.nursing_degre.duration | no item 'nursing_degre' in 'training' "
+        "(known: nursing_degree, nurse_associate_upskill, therapy_course)"]
 
 
 def test_cli_applies_overrides(tiny: TinyCopy) -> None:

@@ -100,55 +100,68 @@ CASES = [
     Case("unknown-top-level-key", yaml_edit(lambda d: d.update(colour="red")),
          "colour", "unknown key"),
     Case("unknown-key-in-item", item_edit("training", "nursing_degree", colour="red"),
-         "training[0].colour", "unknown key"),
+         "training[nursing_degree].colour", "unknown key"),
     Case("unknown-key-nested", yaml_edit(
         lambda d: find(d["training"], "nursing_degree")["supervision"].update(ratio=2)),
-         "training[0].supervision.ratio", "unknown key"),
+         "training[nursing_degree].supervision.ratio", "unknown key"),
     Case("missing-required-field", item_edit("training", "therapy_course",
                                              completion_rate=DROP),
-         "training[1].completion_rate", "required, but missing"),
+         "training[therapy_course].completion_rate", "required, but missing"),
     Case("missing-required-section", yaml_edit(lambda d: d.pop("horizon")),
          "horizon", "required, but missing"),
     Case("missing-required-csv-cell", cell("workforce.csv", 4, "fte", ""),
          "workforce.csv row 4, column fte", "required, but missing"),
     # --- unknown references (cross-reference checks)
     Case("workforce-unknown-group", cell("workforce.csv", 3, "group", "nruse"),
-         "workforce.csv row 3, column group", "unknown staff group 'nruse'"),
+         "workforce.csv row 3, column group",
+         "unknown staff group 'nruse' (known: nurse, support, therapist)"),
     Case("target-unknown-group", cell("targets.csv", 4, "groups", "therapist:1;nruse:0.5"),
-         "targets.csv row 4, column groups", "unknown staff group 'nruse'"),
+         "targets.csv row 4, column groups",
+         "unknown staff group 'nruse' (known: nurse, support, therapist)"),
     Case("lever-unknown-group", item_edit("international", "nurse_intl", group="nruse"),
-         "international[0].group", "unknown staff group 'nruse' (known: nurse, support, therapist)"),
+         "international[nurse_intl].group",
+         "unknown staff group 'nruse' (known: nurse, support, therapist)"),
     Case("lever-unknown-from-group", item_edit("training", "nurse_associate_upskill",
                                                from_group="suport"),
-         "training[2].from_group", "unknown staff group 'suport'"),
+         "training[nurse_associate_upskill].from_group",
+         "unknown staff group 'suport' (known: support, nurse, therapist)"),
     Case("retention-unknown-group", item_edit("retention", "high_exit",
                                               groups=["nurse", "therapst"]),
-         "retention[0].groups", "unknown staff group 'therapst'"),
+         "retention[high_exit].groups",
+         "unknown staff group 'therapst' (known: therapist, nurse, support)"),
     Case("workforce-unknown-unit", cell("workforce.csv", 5, "unit", "cost_trust"),
-         "workforce.csv row 5, column unit", "unknown unit 'cost_trust'"),
+         "workforce.csv row 5, column unit",
+         "unknown unit 'cost_trust' (known: coast_trust, city_trust, north_trust)"),
     Case("target-unknown-unit", both(cell("targets.csv", 5, "unit", "cty_trust"),
                                      cell("targets.csv", 6, "unit", "cty_trust")),
-         "targets.csv row 5, column unit", "unknown unit 'cty_trust'"),
+         "targets.csv row 5, column unit",
+         "unknown unit 'cty_trust' (known: city_trust, coast_trust, north_trust)"),
     Case("retention-unknown-unit", item_edit("retention", "high_exit",
                                              eligible=["city_trust", "cty_trust"]),
-         "retention[0].eligible", "unknown unit 'cty_trust'"),
+         "retention[high_exit].eligible",
+         "unknown unit 'cty_trust' (known: city_trust, coast_trust, north_trust)"),
     Case("lever-unknown-region", item_edit("training", "nurse_associate_upskill",
                                            region="nroth"),
-         "training[2].region", "unknown region 'nroth' (regions with units: north, south)"),
+         "training[nurse_associate_upskill].region",
+         "unknown region 'nroth' (known: north, south)"),
     Case("target-unknown-region", cell("targets.csv", 4, "region", "nroth"),
-         "targets.csv row 4, column region", "unknown region 'nroth'"),
+         "targets.csv row 4, column region",
+         "unknown region 'nroth' (known: north, south)"),
     Case("unknown-pot", item_edit("training", "nursing_degree", pot="educaton"),
-         "training[0].pot", "unknown budget pot 'educaton' (declared: education, main)"),
+         "training[nursing_degree].pot",
+         "unknown budget pot 'educaton' (known: education, main)"),
     Case("no-pots-declared", both(yaml_edit(lambda d: d.pop("budgets")),
                                   item_edit("training", "therapy_course", pot=DROP),
                                   item_edit("training", "nurse_associate_upskill", pot=DROP)),
-         "training[0].pot", "unknown budget pot 'education' (no pots are declared)"),
+         "training[nursing_degree].pot",
+         "unknown budget pot 'education' (no budget pots are declared)"),
     Case("supervision-unknown-group", yaml_edit(
         lambda d: find(d["training"], "nursing_degree")["supervision"].update(group="nruse")),
-         "training[0].supervision.group", "unknown staff group 'nruse'"),
+         "training[nursing_degree].supervision.group",
+         "unknown staff group 'nruse' (known: nurse, support, therapist)"),
     # --- duplicates
     Case("duplicate-id-inline", yaml_edit(lambda d: d["staff_groups"].append({"id": "nurse"})),
-         "staff_groups[3].id", "duplicate id 'nurse' (also staff_groups[0].id)"),
+         "staff_groups[#3].id", "duplicate id 'nurse' (also staff_groups[#0].id)"),
     Case("duplicate-id-csv", add_row("units.csv", id="city_trust", region="south"),
          "units.csv row 5, column id", "duplicate id 'city_trust' (also units.csv row 4, column id)"),
     Case("duplicate-workforce-pair", add_row("workforce.csv", unit="city_trust",
@@ -160,92 +173,92 @@ CASES = [
          "targets.csv row 3, column required", "year 2025 is outside the plan years 2017–2020"),
     Case("budget-year-outside-horizon", yaml_edit(
         lambda d: find(d["budgets"], "main")["per_year"].update({2021: 5})),
-         "budgets[1].per_year[2021]", "year 2021 is outside the plan years 2017–2020"),
+         "budgets[main].per_year.2021", "year 2021 is outside the plan years 2017–2020"),
     Case("committed-after-base-year", yaml_edit(
         lambda d: find(d["training"], "nursing_degree")["committed"].update({2017: 5})),
-         "training[0].committed[2017]", "committed start year 2017 is after the base year 2016"),
+         "training[nursing_degree].committed.2017", "committed start year 2017 is after the base year 2016"),
     Case("committed-already-graduated", yaml_edit(
         lambda d: find(d["training"], "nursing_degree")["committed"].update({2012: 5})),
-         "training[0].committed[2012]",
+         "training[nursing_degree].committed.2012",
          "entrants of 2012 finished a 3-year course by the base year 2016"),
     Case("intake-year-outside-horizon", item_edit("training", "therapy_course",
                                                   intake_years=[2018, 2021]),
-         "training[1].intake_years", "intake year 2021 is outside the plan years 2017–2020"),
+         "training[therapy_course].intake_years", "intake year 2021 is outside the plan years 2017–2020"),
     Case("horizon-years-zero", yaml_edit(lambda d: d["horizon"].update(years=0)),
          "horizon.years", "must be in [1, 60], got 0"),
     # --- response curves
     Case("response-not-concave", item_edit("return_to_practice", "nurse_rtp",
                                            response=[[0, 0], [100000, 5], [200000, 30]]),
-         "return_to_practice[0].response",
+         "return_to_practice[nurse_rtp].response",
          "not concave: slope rises from 5e-05 to 0.00025 at breakpoint 3"),
     Case("response-spend-not-increasing", item_edit(
         "return_to_practice", "nurse_rtp", response=[[0, 0], [200000, 20], [200000, 35]]),
-         "return_to_practice[0].response",
+         "return_to_practice[nurse_rtp].response",
          "spends must increase: breakpoint 3 spend 200000 is not above 200000"),
     Case("response-not-from-origin", item_edit("retention", "high_exit",
                                                response=[[0, 1], [50000, 8]]),
-         "retention[0].response", "must start at [0, 0], got [0, 1]"),
+         "retention[high_exit].response", "must start at [0, 0], got [0, 1]"),
     Case("response-one-breakpoint", item_edit("retention", "high_exit", response=[[0, 0]]),
-         "retention[0].response", "needs at least 2 item(s)"),
+         "retention[high_exit].response", "needs at least 2 item(s)"),
     Case("response-bad-pair", item_edit("retention", "high_exit",
                                         response=[[0, 0], [1, 2, 3]]),
-         "retention[0].response[1]", "a breakpoint must be a [spend, effect] pair"),
+         "retention[high_exit].response[#1]", "a breakpoint must be a [spend, effect] pair"),
     # --- training
     Case("min-cohort-without-max", item_edit("training", "therapy_course",
                                              max_places_per_year=DROP),
-         "training[1].min_cohort", "min_cohort needs max_places_per_year"),
+         "training[therapy_course].min_cohort", "min_cohort needs max_places_per_year"),
     Case("fixed-cost-without-max", item_edit("training", "therapy_course",
                                              max_places_per_year=DROP, min_cohort=DROP),
-         "training[1].cohort_fixed_cost", "cohort_fixed_cost needs max_places_per_year"),
+         "training[therapy_course].cohort_fixed_cost", "cohort_fixed_cost needs max_places_per_year"),
     Case("min-cohort-above-max", item_edit("training", "therapy_course", min_cohort=80),
-         "training[1].min_cohort", "min_cohort 80 exceeds max_places_per_year 60"),
+         "training[therapy_course].min_cohort", "min_cohort 80 exceeds max_places_per_year 60"),
     Case("completion-rate-above-one", item_edit("training", "nurse_associate_upskill",
                                                 completion_rate=1.3),
-         "training[2].completion_rate", "must be in (0, 1], got 1.3"),
+         "training[nurse_associate_upskill].completion_rate", "must be in (0, 1], got 1.3"),
     Case("completion-rate-zero", item_edit("training", "nurse_associate_upskill",
                                            completion_rate=0),
-         "training[2].completion_rate", "must be in (0, 1], got 0"),
+         "training[nurse_associate_upskill].completion_rate", "must be in (0, 1], got 0"),
     Case("from-group-equals-group", item_edit("training", "nurse_associate_upskill",
                                               from_group="nurse"),
-         "training[2].from_group", "from_group must differ from group"),
+         "training[nurse_associate_upskill].from_group", "from_group must differ from group"),
     Case("duration-not-a-number", item_edit("training", "nursing_degree", duration="three"),
-         "training[0].duration", "must be a whole number, got 'three'"),
+         "training[nursing_degree].duration", "must be a whole number, got 'three'"),
     Case("integer-places-not-bool", item_edit("training", "nursing_degree",
                                               integer_places="maybe"),
-         "training[0].integer_places", "must be true or false, got 'maybe'"),
+         "training[nursing_degree].integer_places", "must be true or false, got 'maybe'"),
     Case("supervision-ratio-zero", yaml_edit(
         lambda d: find(d["training"], "nursing_degree")["supervision"].update(
             max_trainees_per_fte=0)),
-         "training[0].supervision.max_trainees_per_fte", "must be > 0, got 0"),
+         "training[nursing_degree].supervision.max_trainees_per_fte", "must be > 0, got 0"),
     Case("bad-id", item_edit("training", "nursing_degree", id="nursing degree"),
-         "training[0].id", "'nursing degree' is not a valid id"),
+         "training[#0].id", "'nursing degree' is not a valid id"),
     # --- rates and amounts
     Case("leaver-rate-above-one-csv", cell("workforce.csv", 2, "leaver_rate", "1.4"),
          "workforce.csv row 2, column leaver_rate", "must be in [0, 1], got 1.4"),
     Case("leaver-rate-negative-inline", item_edit("staff_groups", "support", leaver_rate=-0.1),
-         "staff_groups[1].leaver_rate", "must be in [0, 1], got -0.1"),
+         "staff_groups[support].leaver_rate", "must be in [0, 1], got -0.1"),
     Case("negative-cost", item_edit("international", "nurse_intl", cost_per_recruit=-5),
-         "international[0].cost_per_recruit", "must be ≥ 0, got -5"),
+         "international[nurse_intl].cost_per_recruit", "must be ≥ 0, got -5"),
     Case("negative-budget", item_edit("budgets", "education", per_year=-5),
-         "budgets[0].per_year", "must be ≥ 0, got -5"),
+         "budgets[education].per_year", "must be ≥ 0, got -5"),
     Case("budget-not-number-or-mapping", item_edit("budgets", "education", per_year="lots"),
-         "budgets[0].per_year", "must be a number or a mapping, got 'lots'"),
+         "budgets[education].per_year", "must be a number or a mapping, got 'lots'"),
     Case("retained-share-above-one", item_edit("retention", "high_exit",
                                                max_retained_share=1.5),
-         "retention[0].max_retained_share", "must be in [0, 1], got 1.5"),
+         "retention[high_exit].max_retained_share", "must be in [0, 1], got 1.5"),
     Case("top-leaver-rate-above-units", item_edit("retention", "high_exit",
                                                   eligible={"top_leaver_rate": 5}),
-         "retention[0].eligible", "top_leaver_rate 5 exceeds the 3 units"),
+         "retention[high_exit].eligible", "top_leaver_rate 5 exceeds the 3 units"),
     Case("top-leaver-rate-zero", item_edit("retention", "high_exit",
                                            eligible={"top_leaver_rate": 0}),
-         "retention[0].eligible.top_leaver_rate", "must be ≥ 1, got 0"),
+         "retention[high_exit].eligible.top_leaver_rate", "must be ≥ 1, got 0"),
     # --- targets and objective
     Case("target-region-and-unit", both(cell("targets.csv", 5, "region", "south"),
                                         cell("targets.csv", 6, "region", "south")),
          "targets.csv row 5", "give at most one of region and unit"),
     Case("target-groups-empty", yaml_edit(lambda d: d.update(
         targets=[{"id": "t", "groups": [], "required": {2018: 1}}])),
-         "targets[0].groups", "needs at least 1 item(s)"),
+         "targets[t].groups", "needs at least 1 item(s)"),
     Case("target-weight-not-number", cell("targets.csv", 4, "groups", "therapist:x;nurse:0.5"),
          "targets.csv row 4, column groups (therapist)", "must be a number, got 'x'"),
     Case("weighted-without-value", yaml_edit(lambda d: d.update(objective={"mode": "weighted"})),
@@ -286,7 +299,7 @@ CASES = [
          "training", "must be a list, got 5"),
     # --- overrides (SPEC §5)
     Case("override-unknown-item", lambda t: None,
-         "--set budgets.nope.per_year", "no item 'nope' in 'budgets' (ids: education, main)",
+         "--set budgets.nope.per_year", "no item 'nope' in 'budgets' (known: education, main)",
          overrides=[("set", "budgets.nope.per_year", 1)]),
     Case("override-unknown-key", lambda t: None,
          "--set training.nursing_degree.foo", "unknown key 'foo' in 'training.nursing_degree'",
@@ -308,8 +321,60 @@ CASES = [
     Case("override-scale-factor-infinite", lambda t: None,
          "--scale budgets", "the factor must be a finite number, got inf",
          overrides=[("scale", "budgets", float("inf"))]),
+    Case("override-unknown-workforce-row", lambda t: None,
+         "--set workforce.nort_trust/nurse.fte",
+         "no item 'nort_trust/nurse' in 'workforce' (known: north_trust/nurse, ",
+         overrides=[("set", "workforce.nort_trust/nurse.fte", 1)]),
+    # --- locations: items by id, year keys, the override that wrote the value
+    Case("inline-workforce-row-by-unit-and-group", yaml_edit(lambda d: d.update(
+        workforce=[{"unit": "north_trust", "group": "nurse", "fte": -1}])),
+         "workforce[north_trust/nurse].fte", "must be ≥ 0, got -1"),
+    Case("inline-workforce-row-unknown-unit", yaml_edit(lambda d: d.update(
+        workforce=[{"unit": "nort_trust", "group": "nurse", "fte": 1}])),
+         "workforce[nort_trust/nurse].unit",
+         "unknown unit 'nort_trust' (known: north_trust, coast_trust, city_trust)"),
+    Case("inline-workforce-rows-twice", yaml_edit(lambda d: d.update(
+        workforce=[{"unit": "north_trust", "group": "nurse", "fte": 1},
+                   {"unit": "north_trust", "group": "nurse", "fte": 2}])),
+         "workforce[#1]", "unit 'north_trust', group 'nurse' given twice (also workforce[#0])"),
+    Case("item-without-id-by-position", yaml_edit(
+        lambda d: find(d["training"], "therapy_course").pop("id")),
+         "training[#1].id", "required, but missing"),
+    Case("year-key-value", yaml_edit(
+        lambda d: find(d["budgets"], "main")["per_year"].update({2018: -5})),
+         "budgets[main].per_year.2018", "must be ≥ 0, got -5"),
+    Case("year-key-not-a-year", yaml_edit(
+        lambda d: find(d["budgets"], "main")["per_year"].update({"next": 5})),
+         "budgets[main].per_year.next", "year must be a whole number, got 'next'"),
+    Case("target-year-inline", yaml_edit(lambda d: d.update(
+        targets=[{"id": "t", "groups": ["nurse"], "required": {2018: 1, 2030: 2}}])),
+         "targets[t].required.2030", "year 2030 is outside the plan years 2017–2020"),
+    Case("override-value-named", lambda t: None,
+         "budgets[education].per_year (from --set budgets.education.per_year=-5)",
+         "must be ≥ 0, got -5", overrides=[("set", "budgets.education.per_year", -5)]),
+    Case("override-year-key-named", lambda t: None,
+         "budgets[main].per_year.2030 (from --set budgets.main.per_year.2030=5)",
+         "year 2030 is outside the plan years 2017–2020",
+         overrides=[("set", "budgets.main.per_year.2030", 5)]),
+    Case("override-unknown-reference-named", lambda t: None,
+         "training[nursing_degree].pot (from --set training.nursing_degree.pot=educaton)",
+         "unknown budget pot 'educaton' (known: education, main)",
+         overrides=[("set", "training.nursing_degree.pot", "educaton")]),
+    Case("override-in-a-csv-cell-named", lambda t: None,
+         "workforce.csv row 2, column unit (from --set workforce.north_trust/nurse.unit=nowhere)",
+         "unknown unit 'nowhere' (known: city_trust, coast_trust, north_trust)",
+         overrides=[("set", "workforce.north_trust/nurse.unit", "nowhere")]),
+    Case("override-scale-named", lambda t: None,
+         "budgets[main].total (from --scale budgets=-1)", "must be ≥ 0, got -3500000",
+         overrides=[("scale", "budgets", -1)], count=6),
+    Case("override-set-then-scale-both-named", lambda t: None,
+         "budgets[education].per_year (from --set budgets.education.per_year=1000000, "
+         "--scale budgets.education.per_year=-3)", "must be ≥ 0, got -3000000",
+         overrides=[("set", "budgets.education.per_year", 1e6),
+                    ("scale", "budgets.education.per_year", -3)]),
     Case("override-sets-bad-value", lambda t: None,
-         "training[0].completion_rate", "must be in (0, 1], got 2",
+         "training[nursing_degree].completion_rate "
+         "(from --set training.nursing_degree.completion_rate=2)", "must be in (0, 1], got 2",
          overrides=[("set", "training.nursing_degree.completion_rate", 2)]),
 ]
 
@@ -398,10 +463,11 @@ def test_all_problems_are_reported_together(tiny: TinyCopy) -> None:
     problems = tiny.problems()
     expected = {
         ("colour", "unknown key"),
-        ("training[2].completion_rate", "must be in (0, 1], got 1.3"),
-        ("international[0].group", "unknown staff group 'nruse'"),
-        ("budgets[1].per_year[2030]", "year 2030 is outside the plan years 2017–2020"),
-        ("workforce.csv row 3, column group", "unknown staff group 'nruse'"),
+        ("training[nurse_associate_upskill].completion_rate", "must be in (0, 1], got 1.3"),
+        ("international[nurse_intl].group", "unknown staff group 'nruse'"),
+        ("budgets[main].per_year.2030", "year 2030 is outside the plan years 2017–2020"),
+        ("workforce.csv row 3, column group",
+         "unknown staff group 'nruse' (known: nurse, support, therapist)"),
         ("workforce.csv row 4, column fte", "must be a number, got 'lots'"),
         ("targets.csv row 3, column label", "differs from row 2 for the same id 'nurses_national'"),
         ("units.csv row 5, column id", "duplicate id 'north_trust'"),
@@ -417,7 +483,54 @@ def test_reference_to_an_invalid_item_is_not_also_unknown(tiny: TinyCopy) -> Non
     """An invalid staff group is reported once, not again wherever it is named."""
     tiny.edit(lambda d: find(d["staff_groups"], "nurse").update(leaver_rate=2))
     problems = tiny.problems()
-    assert [str(p) for p in problems] == ["staff_groups[0].leaver_rate | must be in [0, 1], got 2"]
+    assert [str(p) for p in problems] == ["staff_groups[nurse].leaver_rate | must be in [0, 1], got 2"]
+
+
+def test_a_consequence_of_an_override_is_not_blamed_on_it(tiny: TinyCopy) -> None:
+    """Only values an override wrote name it: a shorter horizon leaves the
+    budget's later years outside the plan, but those years are in the file."""
+    problems = tiny.problems([("set", "horizon.years", 2)])
+    assert "budgets[main].per_year.2019 | year 2019 is outside the plan years 2017–2018" in [
+        str(p) for p in problems]
+    assert not any("(from " in p.location for p in problems)
+
+
+def test_an_untouched_value_is_not_blamed_on_an_override(tiny: TinyCopy) -> None:
+    tiny.edit(lambda d: find(d["training"], "nurse_associate_upskill").update(
+        completion_rate=1.3))
+    problems = tiny.problems([("set", "training.nursing_degree.completion_rate", 0.5)])
+    assert [str(p) for p in problems] == [
+        "training[nurse_associate_upskill].completion_rate | must be in (0, 1], got 1.3"]
+
+
+REALISTIC = Path(__file__).resolve().parents[1] / "instances" / "stepping-forward-2017"
+
+
+def test_long_known_lists_are_cut_with_the_likely_one_first() -> None:
+    """50 trusts: the message lists 8 ids, the one the typo meant first."""
+    with pytest.raises(optimiser.InputError) as info:
+        optimiser.load_instance(REALISTIC / "instance.yaml", [
+            ("set", "retention.high_exit_retention.eligible", ["marshbee"])])
+    (p,) = info.value.problems
+    assert p.location == ("retention[high_exit_retention].eligible (from --set "
+                          "retention.high_exit_retention.eligible=[marshbee])")
+    assert p.message.startswith("unknown unit 'marshbee' (known: marshby, ")
+    assert p.message.endswith(", … 42 more)")
+    assert p.message.count(", ") == 8
+
+
+@pytest.mark.parametrize(("name", "ids", "hint"), [
+    ("nruse", ["therapist", "nurse", "support"], "known: nurse, support, therapist"),
+    ("therapst", ["therapist", "nurse", "support"], "known: therapist, nurse, support"),
+    ("x", [f"u{i}" for i in range(9)], "known: " + ", ".join(f"u{i}" for i in range(9))),
+    ("x", [f"u{i:02}" for i in range(20)],
+     "known: " + ", ".join(f"u{i:02}" for i in range(8)) + ", … 12 more"),
+    ("x", [], ""),
+])
+def test_known_hint(name: str, ids: list[str], hint: str) -> None:
+    from optimiser.errors import known
+
+    assert known(name, ids) == hint
 
 
 def test_several_overrides_all_reported(tiny: TinyCopy) -> None:
@@ -518,7 +631,7 @@ def test_cli_validate_bad_file_exits_2(tiny: TinyCopy) -> None:
     result = runner.invoke(app, ["validate", str(tiny.path)])
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert "training[2].completion_rate | must be in (0, 1], got 1.3" in lines
+    assert "training[nurse_associate_upskill].completion_rate | must be in (0, 1], got 1.3" in lines
     assert ("targets.csv row 4, column groups | unknown staff group 'nruse' "
             "(known: nurse, support, therapist)") in lines
     assert lines[-1] == "2 problems in the input; nothing was solved."
@@ -528,7 +641,7 @@ def test_cli_validate_bad_file_exits_2(tiny: TinyCopy) -> None:
 
 @pytest.mark.parametrize(("args", "line"), [
     (["--set", "budgets.nope.per_year=1"],
-     "--set budgets.nope.per_year | no item 'nope' in 'budgets' (ids: education, main)"),
+     "--set budgets.nope.per_year | no item 'nope' in 'budgets' (known: education, main)"),
     (["--set", "training.nursing_degree.foo=1"],
      "--set training.nursing_degree.foo | unknown key 'foo' in 'training.nursing_degree'"),
     (["--scale", "budgets=abc"], "--scale budgets | the factor must be a number, got 'abc'"),
@@ -542,6 +655,14 @@ def test_cli_bad_override_exits_2(tiny: TinyCopy, args: list[str], line: str) ->
     assert result.exit_code == 2
     assert line in result.stderr.splitlines()
     assert "Traceback" not in result.output
+
+
+def test_cli_names_the_override_as_typed(tiny: TinyCopy) -> None:
+    result = runner.invoke(app, ["validate", str(tiny.path),
+                                 "--set", "budgets.education.per_year=-5e6"])
+    assert result.exit_code == 2
+    assert ("budgets[education].per_year (from --set budgets.education.per_year=-5e6) | "
+            "must be ≥ 0, got -5000000") in result.stderr.splitlines()
 
 
 def test_cli_missing_file_exits_2(tmp_path: Path) -> None:
@@ -566,7 +687,7 @@ def test_installed_console_script_reports_problems(tiny: TinyCopy) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = proc.stderr.splitlines()
-    assert "training[2].completion_rate | must be in (0, 1], got 1.3" in lines
+    assert "training[nurse_associate_upskill].completion_rate | must be in (0, 1], got 1.3" in lines
     assert any(line.startswith("targets.csv row 4, column groups | unknown staff group 'nruse'")
                for line in lines)
     assert all(" | " in line for line in lines[:-1])
