@@ -1,8 +1,8 @@
 """The ``wfopt`` command: a thin shell over the library API.
 
-Exit codes (SPEC §4): 0 solved, 1 no plan, 2 invalid input or usage. Input
-problems are printed one per line as ``location | message``, never as a
-traceback.
+Exit codes (docs/model.md, "Statuses and exit codes"): 0 a plan, 1 no plan, 2
+invalid input or usage. Input problems are printed one per line as
+``location | message``, never as a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from optimiser import InputError, Override, Result, SolveOptions, load_instance
 from optimiser import solve as solve_instance
@@ -22,24 +23,59 @@ from optimiser.atomic import OutputFolderError, check_output_folder
 from optimiser.results import RESULTS_FOLDER
 from optimiser.schema import Instance, json_schema
 
+
+class Command(TyperCommand):
+    """A command whose help names values (``INSTANCE``, ``--out DIR``), never
+    Python types.
+
+    typer writes a required argument as ``{instance}`` in the usage line and
+    lists it with its type (``instance <path>``); the usage line here reads as
+    click writes it, and an argument is listed by its name and help only.
+    Options give their own ``metavar``; flags show none in the plain help."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p
+                for p in super().collect_usage_pieces(ctx)]
+
+    def format_options(self, ctx, formatter) -> None:
+        params = self.get_params(ctx)
+        args = [(p.metavar or (p.name or "").upper(), getattr(p, "help", None) or "")
+                for p in params if p.param_type_name == "argument"]
+        opts = [rec for p in params if p.param_type_name == "option"
+                and (rec := p.get_help_record(ctx)) is not None]
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="wfopt",
     help="Workforce-planning optimiser: choose training places, return-to-practice "
     "spend, retention funding and international recruitment to meet workforce "
-    "targets within budget.",
+    "targets within budget.\n\n"
+    "Instance files: docs/instance-format.md. The model, statuses and exit codes: "
+    "docs/model.md. Run 'wfopt COMMAND --help' for a command's options.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: paragraphs re-wrapped to the terminal, and no type column
+    # (<bool>, <list[str]>) beside the options.
+    rich_markup_mode=None,
 )
 
-InstanceArg = Annotated[Path, typer.Argument(help="Instance file (YAML or JSON).",
-                                             show_default=False)]
+InstanceArg = Annotated[Path, typer.Argument(
+    metavar="INSTANCE", help="Instance file (YAML or JSON; format: docs/instance-format.md).",
+    show_default=False)]
 SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="Change one value before solving: KEY=VALUE (SPEC §5 dotted key, list "
-    "items by id), e.g. budgets.hee.per_year=3e8. Repeatable.")]
+    "--set", metavar="KEY=VALUE", help="Change one value of the instance before it is "
+    "checked, e.g. budgets.hee.per_year=3e8. KEY is a dotted path into the instance, list "
+    "items by id (docs/instance-format.md, section Overrides). Repeatable.")]
+MODE_HELP = ("lexicographic (the least weighted shortfall, then the least cost) or "
+             "weighted (one objective); default: the instance's objective.mode.")
 ScaleOpt = Annotated[list[str] | None, typer.Option(
-    "--scale", help="Multiply every number under KEY: KEY=FACTOR, e.g. budgets=1.2. "
-    "Repeatable.")]
+    "--scale", metavar="KEY=FACTOR", help="Multiply every number under KEY, e.g. "
+    "budgets=1.2. Repeatable.")]
 
 
 def fail_input(problems: list) -> None:
@@ -99,34 +135,45 @@ def describe(inst: Instance) -> str:
     return "\n".join(lines)
 
 
-@app.command()
+@app.command(cls=Command)
 def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None) -> None:
-    """Check an instance file and print a short summary; exit 2 listing every problem."""
+    """Check an instance file and print a short summary.
+
+    Exit 0 when it is valid; exit 2 listing every problem, one per line as
+    "location | message".
+    """
     inst = load_or_exit(instance, set_, scale)
     typer.echo(describe(inst))
     typer.echo("valid")
 
 
-@app.command()
+@app.command(cls=Command)
 def schema() -> None:
-    """Print the JSON Schema of instance files (generated from the pydantic models)."""
+    """Print the JSON Schema of instance files.
+
+    It is generated from the pydantic models that check every file; the format
+    is described in docs/instance-format.md.
+    """
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
-@app.command()
+@app.command(cls=Command)
 def generate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (atomically): "
-                                      "instance.yaml, units.csv, workforce.csv, targets.csv.",
-                                      show_default=False)],
-    units: Annotated[int, typer.Option(help="Trusts (units), 1 to 100000.")] = 5,
-    groups: Annotated[int, typer.Option(help="Staff groups, 1 to 1000.")] = 5,
-    years: Annotated[int, typer.Option(help="Plan years, 1 to 60.")] = 4,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same "
-                                      "files.")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write "
+                                      "(atomically): instance.yaml, units.csv, "
+                                      "workforce.csv, targets.csv.", show_default=False)],
+    units: Annotated[int, typer.Option(metavar="N", help="Trusts (units), 1 to 100000.")] = 5,
+    groups: Annotated[int, typer.Option(metavar="N", help="Staff groups, 1 to 1000.")] = 5,
+    years: Annotated[int, typer.Option(metavar="N", help="Plan years, 1 to 60.")] = 4,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed (same seed, same "
+                                      "files).")] = 0,
 ) -> None:
-    """Write a synthetic instance of any size with every lever and a national plan's
-    shape (regions, services, high-exit trusts, pots, targets by service and
-    profession), for benchmarks and tests. It always validates and has a plan."""
+    """Write a synthetic instance of any size, for benchmarks.
+
+    The instance has every lever and a national plan's shape (regions, services,
+    high-exit trusts, pots, targets by service and profession). It always
+    validates and has a plan.
+    """
     from optimiser.generate import GENERATED_FOLDER, generate_instance, write_instance
 
     try:
@@ -198,10 +245,17 @@ def print_summary(result: Result, worst: int = 5) -> None:
         short = weighted[weighted["shortfall"] > 1e-6].sort_values(
             ["weighted", "target", "year"], ascending=[False, True, True]).head(worst)
         if len(short):
-            typer.echo(f"largest shortfalls (of {len(t)} target-years)")
+            # Ordered by what the plan minimises, shortfall × priority; the
+            # priority and the product are printed so that the order reads.
+            typer.echo(f"largest shortfalls (of {len(t)} target-years), by weighted shortfall "
+                       "= short × priority")
+            width = max(len(str(x)) for x in short["target"]) + 2
+            typer.echo(f"  {'target':<{width}}{'year':>4}{'required':>12}{'achieved':>12}"
+                       f"{'short':>10}{'priority':>10}{'weighted':>11}")
             for _, r in short.iterrows():
-                typer.echo(f"  {r['target']:<28}{r['year']:>6}  required {r['required']:>10,.1f}"
-                           f"  achieved {r['achieved']:>10,.1f}  short {r['shortfall']:>9,.1f}")
+                typer.echo(f"  {r['target']:<{width}}{r['year']:>4}{r['required']:>12,.1f}"
+                           f"{r['achieved']:>12,.1f}{r['shortfall']:>10,.1f}"
+                           f"{r['priority']:>10,.4g}{r['weighted']:>11,.1f}")
         else:
             typer.echo(f"every target met ({len(t)} target-years)")
     if result.explanations:
@@ -210,17 +264,20 @@ def print_summary(result: Result, worst: int = 5) -> None:
             typer.echo(f"  - {line}")
 
 
-@app.command()
+@app.command(cls=Command)
 def solve(
     instance: InstanceArg,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results directory "
-                                             "(written atomically).")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds for the whole solve.",
-                                                     min=0.001)] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.", min=0.0)] = None,
-    threads: Annotated[int | None, typer.Option(help="HiGHS threads.", min=1)] = None,
-    seed: Annotated[int | None, typer.Option(help="HiGHS random seed.", min=0)] = None,
-    mode: Annotated[str | None, typer.Option(help="lexicographic or weighted.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Results "
+                                             "directory to write (atomically).")] = None,
+    time_limit: Annotated[float | None, typer.Option(metavar="SECONDS", help="Time for the "
+                                                     "whole solve.", min=0.001)] = None,
+    mip_gap: Annotated[float | None, typer.Option(metavar="GAP", help="Relative MIP gap, "
+                                                  "e.g. 1e-4.", min=0.0)] = None,
+    threads: Annotated[int | None, typer.Option(metavar="N", help="HiGHS threads.",
+                                                min=1)] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="HiGHS random seed.",
+                                             min=0)] = None,
+    mode: Annotated[str | None, typer.Option(metavar="MODE", help=MODE_HELP)] = None,
     set_: SetOpt = None,
     scale: ScaleOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
@@ -230,10 +287,10 @@ def solve(
                                           "each phase, the model size and peak memory "
                                           "(to stderr with --json).")] = False,
 ) -> None:
-    """Solve an instance: print the plan's summary and write the result tables.
+    """Solve an instance: print the summary, write the result tables.
 
     Exit 0 with a plan (optimal or feasible), 1 without (infeasible, no_solution,
-    error), 2 for invalid input.
+    error), 2 for invalid input. Statuses and the tables: docs/model.md.
     """
     if mode is not None and mode not in ("lexicographic", "weighted"):
         typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
@@ -282,15 +339,19 @@ def print_profile(result: Result, total: float, started: float, err: bool) -> No
                              startup), err=err)
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
-    results_dir: Annotated[Path, typer.Argument(help="Results directory written by "
-                                                "'wfopt solve --out'.", show_default=False)],
+    results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="Results "
+                                                "directory written by 'wfopt solve --out'.",
+                                                show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="HTML file to write. Default: report.html in the results "
-        "directory.")] = None,
+        "--output", "-o", metavar="FILE", help="HTML file to write. Default: report.html "
+        "in the results directory.")] = None,
 ) -> None:
-    """Write the plan's self-contained HTML report (opens offline, charts inline)."""
+    """Write the plan's HTML report.
+
+    One self-contained page: it opens offline, with its charts inline.
+    """
     from optimiser.report import ResultsView, write_report
 
     target = output or results_dir / "report.html"
@@ -313,46 +374,51 @@ def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> 
     return solve_instance(inst, opts, timings=timings)
 
 
-@app.command()
+@app.command(cls=Command)
 def sweep(
     instance: InstanceArg,
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Sweep folder, written atomically: sweep.csv, "
+        "--out", "-o", metavar="DIR", help="Sweep folder, written atomically: sweep.csv, "
         "sweep_timings.csv, frontier.png and points/NNN/ (each point's results).",
         show_default=False)],
     set_grid: Annotated[list[str] | None, typer.Option(
-        "--set-grid", help="Sweep a key over values: KEY=v1,v2,... (SPEC §5 key), e.g. "
-        "budgets.hee.per_year=2e8,2.5e8,3e8. Repeatable: every combination is solved.")] = None,
+        "--set-grid", metavar="KEY=V1,V2,...", help="Sweep a key over values, e.g. "
+        "budgets.hee.per_year=2e8,2.5e8,3e8 (keys as for --set). Repeatable: every "
+        "combination is solved.")] = None,
     scale_grid: Annotated[list[str] | None, typer.Option(
-        "--scale-grid", help="Sweep a factor on every number under KEY: KEY=f1,f2,..., e.g. "
-        "budgets=0.8,1,1.2. Repeatable.")] = None,
+        "--scale-grid", metavar="KEY=F1,F2,...", help="Sweep a factor on every number "
+        "under KEY, e.g. budgets=0.8,1,1.2. Repeatable.")] = None,
     workers: Annotated[int | None, typer.Option(
-        help="Points solved side by side (processes here, or chains on the Dask cluster). "
-        "Default: the number of cores (or the cluster's threads).", min=1)] = None,
+        metavar="N", help="Points solved side by side (processes here, or chains on the "
+        "Dask cluster). Default: the number of cores (or the cluster's threads).",
+        min=1)] = None,
     dask: Annotated[str | None, typer.Option(
-        "--dask", help="Solve on an existing Dask cluster: its scheduler's address, e.g. "
-        "tcp://scheduler:8786.")] = None,
+        "--dask", metavar="ADDRESS", help="Solve on an existing Dask cluster: its "
+        "scheduler's address, e.g. tcp://scheduler:8786.")] = None,
     no_point_tables: Annotated[bool, typer.Option(
         "--no-point-tables", help="Write sweep.csv and frontier.png only, not each "
         "point's tables (for big sweeps).")] = False,
     no_reuse: Annotated[bool, typer.Option(
         "--no-reuse", help="Solve every point from scratch, not started from the "
         "previous point's plan.")] = False,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.",
-                                                     min=0.001)] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.", min=0.0)] = None,
-    threads: Annotated[int | None, typer.Option(help="HiGHS threads per point (default 1).",
-                                                min=1)] = None,
-    seed: Annotated[int | None, typer.Option(help="HiGHS random seed.", min=0)] = None,
-    mode: Annotated[str | None, typer.Option(help="lexicographic or weighted.")] = None,
+    time_limit: Annotated[float | None, typer.Option(metavar="SECONDS", help="Time for "
+                                                     "each point.", min=0.001)] = None,
+    mip_gap: Annotated[float | None, typer.Option(metavar="GAP", help="Relative MIP gap, "
+                                                  "e.g. 1e-4.", min=0.0)] = None,
+    threads: Annotated[int | None, typer.Option(metavar="N", help="HiGHS threads per "
+                                                "point (default 1).", min=1)] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="HiGHS random seed.",
+                                             min=0)] = None,
+    mode: Annotated[str | None, typer.Option(metavar="MODE", help=MODE_HELP)] = None,
     set_: SetOpt = None,
     scale: ScaleOpt = None,
 ) -> None:
-    """Solve every combination of the grid's values and write one row per point
-    (sweep.csv), the frontier plot and each point's tables.
+    """Solve a grid of changes to an instance, one plan per point.
 
-    --set/--scale apply to every point before the grid. Exit 0 when every point
-    has a plan, 1 when some have none (their rows say why), 2 for invalid input.
+    Writes one row per point (sweep.csv), the frontier plot (frontier.png) and
+    each point's tables; docs/sweeps.md describes them. --set and --scale apply
+    to every point before the grid's values. Exit 0 when every point has a plan,
+    1 when some have none (their rows say why), 2 for invalid input.
     """
     from optimiser.sweep import axes_from_options
     from optimiser.sweep import sweep as run_sweep

@@ -45,6 +45,23 @@ def _years(ys: Iterable[Any]) -> str:
     return ", ".join(ys[:-1]) + " and " + ys[-1]
 
 
+def _limit_years(rows: pd.DataFrame, currency: str) -> str:
+    """'of £30m a year in 2017, 2018 and 2019', or each year's figures when they
+    differ: 'in 2017 (£60m) and 2018 (£99.6m of £100m)'.
+
+    Never the sum over the years: "£90m of £90m" after three years reads as one
+    year's limit of £90m when it is £30m a year."""
+    years = [str(y) for y in rows["year"]]
+    limit = [money(x, currency) for x in rows["limit"]]
+    # Within 0.05% of the limit (£299,999 of £300,000) a year's spend reads as the limit.
+    spent = [lim if abs(x - v) <= 5e-4 * abs(v) else money(x, currency)
+             for x, v, lim in zip(rows["spent"], rows["limit"], limit, strict=True)]
+    if spent == limit and len(set(limit)) == 1:
+        return f"of {limit[0]}{' a year' * (len(years) > 1)} in {_years(years)}"
+    return "in " + _years(f"{y} ({lim})" if s == lim else f"{y} ({s} of {lim})"
+                          for y, s, lim in zip(years, spent, limit, strict=True))
+
+
 def _at(used: float, limit: float, share: float = 1.0) -> bool:
     return limit == limit and used >= share * limit - _TOL * max(1.0, abs(limit))
 
@@ -109,9 +126,8 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
                                                                    EXHAUSTED)]
         if used:
             spent = rows[rows["year"].astype(str).isin(used)]
-            out.append(f"Budget '{pot}' is spent to its limit in {_years(used)} "
-                       f"({money(spent['spent'].sum(), inst.currency)} of "
-                       f"{money(spent['limit'].sum(), inst.currency)})"
+            out.append(f"Budget '{pot}' is spent to its limit "
+                       + _limit_years(spent, inst.currency)
                        + _value_words(mv, "budget_per_year", pot, used, per_m + " there", what)
                        + ".")
         tot = budget[(budget["pot"] == pot) & (budget["year"] == "total")]

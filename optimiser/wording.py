@@ -33,6 +33,20 @@ def money(x: float, currency: str = "GBP") -> str:
     return f"{sym}{x:,.0f}"
 
 
+def readable(identifier: str) -> str:
+    """An id as words, for a page where no name was given:
+    ``nursing_degree_east_of_england`` → "Nursing degree east of england",
+    ``mh_nurse`` → "MH nurse" (a part without a vowel reads as an acronym)."""
+    parts = [p for p in str(identifier).replace("-", "_").split("_") if p]
+    if not parts:
+        return str(identifier)
+    words = [p.upper() if p.isalpha() and not set(p.lower()) & set("aeiou") else p
+             for p in parts]
+    first = words[0]
+    words[0] = first if first.isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
+
+
 NONNEG_WORDS = {
     "N": "new places of training '{0}'", "A": "graduates of training '{0}' placed in a unit",
     "AR": "returners of campaign '{0}' placed in a unit", "RTP": "returners of campaign '{0}'",

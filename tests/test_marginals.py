@@ -140,8 +140,8 @@ def test_a_pot_that_only_pays_for_places_is_valued_with_places_free():
     free = fixed_integer_lp(hm, x, hm.c_W, hold=binary)
     i = free.row_of["budget_per_year", ("education", 2018)]
     assert gain(free, rows={i: (free.row_lower[i], free.row_upper[i] + 1e5)}) == approx(8.0)
-    assert any(t.startswith("Budget 'education' is spent to its limit in 2017 and 2018 "
-                            "(£600,000 of £600,000) (an extra £1m there would remove 80 FTE of "
+    assert any(t.startswith("Budget 'education' is spent to its limit of £300,000 a year in "
+                            "2017 and 2018 (an extra £1m there would remove 80 FTE of "
                             "weighted shortfall, in 2018, spent on more training places)")
                for t in r.explanations)
 
@@ -262,7 +262,7 @@ def test_explanations_name_what_binds(marginal):
     text = marginal.explanations
     assert text[0].startswith("A weighted shortfall of 2,020.4 FTE remains in 1 of 1 "
                               "target-years; the largest is 'nurses_2019' in 2019")
-    assert ("Budget 'main' is spent to its limit in 2018 and 2019 (£2m of £2m) (an extra £1m "
+    assert ("Budget 'main' is spent to its limit of £1m a year in 2018 and 2019 (an extra £1m "
             "there would remove 15.8 FTE of weighted shortfall, in 2019, with the plan's "
             "whole-number decisions held).") in text
     assert any(t.startswith("Budget 'main' is spent to its total limit of £4m over the plan "

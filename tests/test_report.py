@@ -67,7 +67,8 @@ def test_report_has_every_section_and_the_headline(report, results):
     assert f'<div class="v ">{money(summary["total_cost"])}</div>' in text
     for sentence in summary["explanations"]:
         assert f"<li>{sentence.replace(chr(39), '&#x27;')}</li>" in text
-    assert "Budget &#x27;main&#x27; is spent to its limit in 2017, 2018, 2019 and 2020" in text
+    assert ("Budget &#x27;main&#x27; is spent to its limit of £300,000 a year in 2017, 2018, "
+            "2019 and 2020") in text
     assert CAVEAT in text
     assert text.count('<img class="chart"') == CHARTS
     assert "Weighted shortfall removed per extra £1m by budget pot and year" in text

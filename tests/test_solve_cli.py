@@ -281,3 +281,63 @@ def test_time_limit_reports_feasible_or_no_solution(make_doc, write_instance, tm
         assert summary["weighted_shortfall"] is not None
     else:
         assert summary["weighted_shortfall"] is None
+
+
+# ---------------------------------------------------------------- the summary and the help
+
+
+def test_largest_shortfalls_show_the_priority_and_weighted_shortfall_they_are_ordered_by(
+        capsys):
+    """Issue 11: the list is ordered by shortfall × priority (what the plan
+    minimises), so a smaller shortfall of a higher priority comes first; the
+    row must say so, or it reads as 3,966 listed above 5,177."""
+    import pandas as pd
+
+    from cli import print_summary
+    from optimiser import Result
+    from optimiser.results import empty_tables
+
+    tables = empty_tables()
+    tables["targets"] = pd.DataFrame([
+        {"target": "consultants", "label": "", "service": "", "scope": "national",
+         "year": "2028", "required": 9000.0, "achieved": 5034.0, "shortfall": 3966.0,
+         "priority": 3.0},
+        {"target": "nurses", "label": "", "service": "", "scope": "national",
+         "year": "2028", "required": 60000.0, "achieved": 54823.0, "shortfall": 5177.0,
+         "priority": 1.0}])
+    result = Result(instance="two", status="optimal", objective_mode="lexicographic",
+                    weighted_shortfall=3 * 3966.0 + 5177.0, total_cost=0.0, mip_gap=0.0,
+                    solve_seconds=0.0, tables=tables)
+    print_summary(result)
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("largest shortfalls"))
+    assert "weighted shortfall = short × priority" in lines[start]
+    assert lines[start + 1].split() == ["target", "year", "required", "achieved", "short",
+                                        "priority", "weighted"]
+    assert lines[start + 2].split() == ["consultants", "2028", "9,000.0", "5,034.0", "3,966.0",
+                                        "3", "11,898.0"]
+    assert lines[start + 3].split() == ["nurses", "2028", "60,000.0", "54,823.0", "5,177.0",
+                                        "1", "5,177.0"]
+
+
+@pytest.mark.parametrize("command", ["", "solve", "sweep", "validate", "generate", "report",
+                                     "schema"])
+def test_help_reads_cleanly(command):
+    """Issue 11: no Python types for values (<bool>, <list[str]>), no {instance}
+    template, no pointer to a SPEC a clone does not have, and no bracketed note
+    broken over two lines; the documents it points to exist."""
+    import re
+
+    res = CliRunner().invoke(app, [*command.split(), "--help"], terminal_width=100)
+    assert res.exit_code == 0, res.output
+    text = res.output
+    for raw in ("<bool>", "<list", "<path>", "<int", "<float", "<str>", "{instance}",
+                "{results_dir}", "SPEC"):
+        assert raw not in text, (raw, text)
+    for line in text.splitlines():
+        assert line.count("[") == line.count("]"), line
+        assert not line.endswith("...") or line.startswith("Usage:"), line
+    for doc in re.findall(r"docs/[\w.-]+\.md", text):
+        assert (REPO / doc).is_file(), doc
+    if command:
+        assert "docs/" in text or command in ("generate", "report")
