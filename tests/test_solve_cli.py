@@ -341,3 +341,16 @@ def test_help_reads_cleanly(command):
         assert (REPO / doc).is_file(), doc
     if command:
         assert "docs/" in text or command in ("generate", "report")
+
+
+@pytest.mark.parametrize("path", ["out/tiny/summary.json", "instances/tiny/out/targets.csv",
+                                  "sweeps/budget/sweep.csv", "generated/M/instance.yaml"])
+def test_output_folders_are_ignored_by_git(path):
+    """Issue 11: results (out/, anywhere), sweeps and generated instances, where
+    the README and docs/ write them, never show up as files to commit."""
+    import shutil
+
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO)
+    assert proc.returncode == 0, f"{path} is not ignored"
