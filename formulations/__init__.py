@@ -17,6 +17,7 @@ from formulations.data import ModelData, model_data
 from formulations.international import define_international
 from formulations.ledger import Ledger
 from formulations.objective import define_objective
+from formulations.posts import define_posts
 from formulations.retention import define_retention
 from formulations.return_to_practice import define_return_to_practice
 from formulations.stock import define_stock_balance, define_stock_variables
@@ -46,6 +47,7 @@ def build_model(d: ModelData) -> pyo.ConcreteModel:
         define_retention(m, d, ledger)
         define_international(m, d, ledger)
         define_stock_balance(m, d, ledger)
+        define_posts(m, d)
         define_targets(m, d)
         define_budgets(m, d, ledger)
         define_objective(m, d, ledger)

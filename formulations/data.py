@@ -40,6 +40,20 @@ class ModelData:
     """σ_u: baseline FTE of unit u in scheme s's groups / 1000."""
     pots: list[str] = field(default_factory=list)
     """Declared pots, then undeclared pots that levers are charged to (unlimited)."""
+    posts: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    """posts[u,g,y] for the base year and plan years where the pair has a value at
+    or before y (the latest row with year ≤ y; the workforce row's ``posts`` is
+    year b). A missing key: no limit on the group in the unit that year."""
+    natural: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    """The natural path n[u,g,y] (staff with no lever): n[b] = S[b],
+    n[y] = (1 − λ)·n[y−1] + J, for the pairs that have posts."""
+
+    def posts_cap(self, u: str, g: str, y: int) -> float | None:
+        """max(posts[u,g,y], n[u,g,y]): the most staff the unit may hold in y, or
+        None where the pair has no posts that year. The natural path keeps the plan
+        with every lever at zero feasible (a unit above its posts keeps its staff)."""
+        posts = self.posts.get((u, g, y))
+        return None if posts is None else max(posts, self.natural[u, g, y])
 
     def units_of(self, region: str | None) -> list[str]:
         """U(r): the units of a region, or every unit when no region is given."""
@@ -114,4 +128,26 @@ def model_data(inst: Instance) -> ModelData:
             if p not in declared and p not in used:
                 used.append(p)
     d.pots = declared + sorted(used)
+    resolve_posts(d)
     return d
+
+
+def resolve_posts(d: ModelData) -> None:
+    """Fill ``d.posts`` and ``d.natural`` from the workforce rows' ``posts`` and
+    the ``posts`` section (docs/model.md, "Posts and vacancies")."""
+    given: dict[tuple[str, str], dict[int, float]] = {}
+    for row in d.inst.workforce:
+        if row.posts is not None:
+            given.setdefault((row.unit, row.group), {})[d.base] = row.posts
+    for row in d.inst.posts:
+        given.setdefault((row.unit, row.group), {})[row.year] = row.posts
+    for (u, g), by_year in given.items():
+        current = None
+        n = d.S0[u, g]
+        for y in [d.base, *d.years]:
+            current = by_year.get(y, current)
+            if y > d.base:
+                n = (1.0 - d.lam[u, g]) * n + d.J[u, g]
+            d.natural[u, g, y] = n
+            if current is not None:
+                d.posts[u, g, y] = current

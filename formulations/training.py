@@ -7,12 +7,16 @@ For programme p with duration ℓ, completion c, employment κ, intake years I_p
         (RUN ∈ {0,1} only when min_cohort > 0 or cohort_fixed_cost > 0;
          otherwise N[p,y] ≤ max_places is a bound)
     E[p,t] = N[p,t] for t ∈ I_p,  committed[t] for t ≤ b,  0 otherwise
-    Σ_{u ∈ U(p)} A[p,u,y] = c·κ·E[p,y−ℓ]             graduates_join[p,y], y ∈ Y
+    Σ_{u ∈ U(p)} A[p,u,y] + UP[p,y] = c·κ·E[p,y−ℓ]   graduates_join[p,y], y ∈ Y
+        (UP ≥ 0: graduates no unit in scope has a post for, SPEC §2.11)
     Σ_{k=0}^{ℓ−1} E[p,y−k] ≤ r·Σ_{u ∈ U(p)} S[u,g_s,y−1]   supervision_capacity[p,y]
     cost[p,y] = cost_per_place_year·Σ_{k=0}^{ℓ−1} N[p,y−k] + cohort_fixed_cost·RUN[p,y]
 
 Graduates A[p,u,y] join ``group`` in unit u in year y (stock balance); with
-``from_group`` they also leave ``from_group`` in the same unit and year.
+``from_group`` they also leave ``from_group`` in the same unit and year, and the
+unplaced ones (UP) stay in ``from_group``. The engine's tie-break reports the
+least Σ UP among equally good plans (no graduate left unplaced while a post for
+them exists that does not worsen W or C).
 Committed entrants cost nothing more: their places were paid for before the plan.
 The big-M of ``cohort_max`` is ``max_places_per_year`` itself, from the data.
 """
@@ -74,14 +78,16 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
                    for u in d.units_of(p.region)]
     m.A = pyo.Var(alloc_index, domain=pyo.NonNegativeReals,
                   doc="graduates joining unit u in year y, FTE")
+    grad_index = [(p.id, y) for p in progs for y in grad_years[p.id]]
+    m.UP = pyo.Var(grad_index, domain=pyo.NonNegativeReals,
+                   doc="graduates no unit in scope has a post for, FTE")
 
     def graduates_join(m, pid, y):
         p = by_id[pid]
         produced = p.completion_rate * p.employment_rate * entrants(m, d, p, y - p.duration)
-        return sum(m.A[pid, u, y] for u in d.units_of(p.region)) == produced
+        return sum(m.A[pid, u, y] for u in d.units_of(p.region)) + m.UP[pid, y] == produced
 
-    m.graduates_join = pyo.Constraint(
-        [(p.id, y) for p in progs for y in grad_years[p.id]], rule=graduates_join)
+    m.graduates_join = pyo.Constraint(grad_index, rule=graduates_join)
 
     for pid, u, y in alloc_index:
         p = by_id[pid]

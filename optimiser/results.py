@@ -23,6 +23,7 @@ import pyomo.environ as pyo
 
 from formulations.budgets import per_year_limit
 from formulations.data import ModelData
+from formulations.posts import vacancies
 from formulations.targets import scope_label
 from formulations.training import has_runs, intake_years
 from optimiser.atomic import atomic_directory, only_files_with_suffixes
@@ -32,10 +33,12 @@ TABLES = ("workforce", "targets", "training", "return_to_practice", "retention",
 
 COLUMNS: dict[str, list[str]] = {
     "workforce": ["unit", "region", "group", "year", "fte", "leavers", "retained",
-                  "graduates", "upskilled_out", "returners", "international", "joiners"],
+                  "graduates", "upskilled_out", "returners", "international", "joiners",
+                  "posts", "vacancies"],
     "targets": ["target", "label", "service", "scope", "year", "required", "achieved",
                 "shortfall", "priority"],
-    "training": ["programme", "group", "year", "places", "cohort_runs", "graduates", "cost"],
+    "training": ["programme", "group", "year", "places", "cohort_runs", "graduates",
+                 "unplaced", "cost"],
     "return_to_practice": ["campaign", "group", "year", "spend", "returners", "cost"],
     "retention": ["scheme", "unit", "year", "funding", "funded", "retained", "cost"],
     "international": ["route", "group", "year", "recruits", "cost"],
@@ -84,10 +87,17 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
     for (_s, u, g, y), v in m.RET.items():
         flows["retained"][u, g, y] += v.value or 0.0
 
+    def posts_and_vacancies(u: str, g: str, y: int, fte: float) -> list[float]:
+        posts = d.posts.get((u, g, y))
+        if posts is None:
+            return [math.nan, math.nan]
+        return [clean(posts), clean(vacancies(d, u, g, y, clean(fte)))]
+
     rows = []
     for u in d.units:
         for g in d.groups:
-            rows.append([u, d.region_of[u], g, d.base, clean(d.S0[u, g])] + [math.nan] * 7)
+            rows.append([u, d.region_of[u], g, d.base, clean(d.S0[u, g])] + [math.nan] * 7
+                        + posts_and_vacancies(u, g, d.base, d.S0[u, g]))
             prev = d.S0[u, g]
             for y in d.years:
                 fte = m.S[u, g, y].value or 0.0
@@ -95,7 +105,7 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
                             + [clean(flows[k].get((u, g, y), 0.0)) for k in
                                ("retained", "graduates", "upskilled_out", "returners",
                                 "international")]
-                            + [clean(d.J[u, g])])
+                            + [clean(d.J[u, g])] + posts_and_vacancies(u, g, y, fte))
                 prev = fte
     tables["workforce"] = pd.DataFrame(rows, columns=COLUMNS["workforce"])
 
@@ -117,10 +127,11 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
                 runs = clean(round(m.RUN[p.id, y].value or 0.0))
             else:
                 runs = 1.0 if places > 0 else 0.0
-            grads = sum(m.A[p.id, u, y].value or 0.0 for u in d.units_of(p.region)
-                        if (p.id, u, y) in m.A)
-            rows.append([p.id, p.group, y, places, runs, clean(grads),
-                         clean(pyo.value(m.training_cost[p.id, y]))])
+            placed = sum(m.A[p.id, u, y].value or 0.0 for u in d.units_of(p.region)
+                         if (p.id, u, y) in m.A)
+            unplaced = (m.UP[p.id, y].value or 0.0) if (p.id, y) in m.UP else 0.0
+            rows.append([p.id, p.group, y, places, runs, clean(placed + unplaced),
+                         clean(unplaced), clean(pyo.value(m.training_cost[p.id, y]))])
     tables["training"] = pd.DataFrame(rows, columns=COLUMNS["training"])
 
     rows = []

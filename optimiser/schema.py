@@ -96,6 +96,29 @@ class WorkforceRow(Strict):
     joiners: NonNeg = 0.0
     """Exogenous joiners J[u,g] not created by any lever, FTE per year, ≥ 0. Default 0."""
 
+    posts: NonNeg | None = None
+    """Funded posts (establishment) of the group in the unit at the end of the base
+    year, FTE, ≥ 0. Optional: without it (and without ``posts`` rows for the pair)
+    the unit has no limit on the group. Staff in post may not exceed
+    ``max(posts, natural path)`` (docs/model.md, "Posts and vacancies")."""
+
+
+class PostsRow(Strict):
+    """Funded posts of one group in one unit from a plan year on."""
+
+    unit: str
+    """Unit id. Required."""
+
+    group: str
+    """Staff group id. Required."""
+
+    year: int
+    """Plan year from which the value holds (until a later row for the same unit
+    and group). Required."""
+
+    posts: NonNeg
+    """Funded posts (establishment), FTE, ≥ 0. Required."""
+
 
 class Supervision(Strict):
     """Supervision capacity limiting trainees in training."""
@@ -398,6 +421,11 @@ class Instance(Strict):
     """Baseline staff in post, one row per (unit, group) (inline list or CSV). A
     (unit, group) with no row starts at 0 FTE with the group's leaver rate."""
 
+    posts: list[PostsRow] = Field(default_factory=list)
+    """Funded posts in plan years, one row per (unit, group, year) (inline list or
+    CSV). A row holds from its year until the next row of the same pair; the
+    workforce row's ``posts`` is the base-year value. Default none."""
+
     training: list[TrainingProgramme] = Field(default_factory=list)
     """Training programmes (inline list or CSV). Default none."""
 
@@ -440,6 +468,7 @@ LIST_SECTIONS: dict[str, type[Strict]] = {
     "staff_groups": StaffGroup,
     "units": Unit,
     "workforce": WorkforceRow,
+    "posts": PostsRow,
     "training": TrainingProgramme,
     "return_to_practice": ReturnToPractice,
     "retention": RetentionScheme,

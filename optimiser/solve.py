@@ -343,6 +343,14 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                       timings=timings, model_size=hm.size(), messages=[why, *messages],
                       conflicts=conflicts, **base)
 
+    if final["x"] is not None:
+        rec = least_unplaced(hm, m, final["x"], opts["mode"], instance, remaining())
+        if rec is not None:
+            stages.append(stage_record("unplaced", rec, hm))
+            timings["solve"] = solve_seconds = solve_seconds + rec["seconds"]
+            if rec["x"] is not None:
+                final = {**final, "x": rec["x"]}
+
     t0 = time.perf_counter()
     x = final["x"]
     load_solution(hm, x)
@@ -371,6 +379,50 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                                                 result.marginal_values, opts["mode"])
         timings["explain"] = time.perf_counter() - t0
     return result
+
+
+UNPLACED_TOL = 1e-6
+"""FTE of unplaced graduates below which the tie-break is not run."""
+
+
+def least_unplaced(hm: HighsModel, m: pyo.ConcreteModel, x: np.ndarray, mode: str,
+                   instance: Instance, time_limit: float | None) -> dict[str, Any] | None:
+    """SPEC §2.9's tie-break: among plans as good as ``x`` (W and C, or the
+    weighted objective, no worse) with its integer decisions held, the one with
+    the least unplaced graduates Σ UP. An LP; None when ``x`` leaves none
+    unplaced. The stage's ``x`` is None when the LP found no plan (``x`` stands).
+
+    Placing a graduate costs nothing, so the earlier stages may leave graduates
+    unplaced although a post is free for them; a planner would read that as
+    graduates with nowhere to go.
+    """
+    up = np.array([v.parent_component() is m.UP for v in hm.columns], dtype=bool)
+    if not up.any() or float(x[up].sum()) <= UNPLACED_TOL:
+        return None
+    h = hm.h
+    ints = np.flatnonzero(hm.integrality).astype(np.int32)
+    lp = h.getLp()
+    lower = np.asarray(lp.col_lower_)[ints].copy()
+    upper = np.asarray(lp.col_upper_)[ints].copy()
+    held = np.round(x[ints])
+    h.changeColsBounds(len(ints), ints, held, held)
+    if mode == "weighted":
+        rows = [hm.c_W + hm.c_C / instance.objective.value_per_fte]
+    else:
+        rows = [hm.c_W, hm.c_C]
+    for c in rows:
+        v = float(c @ x)
+        hm.add_row(c, v + max(1e-9 * abs(v), 1e-7))
+    start = x.copy()
+    start[ints] = held
+    rec = hm.run(up.astype(np.float64), time_limit, start=start)
+    n_rows = h.getNumRow()
+    h.deleteRows(len(rows), np.arange(n_rows - len(rows), n_rows, dtype=np.int32))
+    h.changeColsBounds(len(ints), ints, lower, upper)
+    h.clearSolver()
+    if rec["status"] != "optimal":
+        rec["x"] = None
+    return rec
 
 
 def worst(a: str, b: str) -> str:

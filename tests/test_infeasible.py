@@ -33,19 +33,6 @@ from optimiser.solve import HighsModel
 DATA = Path(__file__).resolve().parent / "data" / "infeasible"
 
 CASES = {
-    "upskill_drains_group": [
-        "Graduates of training 'nurse_associate_upskill' joining in 2017 are 0.8 of the 300 "
-        "committed entrants who started in 2015 = 240 FTE, placed in units of region north; "
-        "they leave Support worker (support) and join Mental health nurse (nurse) in the "
-        "same unit.",
-        "Support worker (support) in post at Northern Care Trust (north_trust) at the end of "
-        "2017 are the previous year's staff less the 15% who leave, minus staff leaving for "
-        "Mental health nurse (nurse) through training 'nurse_associate_upskill'.",
-        "Support worker (support) in post at Coastal Partnership Trust (coast_trust) at the "
-        "end of 2017 cannot be negative.",
-        "Support worker (support) in post at Northern Care Trust (north_trust) at the end of "
-        "2017 cannot be negative.",
-    ],
     "supervisors_leave": [
         "Trainees of 'nursing_degree' in training in 2018 (the 300 committed entrants who "
         "started in 2016, plus any new places) may not exceed 0.5 per FTE of Mental health "
@@ -59,16 +46,6 @@ CASES = {
         "'nurse_intl'.",
         "These cannot be negative: new places of training 'nursing_degree' (2018); returners "
         "of campaign 'nurse_rtp' (2018, 2019).",
-    ],
-    "upskill_starves_supervisors": [
-        "Graduates of training 'advanced_practice' joining in 2017 are all of the 500 "
-        "committed entrants who started in 2016 = 500 FTE, placed in any unit; they leave "
-        "Mental health nurse (nurse) and join Consultant nurse (consultant) in the same unit.",
-        "Trainees of 'nursing_degree' in training in 2018 (the 200 committed entrants who "
-        "started in 2016, plus any new places) may not exceed 0.5 per FTE of Mental health "
-        "nurse (nurse) in all units at the end of 2017.",
-        "International route 'nurse_intl' recruits at most 30 in 2017.",
-        "These cannot be negative: new places of training 'nursing_degree' (2017, 2018).",
     ],
     "regional_supervision": [
         "Trainees of 'north_degree' in training in 2019 (the 120 committed entrants who "
@@ -143,26 +120,43 @@ def test_conflict_is_irreducible(case):
 
 
 def test_many_units_in_a_conflict_are_named_once(tmp_path):
-    """upskill_drains_group with three more northern trusts (10 support workers
-    each, 30 graduates more than they hold): the five trusts' stock rows and
-    bounds are each said once for all of them."""
-    doc = yaml.safe_load((DATA / "upskill_drains_group.yaml").read_text())
+    """regional_supervision with the north's nurses spread over five trusts
+    (north_trust keeps 340, three more hold 20 each; the same 600 in all): the
+    five trusts' stock rows are said once for all of them."""
+    doc = yaml.safe_load((DATA / "regional_supervision.yaml").read_text())
+    doc["workforce"][0]["fte"] = 340
     for k in range(3):
         doc["units"].append({"id": f"extra_{k}", "name": f"Extra Trust {k}",
                              "region": "north"})
-        doc["workforce"].append({"unit": f"extra_{k}", "group": "support", "fte": 10})
+        doc["workforce"].append({"unit": f"extra_{k}", "group": "nurse", "fte": 20})
     path = tmp_path / "instance.yaml"
     path.write_text(yaml.safe_dump(doc))
     r = solve(load_instance(path))
     assert r.status == "infeasible"
-    assert ("Support worker (support) in post at the end of 2017, in each of 5 units "
+    assert ("Mental health nurse (nurse) in post at the end of 2018, in each of 5 units "
             "(Northern Care Trust (north_trust), Coastal Partnership Trust (coast_trust), Extra "
             "Trust 0 (extra_0) and 2 more), are the previous year's staff less those who leave, "
-            "minus staff leaving for Mental health nurse (nurse) through training "
-            "'nurse_associate_upskill'.") in r.conflicts
-    assert ("Support worker (support) in post at the end of 2017 cannot be negative in any of "
-            "these 5 units.") in r.conflicts
-    assert len(r.conflicts) == 3
+            "plus recruits of international route 'north_intl'.") in r.conflicts
+    assert len(r.conflicts) == 5
+
+
+@pytest.mark.parametrize(("case", "programme", "unplaced"), [
+    ("upskill_drains_group", "nurse_associate_upskill", 112.5),
+    ("upskill_starves_supervisors", "advanced_practice", 150.0)])
+def test_upskilling_that_would_drain_a_group_leaves_graduates_unplaced(case, programme,
+                                                                       unplaced):
+    """Until posts and unplaced graduates (SPEC §2.3, §2.11), these two were
+    infeasible: every upskilling graduate had to leave ``from_group``, emptying it
+    (or leaving too few supervisors). Unplaced upskilling graduates now stay in
+    ``from_group``, so the plan exists and says how many could not move: the
+    support workers of the north stay at 0 rather than below it; 150 of the 500
+    nurses stay nurses so that 0.5 per nurse can supervise the 200 students."""
+    r = solve(load_instance(DATA.parent / "unplaced" / f"{case}.yaml"))
+    assert r.status == "optimal"
+    training = r.tables["training"]
+    row = training[(training["programme"] == programme) & (training["year"] == 2017)]
+    assert float(row["unplaced"].iloc[0]) == pytest.approx(unplaced, abs=1e-3)
+    assert (r.tables["workforce"]["fte"] >= -1e-9).all()
 
 
 def test_conflict_found_before_the_solver_is_worded_too(tmp_path):
@@ -179,9 +173,9 @@ def test_conflict_found_before_the_solver_is_worded_too(tmp_path):
 
 
 def test_library_result_carries_the_conflicts():
-    r = solve(load_instance(DATA / "upskill_drains_group.yaml"))
+    r = solve(load_instance(DATA / "regional_supervision.yaml"))
     assert r.status == "infeasible" and not r.has_plan
-    assert r.conflicts[0].startswith("Graduates of training 'nurse_associate_upskill'")
+    assert r.conflicts[0].startswith("Trainees of 'north_degree' in training in 2019")
     assert r.tables["targets"].empty
 
 
@@ -190,7 +184,7 @@ def test_budgets_cannot_conflict(tmp_path):
     committed entrants cost nothing more, so the plan exists with nothing spent."""
     from optimiser import Override
 
-    inst = load_instance(DATA / "upskill_starves_supervisors.yaml",
+    inst = load_instance(DATA.parent / "unplaced" / "upskill_starves_supervisors.yaml",
                          [Override.parse("set", "training.advanced_practice.committed="
                                                 "{2016: 100}"),
                           Override.parse("set", "budgets=[{id: main, per_year: 0}]")])

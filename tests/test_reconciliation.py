@@ -61,6 +61,7 @@ def test_workforce_reconciles_year_on_year(shipped):
     lam = {(u.id, g): r for u in inst.units for g, r in rate.items()}
     lam.update({(r.unit, r.group): r.leaver_rate for r in inst.workforce
                 if r.leaver_rate is not None})
+    d = model_data(inst)
     checked = 0
     for (u, g), rows in wf.groupby(["unit", "group"], sort=True):
         rows = rows.set_index("year")
@@ -73,6 +74,12 @@ def test_workforce_reconciles_year_on_year(shipped):
             assert r.leavers == approx(lam[u, g] * prev, abs=TOL), (u, g, y)
             assert -TOL <= r.retained <= r.leavers + TOL, (u, g, y)
             assert r.fte >= -TOL, (u, g, y)
+            if pd.notna(r.posts):  # never above max(posts, natural path)
+                natural = d.natural[u, g, y]
+                assert r.fte <= max(r.posts, natural) + TOL, (u, g, y)
+                assert r.vacancies == approx(max(0.0, r.posts - r.fte), abs=TOL), (u, g, y)
+            else:
+                assert pd.isna(r.vacancies)
             checked += 1
     assert checked == len(inst.units) * len(inst.staff_groups) * len(inst.years)
 
@@ -94,7 +101,11 @@ def test_lever_tables_add_up_to_the_workforce_flows(shipped):
     inst, result = shipped
     t = result.tables
     wf = t["workforce"][t["workforce"]["year"] != inst.horizon.base_year]
-    assert_same(by(t["training"], ["group", "year"], "graduates"),
+    # Graduates placed in units are those who qualified less the unplaced.
+    training = t["training"].assign(placed=t["training"]["graduates"] - t["training"]["unplaced"])
+    assert (training["unplaced"] >= -TOL).all()
+    assert (training["unplaced"] <= training["graduates"] + TOL).all()
+    assert_same(by(training, ["group", "year"], "placed"),
                 by(wf, ["group", "year"], "graduates"))
     assert_same(by(t["return_to_practice"], ["group", "year"], "returners"),
                 by(wf, ["group", "year"], "returners"))
@@ -103,9 +114,9 @@ def test_lever_tables_add_up_to_the_workforce_flows(shipped):
     assert_same(by(t["retention"], ["unit", "year"], "retained"),
                 by(wf, ["unit", "year"], "retained"))
     frm = {p.id: p.from_group for p in inst.training}
-    up = t["training"][t["training"]["programme"].map(frm).notna()]
+    up = training[training["programme"].map(frm).notna()]
     up = up.assign(group=up["programme"].map(frm))
-    assert_same(by(up, ["group", "year"], "graduates"),
+    assert_same(by(up, ["group", "year"], "placed"),
                 by(wf, ["group", "year"], "upskilled_out"))
 
 

@@ -26,10 +26,12 @@ TINY = REPO / "instances" / "tiny" / "instance.yaml"
 
 SPEC_COLUMNS = {
     "workforce": ["unit", "region", "group", "year", "fte", "leavers", "retained",
-                  "graduates", "upskilled_out", "returners", "international", "joiners"],
+                  "graduates", "upskilled_out", "returners", "international", "joiners",
+                  "posts", "vacancies"],
     "targets": ["target", "label", "service", "scope", "year", "required", "achieved",
                 "shortfall", "priority"],
-    "training": ["programme", "group", "year", "places", "cohort_runs", "graduates", "cost"],
+    "training": ["programme", "group", "year", "places", "cohort_runs", "graduates",
+                 "unplaced", "cost"],
     "return_to_practice": ["campaign", "group", "year", "spend", "returners", "cost"],
     "retention": ["scheme", "unit", "year", "funding", "funded", "retained", "cost"],
     "international": ["route", "group", "year", "recruits", "cost"],
@@ -153,7 +155,7 @@ def test_invalid_input_leaves_no_output_directory(make_doc, write_instance, tmp_
     out = tmp_path / "out"
     res = invoke("solve", write_instance(doc), "--out", out)
     assert res.exit_code == 2
-    assert "training[0].completion_rate | must be in (0, 1], got 1.3" in res.stderr.splitlines()
+    assert "training[degree].completion_rate | must be in (0, 1], got 1.3" in res.stderr.splitlines()
     assert "Traceback" not in res.output
     assert not out.exists()
     assert leftovers(tmp_path, "out") == []
