@@ -4,13 +4,16 @@ A sweep over one key shows what its value buys: weighted shortfall W (FTE)
 against the swept value, with total cost C under it on the same horizontal
 axis. A sweep over several keys shows the trade-off itself: W against C, one
 line per combination of all but the last key, each point labelled with its
-values. Points without a plan are named under the plot rather than drawn.
+values. Points without a plan (invalid, infeasible, no solution, error) have no
+W or C: they are left out of the curves and their ticks, counted in the title
+and named under the plot, so that none can pass for a plan with no shortfall.
 Axes carry units (FTE, the instance's currency in millions, percentages for
 rates), derived from the swept key's field.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,19 +91,55 @@ def plot_frontier(frame: pd.DataFrame, axes: Sequence[GridAxis], instance: str, 
     matplotlib.use("Agg")  # no display: files only
     import matplotlib.pyplot as plt
 
-    symbol = SYMBOLS.get(currency, currency + " ")
-    solved = frame[frame["status"].isin(["optimal", "feasible"])]
-    failed = frame[~frame["status"].isin(["optimal", "feasible"])]
-    if len(axes) == 1:
-        fig = _one_key(plt, frame, solved, axes[0], instance, symbol)
-    else:
-        fig = _trade_off(plt, frame, solved, axes, instance, symbol)
-    if len(failed):
-        names = ", ".join(f"{int(r.point)} ({r.status})" for r in failed.itertuples())
-        fig.text(0.01, 0.01, f"No plan at point {names}: see sweep.csv.", fontsize=8,
-                 color="firebrick", va="bottom")
+    fig = frontier_figure(plt, frame, axes, instance, currency)
     fig.savefig(path, dpi=120, metadata={"Software": None})
     plt.close(fig)
+
+
+def frontier_figure(plt: Any, frame: pd.DataFrame, axes: Sequence[GridAxis], instance: str,
+                    currency: str = "GBP") -> Any:
+    """The frontier as a matplotlib figure (``plt`` is ``matplotlib.pyplot``)."""
+    symbol = SYMBOLS.get(currency, currency + " ")
+    # Only a plan has W and C: a failed point's are missing, and drawn anywhere
+    # (W = 0 with its swept value as a tick) it would look like a perfect plan.
+    has_plan = frame["status"].isin(["optimal", "feasible"]) \
+        & frame["weighted_shortfall"].notna() & frame["total_cost"].notna()
+    solved, failed = frame[has_plan], frame[~has_plan]
+    note = failed_note(failed, axes)
+    if len(axes) == 1:
+        fig = _one_key(plt, frame, solved, axes[0], instance, symbol, note)
+    else:
+        fig = _trade_off(plt, frame, solved, axes, instance, symbol, note)
+    return fig
+
+
+MAX_NAMED = 8
+"""Failed points named one by one under the plot; the rest are counted."""
+
+
+def failed_note(failed: pd.DataFrame, axes: Sequence[GridAxis]) -> list[str]:
+    """'2 points without a plan, not drawn (see sweep.csv): 3 (per_year=-1,
+    invalid); 5 (…, infeasible)', wrapped to the figure's width; [] when none."""
+    if not len(failed):
+        return []
+    named = []
+    for r in failed.head(MAX_NAMED).itertuples(index=False):
+        row = dict(zip(failed.columns, r, strict=True))
+        values = ", ".join(f"{field_of(a.key)}={format_value(row[a.column])}" for a in axes)
+        named.append(f"{int(row['point'])} ({values}: {row['status']})")
+    more = len(failed) - len(named)
+    n = len(failed)
+    text = (f"{n} point{'s' * (n != 1)} without a plan, not drawn (see sweep.csv): "
+            + "; ".join(named) + (f"; and {more} more" if more else "") + ".")
+    return textwrap.wrap(text, 150, break_on_hyphens=False)
+
+
+def _note(fig: Any, note: list[str]) -> float:
+    """Write the note under the plot; returns the figure's share it takes."""
+    if not note:
+        return 0.03
+    fig.text(0.01, 0.01, "\n".join(note), fontsize=8, color="firebrick", va="bottom")
+    return 0.03 + 0.022 * len(note)
 
 
 def plan_count(frame: pd.DataFrame, solved: pd.DataFrame) -> str:
@@ -111,12 +150,15 @@ def plan_count(frame: pd.DataFrame, solved: pd.DataFrame) -> str:
 
 
 def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis,
-             instance: str, symbol: str) -> Any:
-    """W and C against the swept value; non-numeric values are evenly spaced."""
+             instance: str, symbol: str, note: list[str]) -> Any:
+    """W and C against the swept value of the points with a plan; non-numeric
+    values are evenly spaced."""
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in axis.values)
     scale = 100.0 if value_unit(axis) == "rate" else 1.0
+    planned = {format_value(v) for v in solved[axis.column]}
+    shown = [v for v in axis.values if format_value(v) in planned]
     position = {format_value(v): (float(v) * scale if numeric else i)
-                for i, v in enumerate(axis.values)}
+                for i, v in enumerate(shown)}
     x = [position[format_value(v)] for v in solved[axis.column]]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 7),
                                       gridspec_kw={"height_ratios": [3, 2]})
@@ -133,13 +175,9 @@ def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis
     top.set_ylabel("weighted shortfall W (FTE)")
     top.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     top.set_ylim(0, 1.15 * max([*solved["weighted_shortfall"], 1e-9]))  # room for labels
-    failed = frame[~frame["point"].isin(solved["point"])]
-    for r in failed.itertuples(index=False):
-        row = dict(zip(failed.columns, r, strict=True))
-        xi = position[format_value(row[axis.column])]
-        top.plot([xi], [0], marker="x", color="firebrick", markersize=9, clip_on=False)
-        top.annotate(row["status"], (xi, 0), textcoords="offset points", xytext=(0, 8),
-                     ha="center", fontsize=8, color="firebrick")
+    if not len(solved):
+        top.text(0.5, 0.5, "no point has a plan", ha="center", va="center",
+                 transform=top.transAxes, color="firebrick")
     for xi, w in zip(x, solved["weighted_shortfall"], strict=True):
         top.annotate(f"{w:,.0f}", (xi, w), textcoords="offset points", xytext=(0, 6),
                      ha="center", fontsize=8)
@@ -147,31 +185,32 @@ def _one_key(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame, axis: GridAxis
     if unproven.any():
         bottom.plot(*bottom_unproven, linestyle="none", marker="s", markerfacecolor="white",
                     color="tab:blue")
-    for xi, c in zip(x, solved["total_cost"] / 1e6, strict=True):
-        bottom.annotate(f"{symbol}{c:,.0f}m", (xi, c), textcoords="offset points",
+    for xi, c in zip(x, solved["total_cost"], strict=True):
+        bottom.annotate(money(c, symbol), (xi, c / 1e6), textcoords="offset points",
                         xytext=(0, 6), ha="center", fontsize=8)
     bottom.set_ylabel(f"total cost C ({symbol}m)")
-    bottom.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    bottom.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.4g}"))
     bottom.set_ylim(0, 1.2 * max([*(solved["total_cost"] / 1e6), 1e-9]))
     if numeric and scale == 1.0 and value_unit(axis) == "money":
         bottom.xaxis.set_major_formatter(
             plt.FuncFormatter(lambda v, _pos: money(v, symbol)))
-    if not numeric or len(axis.values) <= 12:
+    if shown and (not numeric or len(shown) <= 12):
         bottom.set_xticks(list(position.values()))
-        bottom.set_xticklabels([value_label(axis, v, symbol) for v in axis.values],
-                               rotation=30 if len(axis.values) > 6 else 0, ha="right"
-                               if len(axis.values) > 6 else "center")
+        bottom.set_xticklabels([value_label(axis, v, symbol) for v in shown],
+                               rotation=30 if len(shown) > 6 else 0, ha="right"
+                               if len(shown) > 6 else "center")
     bottom.set_xlabel(axis_title(axis, symbol))
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     top.set_title(f"{instance}: weighted shortfall and cost against {axis.key}\n"
                   f"{plan_count(frame, solved)}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, _note(fig, note), 1, 1))
     return fig
 
 
 def _trade_off(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame,
-               axes: Sequence[GridAxis], instance: str, symbol: str) -> Any:
+               axes: Sequence[GridAxis], instance: str, symbol: str,
+               note: list[str]) -> Any:
     """W against C; one line per combination of the leading keys, ordered by
     the last key; points labelled with their values."""
     fig, ax = plt.subplots(figsize=(9, 7))
@@ -204,5 +243,5 @@ def _trade_off(plt: Any, frame: pd.DataFrame, solved: pd.DataFrame,
     keys = " × ".join(a.key for a in axes)
     ax.set_title(f"{instance}: shortfall against cost over {keys}\n"
                  f"{plan_count(frame, solved)}; points labelled with {last.key}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, _note(fig, note), 1, 1))
     return fig

@@ -398,6 +398,49 @@ def test_the_frontier_plot_draws_every_kind_of_point(tmp_path: Path, keys: int) 
     assert value_label(GridAxis("set", LEAVERS, (0.12,)), 0.12, "£") == "12%"
 
 
+@pytest.mark.parametrize("keys", [1, 2])
+def test_a_point_without_a_plan_is_not_drawn_as_a_plan(keys: int) -> None:
+    """Issue 11: an invalid point (W and C missing) was drawn at W = 0 with its
+    value '£-1' as a tick, like a plan with no shortfall. It is left out of the
+    curves and ticks, and named under the plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from optimiser.frontier import frontier_figure
+
+    axes = [GridAxis("set", BUDGET, (1e5, 2e5, -1.0))]
+    frame = pd.DataFrame({"point": [1, 2, 3], BUDGET: [1e5, 2e5, -1.0],
+                          "status": ["optimal", "feasible", "invalid"],
+                          "weighted_shortfall": [50.0, 40.0, None],
+                          "total_cost": [1e5, 2e5, None]})
+    if keys == 2:
+        axes.append(GridAxis("scale", "budgets", (1,)))
+        frame["budgets (factor)"] = 1
+    fig = frontier_figure(plt, frame, axes, "one-trust")
+    try:
+        points = {(float(x), float(y)) for ax in fig.axes for line in ax.get_lines()
+                  for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)}
+        if keys == 1:  # W against the budget, and C (£m) under it
+            assert points == {(1e5, 50.0), (2e5, 40.0), (1e5, 0.1), (2e5, 0.2)}
+            assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["£100k", "£200k"]
+        else:  # W against C (£m)
+            assert points == {(0.1, 50.0), (0.2, 40.0)}
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert not any("£-1" in t for t in texts)
+        assert not any(t == "invalid" for t in texts)
+        assert any(t.startswith("3 points, 2 with a plan") or "\n3 points, 2 with a plan" in t
+                   for t in texts)
+        note = [t for t in texts if "without a plan" in t]
+        assert note == ["1 point without a plan, not drawn (see sweep.csv): 3 "
+                        + ("(per_year=-1: invalid)." if keys == 1
+                           else "(per_year=-1, budgets=1: invalid).")]
+    finally:
+        plt.close(fig)
+
+
 def test_wfopt_sweep_without_point_tables(one_trust: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     code, _, _ = run_cli("sweep", str(one_trust), "--set-grid", f"{BUDGET}=1e5,4e5",
