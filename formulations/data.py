@@ -88,7 +88,24 @@ def eligible_units(s: RetentionScheme, groups: list[str], units: list[str], S0, 
     return [u for u in units if u in chosen]
 
 
+def with_held_targets(inst: Instance) -> Instance:
+    """The instance with every ``hold`` target's last required value repeated in
+    the later plan years (SPEC §2.8), so that everything downstream (rows, W,
+    results, explanations) sees the years it requires."""
+    if not any(t.hold for t in inst.targets):
+        return inst
+    targets = []
+    for t in inst.targets:
+        if t.hold:
+            last = max(t.required)
+            later = {y: t.required[last] for y in inst.years if y > last}
+            t = t.model_copy(update={"required": {**t.required, **later}})
+        targets.append(t)
+    return inst.model_copy(update={"targets": targets})
+
+
 def model_data(inst: Instance) -> ModelData:
+    inst = with_held_targets(inst)
     groups = [g.id for g in inst.staff_groups]
     units = [u.id for u in inst.units]
     region_of = {u.id: u.region for u in inst.units}

@@ -11,6 +11,10 @@ For programme p with duration ℓ, completion c, employment κ, intake years I_p
         (UP ≥ 0: graduates no unit in scope has a post for, SPEC §2.11)
     Σ_{k=0}^{ℓ−1} E[p,y−k] ≤ r·Σ_{u ∈ U(p)} S[u,g_s,y−1]   supervision_capacity[p,y]
     cost[p,y] = cost_per_place_year·Σ_{k=0}^{ℓ−1} N[p,y−k] + cohort_fixed_cost·RUN[p,y]
+    E[p,y] − E[p,y−1] ≤ max_increase                 intake_increase[p,y], y ∈ Y
+    E[p,y−1] − E[p,y] ≤ max_decrease                 intake_decrease[p,y], y ∈ Y
+        (E[p,b] = committed[b], 0 when not given; E = 0 outside the intake years,
+         so a gap in the intake years is itself a decrease)
 
 Graduates A[p,u,y] join ``group`` in unit u in year y (stock balance); with
 ``from_group`` they also leave ``from_group`` in the same unit and year, and the
@@ -131,6 +135,8 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
 
     m.supervision_capacity = pyo.Constraint(sup_rows, rule=supervision_capacity)
 
+    define_ramps(m, d, ledger)
+
     def training_cost(m, pid, y):
         p = by_id[pid]
         places = sum(m.N[pid, y - k] for k in range(p.duration) if (pid, y - k) in m.N)
@@ -142,3 +148,56 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     for p in progs:
         for y in d.years:
             ledger.charge(d.pot_of(p), y, m.training_cost[p.id, y])
+
+
+def define_ramps(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
+    """``intake_increase`` and ``intake_decrease``: commissions change gradually.
+
+    A row whose both sides are data (no intake in y−1 nor in y) holds or not
+    whatever the plan; one that cannot hold is named before any solve, as is a
+    first plan year that cannot come down from the committed base-year intake
+    within ``max_decrease`` (it may take at most ``max_places_per_year``, 0 when
+    it is not an intake year)."""
+    inc_rows, dec_rows = [], []
+    for p in d.inst.training:
+        for limit, rows in ((p.max_increase, inc_rows), (p.max_decrease, dec_rows)):
+            if limit is None:
+                continue
+            for y in d.years:
+                now, before = entrants(m, d, p, y), entrants(m, d, p, y - 1)
+                if isinstance(now, float) and isinstance(before, float):
+                    change = now - before if rows is inc_rows else before - now
+                    if change > limit + 1e-9:
+                        ledger.infeasible.append((
+                            f"intake_{'increase' if rows is inc_rows else 'decrease'}"
+                            f"[{p.id},{y}]", ramp_conflict(d, p, y, before, now)))
+                    continue
+                rows.append((p.id, y))
+        first = d.years[0]
+        committed = p.committed.get(d.base, 0.0)
+        if p.max_decrease is not None and (p.id, first) in m.N:
+            cap = p.max_places_per_year
+            if cap is not None and committed - cap > p.max_decrease + 1e-9:
+                ledger.infeasible.append((
+                    f"intake_decrease[{p.id},{first}]",
+                    f"training '{p.id}' had {committed:g} entrants in {d.base} and may fall "
+                    f"by at most {p.max_decrease:g} a year, but may take at most {cap:g} "
+                    f"places in {first} (max_places_per_year)"))
+
+    by_id = {p.id: p for p in d.inst.training}
+    m.intake_increase = pyo.Constraint(
+        inc_rows, rule=lambda m, pid, y: entrants(m, d, by_id[pid], y)
+        - entrants(m, d, by_id[pid], y - 1) <= by_id[pid].max_increase)
+    m.intake_decrease = pyo.Constraint(
+        dec_rows, rule=lambda m, pid, y: entrants(m, d, by_id[pid], y - 1)
+        - entrants(m, d, by_id[pid], y) <= by_id[pid].max_decrease)
+
+
+def ramp_conflict(d: ModelData, p, y: int, before: float, now: float) -> str:
+    """Why a ramp row on data alone cannot hold, in words."""
+    if now < before:
+        return (f"training '{p.id}' had {before:g} entrants in {y - 1} and may fall by at "
+                f"most {p.max_decrease:g} a year, but {y} is not one of its intake years "
+                f"(0 places)")
+    return (f"training '{p.id}' goes from {before:g} entrants in {y - 1} to {now:g} in {y}, "
+            f"more than its max_increase of {p.max_increase:g}")

@@ -186,6 +186,17 @@ class TrainingProgramme(Strict):
     """Entrants already in training, ``{start_year: entrants}`` with start years ≤ the
     base year; they graduate on the same terms and cost nothing more. Default none."""
 
+    max_increase: NonNeg | None = None
+    """Most the intake may grow from one year to the next, places per year, ≥ 0.
+    The first plan year is measured against the committed entrants of the base
+    year (0 when not given); a year outside the intake years counts as 0 places.
+    Optional; default no limit."""
+
+    max_decrease: NonNeg | None = None
+    """Most the intake may fall from one year to the next, places per year, ≥ 0
+    (measured as ``max_increase``; a gap in the intake years is itself a
+    decrease). Optional; default no limit."""
+
     supervision: Supervision | None = None
     """Supervision capacity. Optional; default unlimited."""
 
@@ -346,6 +357,11 @@ class Target(Strict):
 
     priority: NonNeg = 1.0
     """Weight w_k of a shortfall FTE in the objective, ≥ 0. Default 1."""
+
+    hold: bool = False
+    """When true, the target also requires its last given value in every later
+    plan year: the plan must keep what it reached, not let it lapse after the last
+    target year. Default false."""
 
     @model_validator(mode="after")
     def _one_scope(self) -> Target:
