@@ -15,6 +15,7 @@ file is fine, and the user must look at their command line instead.
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 import typing
@@ -30,7 +31,11 @@ from optimiser.schema import Instance
 # Keys whose values are names, never scaled.
 _NAME_KEYS = {"id", "name", "label", "unit", "group", "from_group", "region", "pot",
               "service", "description", "currency", "mode", "eligible", "intake_years",
-              "base_year", "groups"}
+              "base_year", "groups", "year"}
+
+
+SPELLED_VALUE_LIMIT = 40
+"""Most characters of an override's value quoted in a problem's location."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,11 @@ class Override:
 
     @property
     def spelled(self) -> str:
-        """``--set KEY=VALUE`` as given, so the user recognises their own option."""
+        """``--set KEY=VALUE`` as given, so the user recognises their own option;
+        a long value (a whole list) is cut, since the key already says which."""
         value = self.text if self.text is not None else _value_text(self.value)
+        if len(value) > SPELLED_VALUE_LIMIT:
+            value = value[:SPELLED_VALUE_LIMIT - 1] + "…"
         return f"{self.label}={value}"
 
     @classmethod
@@ -148,7 +156,9 @@ def apply_overrides(doc: dict[str, Any], overrides: Sequence[Override],
             continue
         for parent, key, path in targets:
             if o.kind == "set":
-                parent[key] = o.value
+                # A copy: a later override into this value must not change the
+                # override itself (a sweep applies it again to every point).
+                parent[key] = copy.deepcopy(o.value)
             else:
                 parent[key] = _scaled(parent[key], float(o.value), key)
             if written is not None:
