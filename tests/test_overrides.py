@@ -231,6 +231,20 @@ def test_an_override_is_quoted_as_typed(override: Override, spelled: str) -> Non
     assert override.spelled == spelled
 
 
+def test_a_long_value_is_cut_when_quoted() -> None:
+    o = Override.parse("set", "targets=[{id: t, groups: [nurse], required: {2018: 1}}]")
+    assert o.spelled == "--set targets=[{id: t, groups: [nurse], required: {20…"
+
+
+def test_a_later_override_does_not_change_an_earlier_value(tiny: TinyCopy) -> None:
+    """``--set`` puts a copy of its value in the document: a sweep applies the same
+    override to every point, after which other overrides may edit inside it."""
+    first = Override.parse("set", "budgets.main.per_year={2017: 1, 2018: 2}")
+    inst = tiny.load([first, *sets("budgets.main.per_year.2018=5")])
+    assert by_id(inst.budgets, "main").per_year == {2017: 1, 2018: 5}
+    assert first.value == {2017: 1, 2018: 2}
+
+
 def test_the_typed_text_does_not_change_what_an_override_is() -> None:
     assert Override.parse("set", "k=3e8") == Override("set", "k", 3e8)
 
