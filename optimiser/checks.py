@@ -49,7 +49,7 @@ def run_checks(inst: Instance, locate: Locate,
     """Every check on ``inst``; ``declared`` defaults to the instance's own ids."""
     declared = declared or Declared.of(inst)
     problems: list[Problem] = []
-    for check in (check_ids, check_workforce, check_levers, check_training,
+    for check in (check_ids, check_workforce, check_posts, check_levers, check_training,
                   check_responses, check_retention, check_budgets, check_targets):
         problems += check(inst, locate, declared)
     return problems
@@ -103,6 +103,34 @@ def check_workforce(inst: Instance, locate: Locate,
             out.append(Problem(locate(("workforce", i)),
                                f"unit '{row.unit}', group '{row.group}' given twice "
                                f"(also {_also(locate, ('workforce', seen[key]))})"))
+        else:
+            seen[key] = i
+    return out
+
+
+def check_posts(inst: Instance, locate: Locate,
+                declared: Declared | None = None) -> list[Problem]:
+    """Posts rows name known units and groups, a plan year, once per (unit, group,
+    year). Negative posts are refused by the schema."""
+    d = declared or Declared.of(inst)
+    years = inst.years
+    out = []
+    seen: dict[tuple[str, str, int], int] = {}
+    for i, row in enumerate(inst.posts):
+        if row.unit not in d.units:
+            out.append(Problem(locate(("posts", i, "unit")), unknown("unit", row.unit, d.units)))
+        if row.group not in d.groups:
+            out.append(Problem(locate(("posts", i, "group")),
+                               unknown("staff group", row.group, d.groups)))
+        if row.year not in years:
+            out.append(Problem(locate(("posts", i, "year")),
+                               f"year {row.year} is not a plan year ({years[0]}–{years[-1]}); "
+                               f"base-year posts go on the workforce row"))
+        key = (row.unit, row.group, row.year)
+        if key in seen:
+            out.append(Problem(locate(("posts", i)),
+                               f"unit '{row.unit}', group '{row.group}', year {row.year} given "
+                               f"twice (also {locate(('posts', seen[key]))})"))
         else:
             seen[key] = i
     return out

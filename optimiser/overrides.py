@@ -31,7 +31,7 @@ from optimiser.schema import Instance
 # Keys whose values are names, never scaled.
 _NAME_KEYS = {"id", "name", "label", "unit", "group", "from_group", "region", "pot",
               "service", "description", "currency", "mode", "eligible", "intake_years",
-              "base_year", "groups"}
+              "base_year", "groups", "year"}
 
 
 SPELLED_VALUE_LIMIT = 40
