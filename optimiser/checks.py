@@ -130,7 +130,7 @@ def check_posts(inst: Instance, locate: Locate,
         if key in seen:
             out.append(Problem(locate(("posts", i)),
                                f"unit '{row.unit}', group '{row.group}', year {row.year} given "
-                               f"twice (also {locate(('posts', seen[key]))})"))
+                               f"twice (also {_also(locate, ('posts', seen[key]))})"))
         else:
             seen[key] = i
     return out
