@@ -149,7 +149,7 @@ def test_failing_points_are_rows_not_a_crash(one_trust: Path) -> None:
     frame = sweep(one_trust, [("set", SUPERVISION, [0.5, 2]), ("set", BUDGET, [-1, 3e5])],
                   workers=1)
     assert frame["status"].tolist() == ["invalid", "infeasible", "invalid", "optimal"]
-    assert frame["message"][0] == "budgets[0].per_year | must be ≥ 0, got -1"
+    assert frame["message"][0] == "budgets[main].per_year (from --set budgets.main.per_year=-1) | must be ≥ 0, got -1"
     assert "supervision allows 50" in frame["message"][1]
     assert frame.loc[1, ["weighted_shortfall", "total_cost"]].isna().all()
     assert frame["weighted_shortfall"][3] == pytest.approx(30, **W_TOL)  # 150 − 90 − 30
@@ -183,7 +183,7 @@ def test_grid_keys_are_checked_before_solving(one_trust: Path) -> None:
         sweep(one_trust, [("set", "budgets.mian.per_year", [1]),
                           ("scale", "budgets.main.total", [2])], workers=1)
     assert [str(p) for p in info.value.problems] == [
-        "--set-grid budgets.mian.per_year | no item 'mian' in 'budgets' (ids: main)",
+        "--set-grid budgets.mian.per_year | no item 'mian' in 'budgets' (known: main)",
         "--scale-grid budgets.main.total | 'budgets.main.total' is not set, so there is "
         "nothing to scale",
     ]
@@ -470,7 +470,7 @@ def test_wfopt_sweep_exits_1_when_a_point_has_no_plan(one_trust: Path, tmp_path:
      "commas)"),
     (["--scale-grid", "budgets=a"], "--scale-grid budgets | the factor must be a number, got 'a'"),
     (["--set-grid", "budgets.mian.per_year=1"],
-     "--set-grid budgets.mian.per_year | no item 'mian' in 'budgets' (ids: main)"),
+     "--set-grid budgets.mian.per_year | no item 'mian' in 'budgets' (known: main)"),
     ([], "grid | no keys to sweep: give at least one --set-grid or --scale-grid"),
 ])
 def test_wfopt_sweep_bad_grid_is_exit_2(one_trust: Path, tmp_path: Path, args: list[str],
