@@ -14,6 +14,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from formulations.budgets import define_budgets
 from formulations.data import ModelData, model_data
+from formulations.fairness import define_fairness
 from formulations.international import define_international
 from formulations.ledger import Ledger
 from formulations.objective import define_objective
@@ -49,6 +50,7 @@ def build_model(d: ModelData) -> pyo.ConcreteModel:
         define_stock_balance(m, d, ledger)
         define_posts(m, d)
         define_targets(m, d)
+        define_fairness(m, d)
         define_budgets(m, d, ledger)
         define_objective(m, d, ledger)
     m.ledger = ledger

@@ -289,4 +289,19 @@ def check_targets(inst: Instance, locate: Locate,
                 out.append(Problem(locate(("targets", i, "required", y)),
                                    f"year {y} is outside the plan years "
                                    f"{min(years)}–{max(years)}"))
+        if t.fair_share is not None and inst.objective.mode == "weighted":
+            out.append(Problem(locate(("targets", i, "fair_share")),
+                               "fair shares need objective.mode lexicographic (the fairness "
+                               "stage comes between the shortfall and the cost)"))
     return out
+
+
+def fair_share_warnings(inst: Instance) -> list[str]:
+    """Fair-share groups with a single target: allowed, but there is no one to be
+    fair to, so the label changes nothing (``wfopt validate`` says so)."""
+    sizes: dict[str, list[str]] = {}
+    for t in inst.targets:
+        if t.fair_share is not None:
+            sizes.setdefault(t.fair_share, []).append(t.id)
+    return [f"fair-share group '{g}' has one target ('{ks[0]}'): it changes nothing"
+            for g, ks in sizes.items() if len(ks) == 1]

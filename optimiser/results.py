@@ -36,7 +36,7 @@ COLUMNS: dict[str, list[str]] = {
                   "graduates", "upskilled_out", "returners", "international", "joiners",
                   "posts", "vacancies"],
     "targets": ["target", "label", "service", "scope", "year", "required", "achieved",
-                "shortfall", "priority"],
+                "shortfall", "priority", "fair_share"],
     "training": ["programme", "group", "year", "places", "cohort_runs", "graduates",
                  "unplaced", "cost"],
     "return_to_practice": ["campaign", "group", "year", "spend", "returners", "cost"],
@@ -115,7 +115,7 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
             achieved = pyo.value(m.achieved[t.id, y])
             rows.append([t.id, t.label or "", t.service or "", scope_label(t), y,
                          clean(t.required[y]), clean(achieved), _val(m.SF[t.id, y]),
-                         clean(t.priority)])
+                         clean(t.priority), t.fair_share or ""])
     tables["targets"] = pd.DataFrame(rows, columns=COLUMNS["targets"])
 
     rows = []
@@ -234,6 +234,9 @@ class Result:
     (:mod:`optimiser.diagnose`)."""
     conflicts: list[str] = field(default_factory=list)
     """Without a plan: the conflicting constraints in the instance's words."""
+    fairness: dict[str, Any] | None = None
+    """With fair-share groups: the measure M and each group's shortfall rates per
+    year, after and before the fairness stage (:mod:`formulations.fairness`)."""
 
     @property
     def has_plan(self) -> bool:
@@ -259,6 +262,7 @@ class Result:
             "messages": self.messages,
             "explanations": self.explanations,
             "conflicts": self.conflicts,
+            **({"fairness": self.fairness} if self.fairness is not None else {}),
             "currency": self.currency,
             "versions": versions(),
         }

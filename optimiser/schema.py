@@ -363,6 +363,12 @@ class Target(Strict):
     plan year: the plan must keep what it reached, not let it lapse after the last
     target year. Default false."""
 
+    fair_share: Identifier | None = None
+    """Fair-share group (any label, e.g. ``nurses_by_region``): targets sharing it
+    have their largest shortfall rate per year minimised after W, so an
+    unavoidable shortfall is spread rather than left on one member. Needs the
+    lexicographic mode. Optional."""
+
     @model_validator(mode="after")
     def _one_scope(self) -> Target:
         if self.region is not None and self.unit is not None:

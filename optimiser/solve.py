@@ -23,6 +23,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from formulations import build_model, model_data
 from formulations.data import ModelData
+from formulations.fairness import fairness_summary, member_rates
 from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.highs import LATER, new_highs, use_threads
@@ -63,6 +64,9 @@ def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str,
         raise ValueError(f"mode must be lexicographic or weighted, got {mode!r}")
     if mode == "weighted" and inst.objective.value_per_fte is None:
         raise ValueError("weighted mode needs objective.value_per_fte in the instance")
+    if mode == "weighted" and any(t.fair_share for t in inst.targets):
+        raise ValueError("fair shares need the lexicographic mode (the fairness stage comes "
+                         "between the shortfall and the cost)")
     return {
         "time_limit": o.time_limit if o.time_limit is not None else s.time_limit,
         "mip_gap": o.mip_gap if o.mip_gap is not None else s.mip_gap,
@@ -99,6 +103,8 @@ class HighsModel:
         names = [o.local_name for o in repn.objectives]
         self.c_W = c[names.index("weighted_shortfall")]
         self.c_C = c[names.index("total_cost")]
+        self.c_M = c[names.index("fairness")] if "fairness" in names else None
+        """The fairness measure M's costs, when some fair-share group exists."""
         A = repn.A.tocsc()
         inf = highspy.kHighsInf
         # Mixed form: sense −1 is ≥ rhs, 0 is = rhs, 1 is ≤ rhs.
@@ -289,6 +295,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
 
     stages: list[dict[str, Any]] = []
     messages: list[str] = []
+    before_fair: np.ndarray | None = None  # the shortfall stage's plan, when fair shares
     if opts["mode"] == "weighted":
         cost = hm.c_W + hm.c_C / instance.objective.value_per_fte
         # The starting plan first, then the run gets what is left of the limit
@@ -314,16 +321,31 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         final = rec1
         if rec1["x"] is not None:
             w1 = float(hm.c_W @ rec1["x"])
-            tol = max(instance.objective.abs_tol, instance.objective.rel_tol * abs(w1))
-            hm.add_row(hm.c_W, w1 + tol)
-            rec2 = hm.run(hm.c_C, remaining(), start=rec1["x"])
-            stages.append(stage_record("cost", rec2, hm, w_bound=w1 + tol))
+            hm.add_row(hm.c_W, w1 + tolerance(instance, w1))
+            before = rec1
+            if hm.c_M is not None:
+                before_fair = rec1["x"]
+                rec_f = hm.run(hm.c_M, share_of(remaining(), FAIRNESS_TIME_SHARE),
+                               start=rec1["x"])
+                stages.append(stage_record("fairness", rec_f, hm,
+                                           w_bound=w1 + tolerance(instance, w1)))
+                if rec_f["x"] is not None:
+                    m1 = float(hm.c_M @ rec_f["x"])
+                    hm.add_row(hm.c_M, m1 + tolerance(instance, m1))
+                    before = {**rec_f, "status": worst(rec1["status"], rec_f["status"])}
+                else:
+                    before = {**rec1, "status": "feasible"}
+                    messages.append("the fairness stage found no plan within the limits; the "
+                                    "shortfall stage's split between fair-share members stands")
+            rec2 = hm.run(hm.c_C, remaining(), start=before["x"])
+            stages.append(stage_record("cost", rec2, hm, w_bound=w1 + tolerance(instance, w1)))
             if rec2["x"] is not None:
-                final = {**rec2, "status": worst(rec1["status"], rec2["status"])}
+                final = {**rec2, "status": worst(before["status"], rec2["status"])}
             else:
-                final = {**rec1, "status": "feasible"}
-                messages.append("stage 2 (cost) found no plan within the limits; the "
-                                "stage-1 plan is reported and its cost was not minimised")
+                final = {**before, "status": "feasible"}
+                messages.append("the cost stage found no plan within the limits; the "
+                                "previous stage's plan is reported and its cost was not "
+                                "minimised")
     solve_seconds = sum(s["seconds"] for s in stages)
     timings["solve"] = solve_seconds
     for s in stages:
@@ -353,6 +375,10 @@ def solve(instance: Instance, options: SolveOptions | None = None,
 
     t0 = time.perf_counter()
     x = final["x"]
+    fair_before = None
+    if hm.c_M is not None and before_fair is not None:
+        load_solution(hm, before_fair)
+        fair_before = member_rates(m, d)
     load_solution(hm, x)
     settle_shortfalls(m, d)
     settle_deployment(m, d)
@@ -369,6 +395,8 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                     mip_gap=max(gaps) if gaps else None,
                     solve_seconds=solve_seconds, stages=stages, tables=tables,
                     timings=timings, model_size=hm.size(), messages=messages, **base)
+    if fair_before is not None:
+        result.fairness = fairness_summary(fair_before, member_rates(m, d))
     result.model = m  # type: ignore[attr-defined]  # for callers who want the Pyomo model
     if opts["explain"]:
         t0 = time.perf_counter()
@@ -423,6 +451,20 @@ def least_unplaced(hm: HighsModel, m: pyo.ConcreteModel, x: np.ndarray, mode: st
     if rec["status"] != "optimal":
         rec["x"] = None
     return rec
+
+
+FAIRNESS_TIME_SHARE = 0.5
+"""Share of what is left of a time limit after stage 1 that the fairness stage
+may use (the cost stage keeps the rest)."""
+
+
+def tolerance(instance: Instance, value: float) -> float:
+    """tol(v) = max(abs_tol, rel_tol·v): how much a later stage may give back."""
+    return max(instance.objective.abs_tol, instance.objective.rel_tol * abs(value))
+
+
+def share_of(left: float | None, share: float) -> float | None:
+    return None if left is None else max(left * share, 1e-3)
 
 
 def worst(a: str, b: str) -> str:
