@@ -10,6 +10,12 @@ and by pot against budget, training, retention, return to practice and
 international recruitment, and marginal values. Charts are matplotlib SVG
 embedded as ``data:`` URIs (no CDN, no script, no network); the same results
 give the same bytes.
+
+Charts name things as the instance does: a target by its label, staff groups,
+units and levers by the ``names`` the summary carries (:func:`instance_names`),
+and an id with no name as words (``nursing_degree_east_of_england`` →
+"Nursing degree east of england", :func:`optimiser.wording.readable`). Tables
+keep the ids, which are the keys ``--set`` takes.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from optimiser import charts
 from optimiser.errors import InputError, Problem
 from optimiser.marginals import CAVEAT, KINDS
 from optimiser.results import COLUMNS, DECIMALS, TABLES
-from optimiser.wording import money
+from optimiser.wording import money, readable
 
 MARGINAL_FILE = "marginal_values.csv"
 
@@ -40,6 +46,25 @@ LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
 
 MAX_PANELS = 24
 """Most small panels in one chart; beyond, the largest are drawn and the rest named."""
+
+MAX_SERIES = 20
+"""Most series stacked in one chart (the colours that stay apart); beyond, the
+largest are drawn and the rest summed as one."""
+
+NAMED = {"staff_groups": "name", "units": "name", "training": "name",
+         "return_to_practice": "name", "retention": "name", "international": "name",
+         "budgets": "name", "targets": "label"}
+"""Instance sections whose items the report names, and the field holding the name."""
+
+
+def instance_names(inst) -> dict[str, dict[str, str]]:
+    """{section: {id: name}} of an :class:`~optimiser.schema.Instance`, for the
+    summary's ``names`` (items without a name are left out)."""
+    out: dict[str, dict[str, str]] = {}
+    for section, field_name in NAMED.items():
+        found = {item.id: getattr(item, field_name, None) for item in getattr(inst, section)}
+        out[section] = {k: v for k, v in found.items() if v}
+    return out
 
 
 # ---------------------------------------------------------------- reading
@@ -83,6 +108,20 @@ class ResultsView:
         if problems:
             raise InputError(problems)
         return cls(summary=summary, tables=_normalise(tables), marginal_values=_normalise_mv(mv))
+
+    def name(self, section: str, ident: str) -> str:
+        """What the page calls item ``ident`` of instance section ``section``
+        (``staff_groups``, ``units``, ``training``, ``budgets``, …): its name from
+        the summary's ``names``, else its id in words."""
+        names = self.summary.get("names")
+        known = names.get(section) if isinstance(names, dict) else None
+        found = known.get(ident) if isinstance(known, dict) else None
+        return str(found) if found else readable(ident)
+
+    def target_name(self, rows: pd.DataFrame) -> str:
+        """A target's label (from its rows of the targets table), else its name."""
+        label = rows["label"].iloc[0] if len(rows) else ""
+        return label or self.name("targets", rows["target"].iloc[0])
 
     @classmethod
     def from_result(cls, result) -> ResultsView:
@@ -255,28 +294,35 @@ def targets_section(view: ResultsView) -> str:
         out.append("<p>No targets in these results.</p>")
     else:
         names = list(dict.fromkeys(t["target"]))
-        shown = names
-        if len(names) > MAX_PANELS:
-            worst = (t.assign(w=t["shortfall"] * t["priority"]).groupby("target")["w"].sum()
-                     .sort_values(ascending=False, kind="mergesort"))
-            keep = set(worst.index[:MAX_PANELS])
-            shown = [n for n in names if n in keep]
+        # The targets furthest from met come first (what the plan minimises:
+        # shortfall × priority), then the instance's order.
+        worst = t.assign(w=t["shortfall"] * t["priority"]).groupby("target", sort=False)["w"] \
+            .sum().reindex(names).sort_values(ascending=False, kind="mergesort")
+        shown = list(worst.index[:MAX_PANELS])
         panels = []
         for name in shown:
             rows = t[t["target"] == name]
-            panels.append((rows["label"].iloc[0] or name, list(rows["year"]),
+            panels.append((view.target_name(rows), list(rows["year"]),
                            list(rows["achieved"]), list(rows["required"])))
-        out.append(charts.small_multiples(
-            panels, bar_label="achieved (FTE)", overlay_label="required (FTE)",
-            overlay="marks", cols=4, row_height=2.3,
-            alt="Achieved FTE against required FTE, per target",
-            caption="Bars: staff achieved in the target's scope; black marks: required."))
+        out.append(charts.target_gaps(
+            panels, cols=4, alt="Achieved FTE against required FTE, per target",
+            caption="Line: staff achieved in the target's scope; black marks: required; "
+                    "red: the shortfall, in FTE. Each panel has its own scale, not from zero, "
+                    "so that a gap of a few per cent shows. Largest weighted shortfall first."))
         if len(shown) < len(names):
             out.append(f'<p class="note">The {MAX_PANELS} targets with the largest weighted '
                        f"shortfall are drawn; all {len(names)} are in the table below.</p>")
     if len(wf):
         by_group = wf.groupby(["group", "year"], sort=True)["fte"].sum().unstack("year")
-        out.append(charts.staff_by_group(by_group))
+        by_group = by_group.reindex(list(dict.fromkeys(wf["group"])))  # the instance's order
+        extra = ""
+        if len(by_group) > MAX_PANELS:
+            largest = by_group.iloc[:, -1].sort_values(ascending=False, kind="mergesort")
+            keep = set(largest.index[:MAX_PANELS])
+            extra = (f" The {MAX_PANELS} largest of {len(by_group)} groups are drawn.")
+            by_group = by_group[by_group.index.isin(keep)]
+        out.append(charts.staff_by_group(
+            by_group, {g: view.name("staff_groups", g) for g in by_group.index}, extra))
     if len(t):
         show = t[["target", "label", "scope", "service", "year", "required", "achieved",
                   "shortfall", "priority"]]
@@ -296,14 +342,24 @@ def shortfall_section(view: ResultsView) -> str:
     order = list(dict.fromkeys(t["target"]))
     pivot = t.pivot_table(index="target", columns="year", values="shortfall", aggfunc="sum",
                           sort=True).reindex(index=order, columns=years)
+    label = {n: view.target_name(t[t["target"] == n]) for n in order}
+    short = [n for n in order if (pivot.loc[n].fillna(0.0) > 0).any()]
+    short.sort(key=lambda n: -pivot.loc[n].fillna(0.0).sum())  # largest at the bottom
+    series = {label[n]: list(pivot.loc[n].fillna(0.0)) for n in short[:MAX_SERIES - 1]}
+    rest = short[MAX_SERIES - 1:]
+    if len(rest) > 1:
+        series[f"{len(rest)} other targets"] = list(pivot.loc[rest].fillna(0.0).sum())
+    elif rest:
+        series[label[rest[0]]] = list(pivot.loc[rest[0]].fillna(0.0))
     out.append(charts.stacked_years(
-        {name: list(pivot.loc[name].fillna(0.0)) for name in order}, years,
-        "shortfall (FTE)", "Shortfall by target and year",
-        "Shortfall against each target (FTE), stacked by target.", empty="no shortfall"))
+        series, years, "shortfall (FTE)", "Shortfall by target and year",
+        "Shortfall against each target (FTE), stacked by target, the largest at the bottom.",
+        empty="no shortfall"))
     weighted = t.assign(w=t["shortfall"] * t["priority"]).groupby("target")["w"].sum()
     frame = pivot.reset_index()
     frame.columns = ["target", *years]
     frame["weighted total"] = [weighted.get(n, 0.0) for n in frame["target"]]
+    frame["target"] = [label[n] for n in frame["target"]]  # ids: the targets table above
     formats = {y: (lambda v: "" if pd.isna(v) else fte(v)) for y in years}
     formats["weighted total"] = fte
     out.append(table(frame, formats, caption="Shortfall (FTE); blank: no requirement that "
@@ -335,7 +391,7 @@ def spend_section(view: ResultsView) -> str:
         for pot in pots:
             rows = b[(b["pot"] == pot) & (b["year"] != "total")]
             tot = b[(b["pot"] == pot) & (b["year"] == "total")]
-            title = pot
+            title = view.name("budgets", pot)
             if len(tot) and not pd.isna(tot["limit"].iloc[0]):
                 title += (f" (total {money(tot['spent'].iloc[0], cur)} of "
                           f"{money(tot['limit'].iloc[0], cur)})")
@@ -368,13 +424,14 @@ def training_section(view: ResultsView) -> str:
     panels = []
     for p in dict.fromkeys(t["programme"]):
         rows = t[t["programme"] == p]
-        panels.append((f"{p} ({rows['group'].iloc[0]})", list(rows["year"]),
+        group = view.name("staff_groups", rows["group"].iloc[0])
+        panels.append((f"{view.name('training', p)} → {group}", list(rows["year"]),
                        list(rows["places"]), list(rows["graduates"])))
     out.append(charts.small_multiples(
         panels, bar_label="places started", overlay_label="graduates joining", overlay="line",
         alt="Training places and graduates per programme and year",
-        caption="Bars: new places started; line: graduates joining (from earlier and "
-                "committed intakes), FTE."))
+        caption="Each panel: a programme → the staff group it trains. Bars: new places "
+                "started; line: graduates joining (from earlier and committed intakes), FTE."))
     out.append(table(t, {"places": number, "cohort_runs": number, "graduates": fte,
                          "cost": lambda v: money(v, cur)}))
     out.append("</section>")
@@ -394,11 +451,15 @@ def retention_section(view: ResultsView) -> str:
     years = _years_of(r)
     keys = list(zip(by_unit["scheme"], by_unit["unit"], strict=True))
     funding = r.set_index(["scheme", "unit", "year"])["funding"]
+    schemes = list(dict.fromkeys(by_unit["scheme"]))
     out.append(charts.horizontal_stacked(
-        [f"{s} · {u}" for s, u in keys],
+        [view.name("units", u) if len(schemes) == 1
+         else f"{view.name('retention', s)} · {view.name('units', u)}" for s, u in keys],
         {y: [funding.get((s, u, y), 0.0) / 1e3 for s, u in keys] for y in years},
         f"funding ({money(1000, cur)}s)", "Retention funding by unit, stacked by year",
-        "Retention funding by unit, stacked by year.", legend_title="year"))
+        "Retention funding by unit, stacked by year"
+        + (f" ({view.name('retention', schemes[0])})." if len(schemes) == 1 else "."),
+        legend_title="year"))
     out.append(table(by_unit, {"funding": lambda v: money(v, cur), "retained": fte,
                                "years_funded": number, "cost": lambda v: money(v, cur)},
                      caption="Over the whole plan; retained = leavers kept (FTE)."))
@@ -417,11 +478,13 @@ def recruitment_section(view: ResultsView) -> str:
     out = ['<section id="recruitment"><h2>Return to practice and international '
            "recruitment</h2>"]
     series = []
-    for frame, key, value, what in ((rtp, "campaign", "returners", "returners"),
-                                    (intl, "route", "recruits", "recruits")):
+    for frame, key, value, what, section in (
+            (rtp, "campaign", "returners", "returners", "return_to_practice"),
+            (intl, "route", "recruits", "recruits", "international")):
         for name in dict.fromkeys(frame[key]):
             rows = frame[frame[key] == name]
-            series.append((f"{name} ({what})", list(rows["year"]), list(rows[value])))
+            series.append((f"{view.name(section, name)} ({what})", list(rows["year"]),
+                           list(rows[value])))
     if series:
         out.append(charts.grouped_years(series, "FTE", "Returners and international recruits "
                                         "per year", "Returners per campaign and recruits per "
@@ -460,7 +523,8 @@ def marginal_section(view: ResultsView) -> str:
     budgets = mv[mv["kind"].isin(["budget_per_year", "budget_total"])
                  & ((mv["value"] > 0) | (mv["value_places_free"].fillna(0.0) > 0))]
     if len(budgets):
-        labels = [f"{i} · {y}" for i, y in zip(budgets["item"], budgets["year"], strict=True)]
+        labels = [f"{view.name('budgets', i)} · {y}"
+                  for i, y in zip(budgets["item"], budgets["year"], strict=True)]
         out.append(charts.grouped_bars(
             labels, {"places held": list(budgets["value"]),
                      "places free to grow": list(budgets["value_places_free"].fillna(0.0))},

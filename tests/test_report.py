@@ -29,7 +29,7 @@ from optimiser.wording import money
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny" / "instance.yaml"
-INFEASIBLE = REPO / "tests" / "data" / "infeasible" / "upskill_drains_group.yaml"
+INFEASIBLE = REPO / "tests" / "data" / "infeasible" / "regional_supervision.yaml"
 
 CHARTS = 9
 """tiny's charts: targets, staff by group, shortfall, spend by lever, pots,
@@ -114,8 +114,8 @@ def test_report_of_an_infeasible_instance_shows_the_conflict(tmp_path):
     text = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<h2>Why no plan exists</h2>" in text
     assert "status-infeasible" in text
-    assert ("Support worker (support) in post at Coastal Partnership Trust (coast_trust) at the "
-            "end of 2017 cannot be negative.") in text
+    assert ("Mental health nurse (nurse) in post at Northern Care Trust (north_trust) at the end "
+            "of 2018 are the previous year&#x27;s staff less the 30% who leave") in text
     assert '<section id="targets">' not in text
 
 
@@ -211,3 +211,106 @@ def test_report_in_headless_chromium(report, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 100_000
+
+
+# ---------------------------------------------------------------- what the charts show (issue 11)
+
+
+@pytest.fixture
+def figures(monkeypatch) -> list:
+    """The matplotlib figures the report's charts would embed, in page order."""
+    from optimiser import charts
+
+    caught: list = []
+
+    def keep(fig, alt, caption=None):
+        caught.append(fig)
+        return ""
+
+    monkeypatch.setattr(charts, "embed", keep)
+    return caught
+
+
+def chart_texts(fig) -> list[str]:
+    """Every title, tick label and legend entry of a figure."""
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def test_charts_use_names_and_ids_as_words_never_raw_ids(results, figures):
+    """Targets by label, staff groups and units by the instance's names (from the
+    summary's names), programmes and pots without a name as words."""
+    from optimiser.report import instance_names, render_report
+
+    view = ResultsView.from_dir(results)
+    view.summary["names"] = instance_names(load_instance(TINY))
+    render_report(view)
+    assert len(figures) == CHARTS
+    texts = [t for fig in figures for t in chart_texts(fig)]
+    flat = " ".join(t.replace("\n", " ") for t in texts)
+    assert "Mental health nurses (national)" in flat        # a target's label
+    assert "Mental health nurse: " in flat                  # a staff group's name
+    assert "Nursing degree → Mental health nurse" in flat   # no name: the id as words
+    assert "Northern Care Trust" in flat or "City Mental Health Trust" in flat  # units
+    assert "Main" in flat and "Education" in flat           # pots have no names
+    ids = [t for t in texts if "_" in t]
+    assert ids == [], f"ids in the charts: {ids}"
+
+
+def test_without_names_ids_read_as_words(results):
+    view = ResultsView.from_dir(results)
+    assert "names" not in view.summary
+    assert view.name("training", "nursing_degree_east_of_england") == \
+        "Nursing degree east of england"
+    assert view.name("staff_groups", "mh_nurse") == "MH nurse"
+    view.summary["names"] = {"staff_groups": {"mh_nurse": "Mental health nurse"}}
+    assert view.name("staff_groups", "mh_nurse") == "Mental health nurse"
+
+
+def test_target_panels_show_a_small_gap_and_say_how_large(figures):
+    """1,728 FTE short of 43,788 is 4%: on an axis from zero it was invisible.
+    The axis is around the data and the gap is drawn and labelled."""
+    from optimiser import charts
+
+    charts.target_gaps([("Mental health nurses (+8,100)", ["2018", "2019", "2020"],
+                         [39116.3, 41088.0, 42060.1], [38388.0, 41088.0, 43788.0])],
+                       alt="", caption="")
+    (fig,) = figures
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert 30_000 < low < 38_388 and high > 43_788
+    assert (43_788 - 42_060.1) / (high - low) > 0.2, "the gap is a fifth of the panel or more"
+    assert "−1,728" in chart_texts(fig)
+    gaps = [c for c in ax.collections if c.get_label() == "shortfall"]
+    assert len(gaps) == 1
+    ((_, a), (_, r)) = gaps[0].get_segments()[0]
+    assert (a, r) == pytest.approx((42060.1, 43788.0))
+
+
+def test_long_titles_wrap_and_are_not_cut(figures):
+    from optimiser import charts
+
+    title = ("Children and young people's psychological therapist training, North East and "
+             "Yorkshire (CYP IAPT)")
+    charts.small_multiples([(title, ["2017"], [1.0], [2.0])] * 4, bar_label="a",
+                           overlay_label="b", overlay="marks", alt="", caption="", cols=4)
+    for ax in figures[0].axes:
+        shown = ax.get_title()
+        assert "…" not in shown and shown.replace("\n", " ") == title
+        assert max(len(line) for line in shown.splitlines()) <= charts.title_width(4)
+
+
+@pytest.mark.parametrize("n", [12, 20])
+def test_up_to_twenty_series_get_twenty_colours(figures, n):
+    """Twelve staff groups or targets drew with eight colours, so four pairs shared one."""
+    from matplotlib.colors import to_hex
+
+    from optimiser import charts
+
+    assert len(set(charts.palette(n))) == n
+    charts.stacked_years({f"series {k}": [1.0, 2.0] for k in range(n)}, ["2017", "2018"],
+                         "FTE", alt="", caption="")
+    ax = figures[0].axes[0]
+    colours = {to_hex(p.get_facecolor()) for p in ax.patches}
+    assert len(colours) == n
