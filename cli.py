@@ -210,7 +210,8 @@ def money(x: float | None, currency: str = "GBP") -> str:
 
 
 def print_summary(result: Result, worst: int = 5) -> None:
-    """A readable summary: status, W, C, gap, time, spend per lever, worst targets."""
+    """A readable summary: status, W, C, gap, time, spend per lever, worst targets,
+    posts and vacancies, unplaced graduates."""
     cur = result.currency
     gap = "-" if result.mip_gap is None else f"{result.mip_gap:.4%}"
     typer.echo(f"instance            {result.instance}")
@@ -229,6 +230,43 @@ def print_summary(result: Result, worst: int = 5) -> None:
             typer.echo(f"  - {line}")
     if not result.has_plan:
         return
+
+    def posts_and_unplaced(most: int = 3) -> None:
+        """Posts and vacancies in the last plan year (national, then the regions of
+        the highest vacancy rate), only where the instance has posts; unplaced
+        graduates, where there are any."""
+        wf = result.tables["workforce"]
+        if len(wf) and "posts" in wf and wf["posts"].notna().any():
+            rows = wf[wf["posts"].notna()]
+            year = int(rows["year"].astype(int).max())
+            rows = rows[rows["year"].astype(int) == year]
+            typer.echo(f"posts and vacancies in {year} (units and groups with funded posts)")
+            typer.echo(f"  {'':<16}{'posts':>12}{'staff':>12}{'vacancies':>12}{'rate':>8}")
+
+            def line(name: str, posts: float, staff: float, vacant: float) -> None:
+                rate = f"{vacant / posts:.1%}" if posts > 0 else "-"
+                typer.echo(f"  {name:<16}{posts:>12,.1f}{staff:>12,.1f}{vacant:>12,.1f}"
+                           f"{rate:>8}")
+
+            line("national", rows["posts"].sum(), rows["fte"].sum(), rows["vacancies"].sum())
+            regions = rows.groupby("region", sort=True)[["posts", "fte", "vacancies"]].sum()
+            regions = regions[(regions["vacancies"] > 1e-6) & (regions["posts"] > 0)]
+            regions = regions.assign(rate=regions["vacancies"] / regions["posts"]).reset_index()
+            regions = regions.sort_values(["rate", "region"], ascending=[False, True])
+            for _, r in regions.head(most).iterrows():
+                line(str(r["region"]), r["posts"], r["fte"], r["vacancies"])
+        tr = result.tables["training"]
+        if len(tr) and "unplaced" in tr:
+            unplaced = tr[tr["unplaced"] > 1e-6].groupby("programme")["unplaced"].sum()
+            if len(unplaced):
+                top = unplaced.reset_index().sort_values(["unplaced", "programme"],
+                                                         ascending=[False, True])
+                names = ", ".join(f"{r['programme']} {r['unplaced']:,.1f}"
+                                  for _, r in top.head(most).iterrows())
+                more = f" and {len(top) - most} more" if len(top) > most else ""
+                typer.echo(f"unplaced graduates  {unplaced.sum():,.1f} FTE over the plan "
+                           f"({names}{more})")
+
     typer.echo("spend by lever")
     for lever, spent in result.spend_by_lever().items():
         typer.echo(f"  {lever:<20}{money(spent, cur):>14}")
@@ -258,6 +296,7 @@ def print_summary(result: Result, worst: int = 5) -> None:
                            f"{r['priority']:>10,.4g}{r['weighted']:>11,.1f}")
         else:
             typer.echo(f"every target met ({len(t)} target-years)")
+    posts_and_unplaced()
     if result.explanations:
         typer.echo("why the shortfall remains")
         for line in result.explanations:

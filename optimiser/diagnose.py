@@ -4,8 +4,11 @@
 what binds: budgets spent to their limit (which pot, which years), return-to-
 practice pools used up, caps reached (training places, international recruits,
 funded retention units, the end of a response curve), supervision capacity
-filled, and training pipelines too long to deliver before the last target year.
-Where marginal values are known it says what one more unit would remove.
+filled, intakes that grow (or fall) as fast as their ramp allows, posts full
+where targets are short, posts left vacant while targets are short, graduates
+left unplaced, and training pipelines too long to deliver before the last
+target year. Where marginal values are known it says what one more unit would
+remove.
 
 :func:`infeasibility` asks HiGHS for an irreducible infeasible set (IIS) of the
 LP relaxation when no plan exists and words each member in the instance's terms
@@ -28,9 +31,9 @@ import pandas as pd
 
 from formulations.data import ModelData
 from formulations.response import max_spend
-from formulations.targets import weights
+from formulations.targets import scope_units, weights
 from formulations.training import intake_years
-from optimiser.wording import Words, money
+from optimiser.wording import Words, amount, money, spans
 
 EXHAUSTED = 0.995
 """A budget counts as used up from this share of its limit: whole training places
@@ -151,6 +154,7 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
                        f"({money(max_spend(c.response), inst.currency)}) in {_years(top)}.")
 
     out += training_capped(d, tables, mv, what)
+    out += ramps_binding(d, tables, mv, what)
     out += supervision_filled(d, tables)
 
     intl = tables["international"]
@@ -183,6 +187,10 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
                        f"unit{'s' * (n != 1)} a year in {_years(full)}"
                        + _value_words(mv, "retention_units", s.id, full,
                                       "funding one more unit", what) + ".")
+    cells = short_cells(d, t)
+    out += posts_full(d, tables, cells, words, mv, what)
+    out += vacancies_left(d, tables, cells, words)
+    out += graduates_unplaced(d, tables, words)
     out += pipelines_too_long(d, words)
     return out
 
@@ -224,6 +232,242 @@ def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
     names = "; ".join(f"'{p}' ({cap:g} in {_years(years)})" for p, cap, years in capped)
     return [f"Training takes its maximum places in {len(capped)} programmes: {names}"
             + best + "."]
+
+
+def _intakes(d: ModelData, tables: dict[str, pd.DataFrame], p) -> dict[int, float]:
+    """E[p,y] of the plan for the base year and the plan years (committed
+    entrants of the base year; 0 outside the intake years)."""
+    tr = tables["training"]
+    places = {int(r["year"]): float(r["places"]) for _, r in
+              tr[tr["programme"] == p.id].iterrows()}
+    intakes = set(intake_years(d, p))
+    e = {d.base: float(p.committed.get(d.base, 0.0))}
+    for y in d.years:
+        e[y] = places.get(y, 0.0) if y in intakes else 0.0
+    return e
+
+
+def _ramp_value(mv: pd.DataFrame | None, kind: str, item: str, years: list[int],
+                change: str, what: str) -> str:
+    """'(one more place of growth a year would remove 2 FTE of weighted shortfall,
+    in 2021, with training places free to grow)'."""
+    if mv is None or not len(mv):
+        return ""
+    rows = mv[(mv["kind"] == kind) & (mv["item"] == item)
+              & (mv["year"].isin([str(y) for y in years])) & (mv["value"] > 1e-9)]
+    if not len(rows):
+        return ""
+    best = rows.sort_values(["value", "year"], ascending=[False, True]).iloc[0]
+    return (f" (one more place of {change} a year would remove {best['value']:,.3g} FTE of "
+            f"{what}, in {best['year']}, with training places free to grow)")
+
+
+def ramps_binding(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
+                  what: str = "weighted shortfall") -> list[str]:
+    """Programmes whose intake grows (or falls) by as much as ``max_increase``
+    (``max_decrease``) allows: the years where the ramp binds, one sentence each
+    (one for all of them from :data:`GROUP_FROM` programmes)."""
+    out = []
+    for kind, field, change, verb in (("intake_increase", "max_increase", "growth", "grow"),
+                                      ("intake_decrease", "max_decrease", "fall", "fall")):
+        found: list[tuple[str, float, list[int]]] = []
+        for p in d.inst.training:
+            limit = getattr(p, field)
+            if limit is None:
+                continue
+            e = _intakes(d, tables, p)
+            years = [y for y in d.years
+                     if _at((e[y] - e[y - 1]) if change == "growth" else (e[y - 1] - e[y]),
+                            limit)]
+            if years:
+                found.append((p.id, limit, years))
+        if len(found) < GROUP_FROM:
+            out += [f"Training '{pid}' can {verb} by at most {amount(limit)} places a year: "
+                    f"{spans(years)}" + _ramp_value(mv, kind, pid, years, change, what) + "."
+                    for pid, limit, years in found]
+        else:
+            names = "; ".join(f"'{pid}' ({amount(limit)} a year, {spans(years)})"
+                              for pid, limit, years in found)
+            out.append(f"Intakes {verb} as fast as allowed in {len(found)} programmes: "
+                       f"{names}.")
+    return out
+
+
+def short_cells(d: ModelData, targets: pd.DataFrame) -> dict[tuple[str, int], set[str]]:
+    """(group, year) -> units whose staff of the group count for a target that is
+    short that year."""
+    by_id = {t.id: t for t in d.inst.targets}
+    cells: dict[tuple[str, int], set[str]] = {}
+    for _, r in targets[targets["shortfall"] > _TOL].iterrows():
+        t = by_id.get(r["target"])
+        if t is None:
+            continue
+        for g, w in weights(t).items():
+            if w > 0:
+                cells.setdefault((g, int(r["year"])), set()).update(scope_units(d, t))
+    return cells
+
+
+def _posts_rows(d: ModelData, tables: dict[str, pd.DataFrame],
+                cells: dict[tuple[str, int], set[str]]) -> pd.DataFrame:
+    """Workforce rows with posts, of the units and groups counting for a short
+    target in a year it is short."""
+    wf = tables["workforce"]
+    if not len(wf) or not cells or "posts" not in wf:
+        return wf.iloc[0:0]
+    wf = wf[wf["posts"].notna()]
+    keep = pd.Series([u in cells.get((g, int(y)), ()) for u, g, y in
+                      zip(wf["unit"], wf["group"], wf["year"], strict=True)],
+                     index=wf.index, dtype=bool)
+    return wf[keep]
+
+
+def posts_full(d: ModelData, tables: dict[str, pd.DataFrame],
+               cells: dict[tuple[str, int], set[str]], words: Words,
+               mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
+    """Units whose staff are at their limit (``posts_cap``: their posts, or the
+    natural path of a unit above them) in the years a target counting them is
+    short: one sentence per staff group."""
+    rows = _posts_rows(d, tables, cells)
+    full: dict[str, dict[str, list[int]]] = {}
+    for _, r in rows.iterrows():
+        u, g, y = r["unit"], r["group"], int(r["year"])
+        cap = d.posts_cap(u, g, y)
+        if cap is not None and _at(float(r["fte"]), cap):
+            full.setdefault(g, {}).setdefault(u, []).append(y)
+    out = []
+    for g in d.groups:
+        units = full.get(g)
+        if not units:
+            continue
+        value: dict[str, tuple[float, str]] = {}
+        if mv is not None and len(mv):
+            pv = mv[(mv["kind"] == "posts") & (mv["value"] > 1e-9)]
+            for _, r in pv.iterrows():
+                u, _, pg = str(r["item"]).partition("/")
+                if pg == g and u in units and int(r["year"]) in units[u]:
+                    best = value.get(u)
+                    if best is None or r["value"] > best[0] + 1e-12:
+                        value[u] = (float(r["value"]), str(r["year"]))
+        order = sorted(units, key=lambda u: (-value.get(u, (0.0, ""))[0], d.units.index(u)))
+        years = sorted({y for ys in units.values() for y in ys})
+        same = all(sorted(units[u]) == years for u in order)
+        if len(order) > GROUP_UNITS_SHOWN:
+            where = f"in {len(order)} units in {spans(years)}: {words.units_list(order)}"
+        elif same:
+            where = f"at {_names([words.unit(u) for u in order])} in {spans(years)}"
+        else:
+            where = "at " + _names([f"{words.unit(u)} in {spans(units[u])}" for u in order])
+        text = f"Posts for {words.group(g)} are full {where}"
+        if value:
+            top = order[0]
+            v, y = value[top]
+            at = f"at {words.unit(top)} in {y}, " if len(order) > 1 else (
+                f"in {y}, " if len(years) > 1 else "")
+            text += (f" (one more post would remove {'up to ' * (len(value) > 1)}{v:,.3g} FTE "
+                     f"of {what}, {at}with the plan's whole-number decisions held)")
+        out.append(text + ".")
+    return out
+
+
+GROUP_UNITS_SHOWN = 3
+"""Above this many units, a sentence gives the count and names the first three."""
+
+WORST_REGIONS = 3
+
+
+def _names(names: list[str]) -> str:
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def vacancies_left(d: ModelData, tables: dict[str, pd.DataFrame],
+                   cells: dict[tuple[str, int], set[str]], words: Words) -> list[str]:
+    """Posts left vacant while a target counting them is short (no lever fills
+    them within the other limits): per staff group, in the last year it is short,
+    with the regions of the highest vacancy rate."""
+    rows = _posts_rows(d, tables, cells)
+    out = []
+    for g in d.groups:
+        years = [y for (cg, y) in cells if cg == g]
+        if not years:
+            continue
+        y = max(years)
+        here = rows[(rows["group"] == g) & (rows["year"].astype(int) == y)]
+        vacant = float(here["vacancies"].sum())
+        if vacant <= _TOL:
+            continue
+        posts = float(here["posts"].sum())
+        regions = here.groupby("region", sort=True)[["posts", "vacancies"]].sum()
+        regions = regions[regions["vacancies"] > _TOL]
+        regions = regions.assign(rate=regions["vacancies"] / regions["posts"])
+        regions = regions.reset_index().sort_values(["rate", "region"],
+                                                    ascending=[False, True])
+        worst = [f"{r['region']} {amount(r['vacancies'])} of {amount(r['posts'])} "
+                 f"({r['rate']:.1%})" for _, r in regions.head(WORST_REGIONS).iterrows()]
+        text = (f"{words.group(g)} posts left vacant in {y} while targets are short: "
+                f"{amount(vacant)} of {amount(posts)} ({vacant / posts:.1%})")
+        if len(regions) > 1 or len(d.regions) > 1:
+            more = len(regions) - len(worst)
+            text += ("; worst " if len(regions) > 1 else "; all in ") + ", ".join(worst)
+            if more > 0:
+                text += f" and {more} more region{'s' * (more != 1)}"
+        out.append(text + ".")
+    return out
+
+
+def graduates_unplaced(d: ModelData, tables: dict[str, pd.DataFrame],
+                       words: Words) -> list[str]:
+    """Programmes whose graduates no unit in scope had a post for (or, for an
+    upskilling programme, who stay in their group because moving them would
+    leave more shortfall than it closes)."""
+    tr = tables["training"]
+    if not len(tr) or "unplaced" not in tr:
+        return []
+    unplaced = tr[tr["unplaced"] > _TOL]
+    if not len(unplaced):
+        return []
+    wf = tables["workforce"]
+    staff = {(u, g, int(y)): float(f) for u, g, y, f in
+             zip(wf["unit"], wf["group"], wf["year"], wf["fte"], strict=True)}
+
+    def room(u: str, g: str, y: int) -> bool:
+        """Whether u could take one more of g in y (no posts, or below its limit)."""
+        cap = d.posts_cap(u, g, y)
+        return cap is None or staff.get((u, g, y), 0.0) < cap - 1e-6 * max(1.0, cap)
+
+    found = []
+    for p in d.inst.training:
+        rows = unplaced[unplaced["programme"] == p.id]
+        if not len(rows):
+            continue
+        years = [int(y) for y in rows["year"]]
+        total = float(rows["unplaced"].sum())
+        free = any(room(u, p.group, y) for y in years for u in d.units_of(p.region))
+        found.append((p, total, years, free))
+    if len(found) >= GROUP_FROM:
+        found.sort(key=lambda f: (-f[1], f[0].id))
+        total = sum(f[1] for f in found)
+        names = "; ".join(f"'{p.id}' {amount(n)} ({spans(ys)})" for p, n, ys, _ in found[:3])
+        more = len(found) - 3
+        return [f"Graduates of {len(found)} programmes are left unplaced, {amount(total)} in "
+                f"all: {names}" + (f" and {more} more" if more > 0 else "")
+                + "; no unit in their scope had a free post for them."]
+    out = []
+    for p, total, years, free in found:
+        text = (f"Training '{p.id}' leaves {amount(total)} graduate{'s' * (total != 1)} "
+                f"unplaced in {spans(years)}: ")
+        if free and p.from_group:
+            text += (f"they stay {words.group(p.from_group)}, where moving them would leave "
+                     "more shortfall than it closes")
+        elif free:
+            text += "the units with a free post would gain nothing from them"
+        else:
+            scope = f"of region {p.region} " if p.region else ""
+            text += f"no unit {scope}had a free {words.group(p.group)} post for them"
+        out.append(text + ".")
+    return out
 
 
 def supervision_filled(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[str]:

@@ -23,6 +23,21 @@ with one more whole place, which may not fit within the budgets.
 With places held, money in a pot that pays only for places buys nothing, so
 budgets also get ``value_places_free``: the same dual with the training places
 free to grow (cohorts, campaigns and funded units still held).
+
+Funded posts (``posts``, SPEC §2.11): the dual of ``posts_cap[u,g,y]`` is what one
+more post is worth where staff are at their posts (one row per unit, group and
+year where it is worth something; item ``unit/group``, as overrides address
+posts). One more post lifts the limit only where the posts are the limit: a unit
+above its posts keeps the staff of its natural path, and one more post there is
+worth nothing. Units at their limit where one more post is worth nothing are one
+row per group and year (item ``*/group``), however many units there are.
+
+Stable commissioning (``intake_increase``, ``intake_decrease``): a ramp limits
+training places, so with the places held it could only be worth nothing. Its
+value is the dual on the LP with training places free to grow (cohorts,
+campaigns and funded units held), in both ``value`` and ``value_places_free``,
+per place a year of allowed growth (or fall); where places are continuous that
+is the plan's own LP.
 """
 
 from __future__ import annotations
@@ -60,6 +75,9 @@ KINDS = {
     "international_per_year": "international recruits per year",
     "international_total": "international recruits in total",
     "retention_units": "units funded per year",
+    "posts": "funded posts",
+    "intake_increase": "intake growth per year",
+    "intake_decrease": "intake fall per year",
 }
 """Kind id -> words for a planner."""
 
@@ -175,6 +193,8 @@ class _Table:
     def __init__(self, lp: FixedLP, d: ModelData, mode: str,
                  places_free: FixedLP | None = None):
         self.lp, self.d = lp, d
+        self.places_free = places_free
+        self._free_up: np.ndarray | None = None
         self.free_dual = (np.asarray(places_free.h.getSolution().row_dual)
                           if places_free is not None and places_free.status == "Optimal"
                           else None)
@@ -269,6 +289,96 @@ class _Table:
         self.add(kind, item, year, limit, used, value, per, holds,
                  note + "; integers fixed at the plan")
 
+    def free_row_up(self) -> np.ndarray | None:
+        """Ranging of the LP with places free (row upper bounds), computed once."""
+        if self.places_free is None or self.places_free is self.lp:
+            return self.row_up
+        if self._free_up is None:
+            status, ranging = self.places_free.h.getRanging()
+            ok = status == highspy.HighsStatus.kOk and ranging.valid
+            self._free_up = (np.asarray(ranging.row_bound_up.value_) if ok
+                             else np.full(len(self.row_dual), np.nan))
+        return self._free_up
+
+    def posts(self) -> None:
+        """Funded posts where staff are at their limit (``posts_cap``): one row per
+        unit, group and year where one more post is worth something, and one row
+        per group and year for the units at their limit where it is worth nothing."""
+        d, lp = self.d, self.lp
+        full: dict[tuple[str, int], list[tuple[str, float, float, bool]]] = {}
+        for u in d.units:
+            for g in d.groups:
+                for y in d.years:
+                    posts = d.posts.get((u, g, y))
+                    i = lp.row_of.get(("posts_cap", (u, g, y)))
+                    if posts is None or i is None:
+                        continue
+                    used = float(lp.activity[i])
+                    value = -self.row_dual[i]
+                    # One more post lifts the limit only where the posts are the limit.
+                    lifts = posts >= d.natural[u, g, y] - _TOL * max(1.0, abs(posts))
+                    if lifts and value > 1e-9:
+                        # Ranging at the limit itself (a degenerate basis) says nothing.
+                        holds = (_finite(self.row_up[i]) if self.row_up is not None
+                                 else float("nan"))
+                        if not holds > float(lp.row_upper[i]) + _TOL:
+                            holds = float("nan")
+                        upto = (f" while the posts stay below {holds:,.1f}"
+                                if np.isfinite(holds) else "")
+                        self.add("posts", f"{u}/{g}", y, posts, used, value, "post", holds,
+                                 f"{_clean(value):g} FTE less {self.what} per extra post"
+                                 f"{upto}; integers fixed at the plan")
+                    elif binding(used, float(lp.row_upper[i])) or value > 1e-9:
+                        full.setdefault((g, y), []).append((u, posts, used, lifts))
+        for (g, y), rows in sorted(full.items(), key=lambda kv: (d.groups.index(kv[0][0]),
+                                                                  kv[0][1])):
+            n = len(rows)
+            above = sum(1 for r in rows if not r[3])
+            shown = ", ".join(u for u, *_ in rows[:3]) + (f" and {n - 3} more" if n > 3 else "")
+            note = (f"{n} unit{'s' * (n != 1)} at {'their' if n != 1 else 'its'} limit "
+                    f"({shown}); one more post in any of them would not reduce the "
+                    f"{self.what}")
+            if above:
+                note += (f"; {above} of them {'are' if above != 1 else 'is'} above "
+                         f"{'their' if above != 1 else 'its'} funded posts and keep"
+                         f"{'s' * (above == 1)} the staff of {'their' if above != 1 else 'its'}"
+                         " natural path, so one more post does not lift the limit there")
+            self.add("posts", f"*/{g}", y, sum(r[1] for r in rows), sum(r[2] for r in rows),
+                     0.0, "post", float("nan"), note)
+
+    def ramp(self, kind: str, p, y: int, limit: float) -> None:
+        """A binding ``intake_increase`` / ``intake_decrease`` row, valued with the
+        training places free to grow (the places are what it limits)."""
+        lp = self.lp
+        i = lp.row_of.get((kind, (p.id, y)))
+        if i is None:
+            return
+        # The row is the change of intake with the data moved to its bound: the
+        # plan's change is the limit less the row's slack.
+        used = limit - (float(lp.row_upper[i]) - float(lp.activity[i]))
+        value = max(-self.free_dual[i], 0.0) if self.free_dual is not None else 0.0
+        if not (binding(used, limit) or value > 1e-9):
+            return
+        per = "place a year"
+        change = "growth" if kind == "intake_increase" else "fall"
+        if value <= 1e-9:
+            self.add(kind, p.id, y, limit, used, 0.0, per, float("nan"),
+                     f"limit reached, but one more place of {change} a year would not reduce "
+                     f"the {self.what}", 0.0)
+            return
+        up = self.free_row_up()
+        holds = float("nan")
+        if up is not None:
+            # Ranging is on the row's own bound (the data moved in): back to the limit.
+            holds = _finite(up[i] - (float(lp.row_upper[i]) - limit))
+            if not holds > limit + _TOL:  # ranging at the limit itself says nothing
+                holds = float("nan")
+        upto = f" while the limit stays below {holds:,.1f}" if np.isfinite(holds) else ""
+        self.add(kind, p.id, y, limit, used, value, per, holds,
+                 f"{_clean(value):g} FTE less {self.what} per extra place of {change} a year"
+                 f"{upto}; training places free to grow (cohorts, campaigns and funded units "
+                 "held at the plan)", value)
+
     def funded_units(self, s, y: int) -> None:
         """A binding cap on funded retention units: fund the best unfunded unit."""
         d, lp = self.d, self.lp
@@ -345,4 +455,11 @@ def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic"
         if s.max_units_per_year is not None:
             for y in d.years:
                 t.funded_units(s, y)
+    t.posts()
+    for p in d.inst.training:
+        for kind, limit in (("intake_increase", p.max_increase),
+                            ("intake_decrease", p.max_decrease)):
+            if limit is not None:
+                for y in d.years:
+                    t.ramp(kind, p, y, limit)
     return pd.DataFrame(t.rows, columns=COLUMNS), []

@@ -33,6 +33,30 @@ def money(x: float, currency: str = "GBP") -> str:
     return f"{sym}{x:,.0f}"
 
 
+def amount(x: float) -> str:
+    """An FTE or a count as a planner reads it: thousands separators, whole
+    numbers without decimals (``1,234``), others to one decimal (``12.5``)."""
+    x = float(x)
+    if abs(x - round(x)) < 0.05:
+        return f"{round(x):,.0f}"
+    return f"{x:,.1f}"
+
+
+def spans(years) -> str:
+    """Years as runs: ``2019–2022``, ``2017 and 2019–2020``, ``2017, 2019 and 2021``."""
+    ys = sorted({int(y) for y in years})
+    runs: list[list[int]] = []
+    for y in ys:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    parts = [str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs]
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def readable(identifier: str) -> str:
     """An id as words, for a page where no name was given:
     ``nursing_degree_east_of_england`` → "Nursing degree east of england",
@@ -56,6 +80,7 @@ NONNEG_WORDS = {
     "D": "staff deployed to a service", "SF": "shortfall against target '{0}'",
     "RUN": "cohorts of training '{0}'", "ACT": "campaign '{0}' running",
     "Z": "units funded by retention scheme '{0}'",
+    "UP": "unplaced graduates of training '{0}'",
 }
 """A column's words when its lower bound of zero is part of a conflict."""
 
@@ -187,11 +212,43 @@ class Words:
         text = f"Graduates of training '{pid}' joining in {y} are {share} of {who}"
         if n is not None:
             text += f" = {rate * n:g} FTE"
-        text += f", placed in {self.where(p.region)}"
+        text += f", placed in {self.where(p.region)} or, without a free post, unplaced"
         if p.from_group:
             text += (f"; they leave {self.group(p.from_group)} and join {self.group(p.group)} "
-                     "in the same unit")
+                     "in the same unit (unplaced ones stay)")
         return text + "."
+
+    def _row_posts_cap(self, u: str, g: str, y: int) -> str:
+        posts, natural = self.d.posts[u, g, y], self.d.natural[u, g, y]
+        text = f"{self.group(g)} in post at {self.unit(u)} at the end of {y} may not exceed "
+        if natural > posts + 1e-9:
+            return text + (f"{amount(natural)}, the staff it keeps with no lever (above its "
+                           f"{amount(posts)} funded posts).")
+        return text + f"its {amount(posts)} funded posts."
+
+    def _before(self, p, y: int) -> str:
+        """What the intake of ``y`` is measured against: the year before's."""
+        t = y - 1
+        if t in intake_years(self.d, p):
+            return f"in {t}"
+        n = p.committed.get(t, 0.0) if t <= self.d.base else 0.0
+        if n > 0:
+            return f"the {amount(n)} committed entrants of {t}"
+        return f"in {t} (0 places)"
+
+    def _ramp(self, pid: str, y: int, limit: float, more: str, field: str) -> str:
+        p = self.prog[pid]
+        text = (f"Training '{pid}' may start at most {amount(limit)} {more} places in {y} "
+                f"than {self._before(p, y)} ({field})")
+        if y not in intake_years(self.d, p):
+            text += f"; {y} is not one of its intake years (0 places)"
+        return text + "."
+
+    def _row_intake_increase(self, pid: str, y: int) -> str:
+        return self._ramp(pid, y, self.prog[pid].max_increase, "more", "max_increase")
+
+    def _row_intake_decrease(self, pid: str, y: int) -> str:
+        return self._ramp(pid, y, self.prog[pid].max_decrease, "fewer", "max_decrease")
 
     def _row_supervision_capacity(self, pid: str, y: int) -> str:
         p = self.prog[pid]

@@ -57,3 +57,14 @@ def test_a_pot_used_up_in_one_year():
     spent = {2017: 6e7, 2018: 0.0, 2019: 0.0, 2020: 0.0}
     assert budget_sentences(years, spent) == [
         "Budget 'main' is spent to its limit of £60m in 2017."]
+
+
+def test_amounts_and_year_spans_read_as_a_planner_writes_them():
+    from optimiser.wording import amount, spans
+
+    assert [amount(x) for x in (1234.0, 1234.04, 12.5, 0.26, 20000.0)] == [
+        "1,234", "1,234", "12.5", "0.3", "20,000"]
+    assert spans([2022, 2019, 2020, 2021]) == "2019–2022"
+    assert spans([2017, 2019, 2020]) == "2017 and 2019–2020"
+    assert spans([2017, 2019, 2021]) == "2017, 2019 and 2021"
+    assert spans(["2018"]) == "2018"
