@@ -12,7 +12,7 @@ embedded as ``data:`` URIs (no CDN, no script, no network); the same results
 give the same bytes.
 
 Charts name things as the instance does: a target by its label, staff groups,
-units and levers by the ``names`` the summary carries (:func:`instance_names`),
+units and levers by the ``names`` the summary carries (:func:`optimiser.results.instance_names`),
 and an id with no name as words (``nursing_degree_east_of_england`` →
 "Nursing degree east of england", :func:`optimiser.wording.readable`). Tables
 keep the ids, which are the keys ``--set`` takes.
@@ -51,20 +51,6 @@ MAX_SERIES = 20
 """Most series stacked in one chart (the colours that stay apart); beyond, the
 largest are drawn and the rest summed as one."""
 
-NAMED = {"staff_groups": "name", "units": "name", "training": "name",
-         "return_to_practice": "name", "retention": "name", "international": "name",
-         "budgets": "name", "targets": "label"}
-"""Instance sections whose items the report names, and the field holding the name."""
-
-
-def instance_names(inst) -> dict[str, dict[str, str]]:
-    """{section: {id: name}} of an :class:`~optimiser.schema.Instance`, for the
-    summary's ``names`` (items without a name are left out)."""
-    out: dict[str, dict[str, str]] = {}
-    for section, field_name in NAMED.items():
-        found = {item.id: getattr(item, field_name, None) for item in getattr(inst, section)}
-        out[section] = {k: v for k, v in found.items() if v}
-    return out
 
 
 # ---------------------------------------------------------------- reading

@@ -201,6 +201,23 @@ def versions() -> dict[str, str]:
     }
 
 
+NAMED = {"staff_groups": "name", "units": "name", "training": "name",
+         "return_to_practice": "name", "retention": "name", "international": "name",
+         "budgets": "name", "targets": "label"}
+"""Instance sections whose items carry a readable name, and the field holding it."""
+
+
+def instance_names(inst) -> dict[str, dict[str, str]]:
+    """{section: {id: name}} of an :class:`~optimiser.schema.Instance`, for the
+    summary's ``names``, so that a report made from a results folder alone can
+    name groups, units and levers (items without a name are left out)."""
+    out: dict[str, dict[str, str]] = {}
+    for section, field_name in NAMED.items():
+        found = {item.id: getattr(item, field_name, None) for item in getattr(inst, section)}
+        out[section] = {k: v for k, v in found.items() if v}
+    return out
+
+
 @dataclass
 class Result:
     """The outcome of a solve: status, W, C, the plan's tables and timings."""
@@ -234,6 +251,8 @@ class Result:
     (:mod:`optimiser.diagnose`)."""
     conflicts: list[str] = field(default_factory=list)
     """Without a plan: the conflicting constraints in the instance's words."""
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Readable names of the instance's items ({section: {id: name}})."""
     fairness: dict[str, Any] | None = None
     """With fair-share groups: the measure M and each group's shortfall rates per
     year, after and before the fairness stage (:mod:`formulations.fairness`)."""
@@ -264,6 +283,7 @@ class Result:
             "conflicts": self.conflicts,
             **({"fairness": self.fairness} if self.fairness is not None else {}),
             "currency": self.currency,
+            "names": self.names,
             "versions": versions(),
         }
 

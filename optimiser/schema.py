@@ -132,7 +132,7 @@ class Supervision(Strict):
 
 
 class TrainingProgramme(Strict):
-    """An education programme producing staff of one group (SPEC §2.3)."""
+    """An education programme producing staff of one group (docs/model.md, Training)."""
 
     id: Identifier
     """Unique id of the programme. Required."""
@@ -205,7 +205,7 @@ class TrainingProgramme(Strict):
 
 
 class ReturnToPractice(Strict):
-    """A return-to-practice campaign (SPEC §2.4)."""
+    """A return-to-practice campaign (docs/model.md, Return to practice)."""
 
     id: Identifier
     """Unique id of the campaign. Required."""
@@ -246,7 +246,7 @@ class TopLeaverRate(Strict):
 
 
 class RetentionScheme(Strict):
-    """A retention programme for high-leaver units (SPEC §2.5)."""
+    """A retention programme for high-leaver units (docs/model.md, Retention)."""
 
     id: Identifier
     """Unique id of the scheme. Required."""
@@ -285,7 +285,7 @@ class RetentionScheme(Strict):
 
 
 class InternationalRoute(Strict):
-    """An international recruitment route (SPEC §2.6)."""
+    """An international recruitment route (docs/model.md, International recruitment)."""
 
     id: Identifier
     """Unique id of the route. Required."""
@@ -313,7 +313,7 @@ class InternationalRoute(Strict):
 
 
 class Budget(Strict):
-    """A funding pot (SPEC §2.7)."""
+    """A funding pot (docs/model.md, Budgets)."""
 
     id: Identifier
     """Unique id of the pot; levers name it in ``pot``. Required."""
@@ -327,7 +327,7 @@ class Budget(Strict):
 
 
 class Target(Strict):
-    """A workforce target (SPEC §2.8)."""
+    """A workforce target (docs/model.md, Targets and deployment to services)."""
 
     id: Identifier
     """Unique id of the target. Required."""
@@ -377,7 +377,7 @@ class Target(Strict):
 
 
 class Objective(Strict):
-    """How plans are ranked (SPEC §2.9)."""
+    """How plans are ranked (docs/model.md, The objective: W and C)."""
 
     mode: Literal["lexicographic", "weighted"] = "lexicographic"
     """``lexicographic``: minimise weighted shortfall W, then cost C at that W.
@@ -401,7 +401,7 @@ class Objective(Strict):
 
 
 class SolverOptions(Strict):
-    """HiGHS options (SPEC §2.10); the command line overrides them."""
+    """HiGHS options (docs/model.md); the command line overrides them."""
 
     time_limit: float | None = Field(default=None, gt=0.0)
     """Wall-clock limit for the whole solve (both stages), seconds, > 0. In
@@ -419,7 +419,7 @@ class SolverOptions(Strict):
 
 
 class Instance(Strict):
-    """A workforce-planning instance (SPEC §3)."""
+    """A workforce-planning instance (docs/instance-format.md)."""
 
     name: str
     """Name of the instance. Required."""

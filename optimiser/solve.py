@@ -28,7 +28,7 @@ from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.highs import LATER, new_highs, use_threads
 from optimiser.marginals import marginal_values
-from optimiser.results import Result, clean, extract_tables
+from optimiser.results import Result, clean, extract_tables, instance_names
 from optimiser.schema import Instance
 
 STAGE1_TIME_SHARE = 0.8
@@ -273,6 +273,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     m = build_model(d)
     timings["build"] = time.perf_counter() - t0
     base = dict(instance=instance.name, objective_mode=opts["mode"], currency=instance.currency,
+                names=instance_names(instance),
                 options={k: v for k, v in opts.items() if k != "verbose"})
 
     if m.ledger.infeasible:

@@ -22,7 +22,7 @@ from optimiser.sweep import sweep
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "instances" / "tiny" / "instance.yaml"
-INFEASIBLE = REPO / "tests" / "data" / "infeasible" / "upskill_drains_group.yaml"
+INFEASIBLE = REPO / "tests" / "data" / "infeasible" / "regional_supervision.yaml"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -241,7 +241,8 @@ def chart_texts(fig) -> list[str]:
 def test_charts_use_names_and_ids_as_words_never_raw_ids(results, figures):
     """Targets by label, staff groups and units by the instance's names (from the
     summary's names), programmes and pots without a name as words."""
-    from optimiser.report import instance_names, render_report
+    from optimiser.report import render_report
+    from optimiser.results import instance_names
 
     view = ResultsView.from_dir(results)
     view.summary["names"] = instance_names(load_instance(TINY))
@@ -260,7 +261,9 @@ def test_charts_use_names_and_ids_as_words_never_raw_ids(results, figures):
 
 def test_without_names_ids_read_as_words(results):
     view = ResultsView.from_dir(results)
-    assert "names" not in view.summary
+    # The summary names what the instance names; programmes of stepping-forward
+    # have no name, and a results folder of an older engine has no names at all.
+    view.summary.pop("names", None)
     assert view.name("training", "nursing_degree_east_of_england") == \
         "Nursing degree east of england"
     assert view.name("staff_groups", "mh_nurse") == "MH nurse"

@@ -29,7 +29,7 @@ SPEC_COLUMNS = {
                   "graduates", "upskilled_out", "returners", "international", "joiners",
                   "posts", "vacancies"],
     "targets": ["target", "label", "service", "scope", "year", "required", "achieved",
-                "shortfall", "priority"],
+                "shortfall", "priority", "fair_share"],
     "training": ["programme", "group", "year", "places", "cohort_runs", "graduates",
                  "unplaced", "cost"],
     "return_to_practice": ["campaign", "group", "year", "spend", "returners", "cost"],
