@@ -20,6 +20,7 @@ from typer.core import TyperCommand
 from optimiser import InputError, Override, Result, SolveOptions, load_instance
 from optimiser import solve as solve_instance
 from optimiser.atomic import OutputFolderError, check_output_folder
+from optimiser.checks import fair_share_warnings
 from optimiser.results import RESULTS_FOLDER
 from optimiser.schema import Instance, json_schema
 
@@ -132,6 +133,14 @@ def describe(inst: Instance) -> str:
         f"target-years)",
         f"objective  {inst.objective.mode}",
     ]
+    posts = [r for r in inst.workforce if r.posts is not None]
+    if posts or inst.posts:
+        lines.insert(5, f"posts      {sum(r.posts for r in posts):,.0f} funded in the base year "
+                        f"({len(posts)} rows), {len(inst.posts)} rows for plan years")
+    fair = sorted({t.fair_share for t in inst.targets if t.fair_share})
+    if fair:
+        lines.append(f"fair share {len(fair)} groups: {', '.join(fair)}")
+    lines += [f"warning: {w}" for w in fair_share_warnings(inst)]
     return "\n".join(lines)
 
 
@@ -303,6 +312,23 @@ def print_summary(result: Result, worst: int = 5) -> None:
             typer.echo(f"  - {line}")
 
 
+def print_fairness(result: Result, most: int = 3) -> None:
+    """Per fair-share group, its worst years: each member's shortfall rate against
+    the group's worst, after the fairness stage and before it (the shortfall
+    stage's split, which is arbitrary among equally good plans)."""
+    if not result.fairness:
+        return
+    typer.echo(f"fair shares (shortfall rates; measure {result.fairness['measure']:.4f})")
+    for group, years in result.fairness["groups"].items():
+        worst = sorted(years.items(), key=lambda kv: (-kv[1]["worst"], kv[0]))[:most]
+        for year, g in worst:
+            before = "-" if g["worst_before"] is None else f"{g['worst_before']:.1%}"
+            typer.echo(f"  {group} {year}: worst {g['worst']:.1%} (before fairness {before})")
+            for target, r in sorted(g["members"].items()):
+                was = "-" if r["before"] is None else f"{r['before']:.1%}"
+                typer.echo(f"    {target:<30}{r['rate']:>7.1%}   before {was:>6}")
+
+
 @app.command(cls=Command)
 def solve(
     instance: InstanceArg,
@@ -356,6 +382,7 @@ def solve(
         typer.echo(json.dumps(result.summary(), indent=2))
     else:
         print_summary(result)
+        print_fairness(result)
         if out is not None:
             typer.echo(f"results written to {out}")
     if profile:

@@ -116,3 +116,13 @@ def test_summary_json_carries_the_fairness_only_with_groups(make_doc, write_inst
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert ("fairness" in summary) is fair
+
+
+def test_solve_prints_each_members_rate_against_the_worst(make_doc, write_instance):
+    res = CliRunner().invoke(app, ["solve", str(write_instance(doc(make_doc)))])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    at = lines.index("fair shares (shortfall rates; measure 0.1154)")
+    assert lines[at + 1].startswith("  nurses 2021: worst 11.5% (before fairness ")
+    assert lines[at + 2].split()[:2] == ["r1_nurses", "11.5%"]
+    assert lines[at + 3].split()[:2] == ["r2_nurses", "11.5%"]
