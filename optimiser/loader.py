@@ -227,6 +227,13 @@ class Locator:
 
 def read_document(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]]:
     """Read the instance document and expand its CSV sections."""
+    if path.suffix.lower() == ".xlsx":
+        # A workbook holds the whole instance, its list sections as sheets
+        # (SPEC §3, "Workbooks"); optimiser.workbook reads it into the same
+        # document and provenance, so everything after this is shared.
+        from optimiser.workbook import read_workbook
+
+        return read_workbook(path)
     prov = Provenance(file=path.name)
     problems: list[Problem] = []
     try:
@@ -275,6 +282,16 @@ def read_csv_section(
         return [], None, [Problem(name, f"cannot read CSV: {exc}")]
     if not rows:
         return [], None, [Problem(name, "empty CSV file: a header row is needed")]
+    return section_from_rows(rows, name, section, model)
+
+
+def section_from_rows(
+    rows: list[list[str]], name: str, section: str, model: type[BaseModel]
+) -> tuple[list[dict[str, Any]], CsvSource, list[Problem]]:
+    """Items of one section from its rows of text cells, the header first (row 1).
+
+    Shared by CSV files and workbook sheets, so that both follow SPEC §3's cell
+    conventions and name places as ``{name} row N, column X``."""
     header = [h.strip() for h in rows[0]]
     year_fields = YEAR_FIELDS.get(section, ())
     allowed = set(model.model_fields)
