@@ -47,9 +47,12 @@ COLUMNS: dict[str, list[str]] = {
 
 DECIMALS = 6
 
-RESULTS_FOLDER = only_files_with_suffixes(".csv", ".json", ".html")
-"""What a results directory holds (tables, summary, report): an existing folder
-holding anything else is not replaced by :meth:`Result.write`."""
+RESULTS_FOLDER = only_files_with_suffixes(".csv", ".json", ".html", ".xlsx")
+"""What a results directory holds (tables, summary, report, ``results.xlsx``):
+an existing folder holding anything else is not replaced by :meth:`Result.write`."""
+
+RESULTS_WORKBOOK = "results.xlsx"
+"""The workbook ``wfopt solve --xlsx`` adds to a results directory."""
 
 
 def clean(x: float | None) -> float:
@@ -304,7 +307,7 @@ class Result:
 
         return write_report(ResultsView.from_result(self), path)
 
-    def write(self, out_dir: str | Path) -> Path:
+    def write(self, out_dir: str | Path, xlsx: bool = False) -> Path:
         """Write ``summary.json`` and every table into ``out_dir`` atomically:
         everything goes to a temporary sibling folder that replaces ``out_dir``
         only once complete. An existing ``out_dir`` holding other files than a
@@ -314,12 +317,18 @@ class Result:
         ``timings["write"]`` becomes the seconds spent writing the tables. It is
         taken just before ``summary.json`` is written, so that the summary carries
         it; the summary itself (a few kB) and the final rename are not counted.
+        ``xlsx`` adds ``results.xlsx``, made from the files just written, so that
+        it is the workbook ``wfopt export`` makes of the directory.
         """
         t0 = time.perf_counter()
         with atomic_directory(out_dir, RESULTS_FOLDER) as tmp:
             write_tables(self, tmp)
             self.timings["write"] = time.perf_counter() - t0
             write_summary(self, tmp)
+            if xlsx:
+                from optimiser.workbook import write_results_workbook
+
+                write_results_workbook(tmp, tmp / RESULTS_WORKBOOK)
         return Path(out_dir).resolve()
 
 

@@ -145,8 +145,13 @@ def read_workbook(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]
                 f"{name} sheet", "not a section of an instance: rename it to a section or "
                                  "delete it; " + known(name, expected)))
             continue
-        grid, grid_problems = _sheet_text(formulas[name], values[name], name)
+        reported: list[str] = []
+        grid, grid_problems = _sheet_text(formulas[name], values[name], name, reported)
         problems += grid_problems
+        # A cell left empty by a problem above would also be reported as a
+        # missing value; the loader drops field problems at places in
+        # ``unread`` (already reported).
+        prov.unread.update(reported)
         if name == INSTANCE_SHEET:
             problems += _read_scalars(grid, doc, prov)
         else:
@@ -158,10 +163,12 @@ def read_workbook(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]
     return doc, prov, problems
 
 
-def _sheet_text(ws_f, ws_v, sheet: str) -> tuple[list[list[Any]], list[Problem]]:
+def _sheet_text(ws_f, ws_v, sheet: str, reported: list[str]
+                ) -> tuple[list[list[Any]], list[Problem]]:
     """The sheet's cells as values (formulas replaced by their cached values),
     row 1 first, trailing empty cells of each row and trailing empty rows cut.
-    Merged ranges, formulas without a cached value and error values are problems."""
+    Merged ranges, formulas without a cached value and error values are
+    problems; ``reported`` gains the places of the cells they leave empty."""
     problems: list[Problem] = []
     header = [c.value for c in next(ws_f.iter_rows(min_row=1, max_row=1), ())]
 
@@ -178,6 +185,10 @@ def _sheet_text(ws_f, ws_v, sheet: str) -> tuple[list[list[Any]], list[Problem]]
             f"{sheet} sheet row {rng.min_row}, column {column_name(rng.min_col)}",
             f"merged cells {rng.coord}: a merged range keeps its value in its first cell "
             "only; unmerge it and give every cell its value"))
+        reported += [f"{sheet} sheet row {r}, column {column_name(c)}"
+                     for r in range(rng.min_row, rng.max_row + 1)
+                     for c in range(rng.min_col, rng.max_col + 1)
+                     if (r, c) != (rng.min_row, rng.min_col)]
     rows: list[list[Any]] = []
     for row_f, row_v in zip(ws_f.iter_rows(min_row=1), ws_v.iter_rows(min_row=1), strict=False):
         out: list[Any] = []
@@ -186,15 +197,16 @@ def _sheet_text(ws_f, ws_v, sheet: str) -> tuple[list[list[Any]], list[Problem]]
             if cf.data_type == "f":
                 text = cf.value if isinstance(cf.value, str) else getattr(cf.value, "text", "")
                 if value is None:
+                    where = f"{sheet} sheet row {cf.row}, column {column_name(cf.column)}"
                     problems.append(Problem(
-                        f"{sheet} sheet row {cf.row}, column {column_name(cf.column)}",
-                        f"formula {text} has no saved value (the workbook was never "
-                        "calculated by a spreadsheet program): open and save it in Excel "
-                        "or LibreOffice, or type the value"))
+                        where, f"formula {text} has no saved value (the workbook was never "
+                               "calculated by a spreadsheet program): open and save it in "
+                               "Excel or LibreOffice, or type the value"))
+                    reported.append(where)
             if cv.data_type == "e" or (isinstance(value, str) and value in _ERRORS):
-                problems.append(Problem(
-                    f"{sheet} sheet row {cf.row}, column {column_name(cf.column)}",
-                    f"holds the error value {value}; give a value"))
+                where = f"{sheet} sheet row {cf.row}, column {column_name(cf.column)}"
+                problems.append(Problem(where, f"holds the error value {value}; give a value"))
+                reported.append(where)
                 value = None
             out.append(value)
         while out and _blank(out[-1]):
