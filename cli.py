@@ -66,7 +66,8 @@ app = typer.Typer(
 )
 
 InstanceArg = Annotated[Path, typer.Argument(
-    metavar="INSTANCE", help="Instance file (YAML or JSON; format: docs/instance-format.md).",
+    metavar="INSTANCE", help="Instance file: YAML, JSON or an Excel workbook (.xlsx); "
+    "format: docs/instance-format.md.",
     show_default=False)]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE", help="Change one value of the instance before it is "
@@ -351,6 +352,9 @@ def solve(
     profile: Annotated[bool, typer.Option("--profile", help="Also print the seconds of "
                                           "each phase, the model size and peak memory "
                                           "(to stderr with --json).")] = False,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write results.xlsx in the "
+                                       "results directory: one sheet per table and the "
+                                       "summary (needs --out).")] = False,
 ) -> None:
     """Solve an instance: print the summary, write the result tables.
 
@@ -359,6 +363,10 @@ def solve(
     """
     if mode is not None and mode not in ("lexicographic", "weighted"):
         typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
+        raise typer.Exit(2)
+    if xlsx and out is None:
+        typer.echo("--xlsx | writes results.xlsx into the results directory: give --out DIR",
+                   err=True)
         raise typer.Exit(2)
     if out is not None:  # before the solve: a refusal must not cost a solve
         try:
@@ -376,7 +384,7 @@ def solve(
         typer.echo(f"options | {exc}", err=True)
         raise typer.Exit(2) from None
     if out is not None:
-        result.write(out)  # records timings["write"] itself, before summary.json
+        result.write(out, xlsx=xlsx)  # records timings["write"] itself, before summary.json
     total = time.perf_counter() - started
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
@@ -434,6 +442,123 @@ def report(
         raise typer.Exit(2)
     path = write_report(view, target)
     typer.echo(f"report written to {path}")
+
+
+ResultsDirArg = Annotated[Path, typer.Argument(
+    metavar="RESULTS_DIR", help="Results directory written by 'wfopt solve --out'.",
+    show_default=False)]
+
+
+@app.command(cls=Command)
+def convert(
+    source: Annotated[Path, typer.Argument(
+        metavar="IN", help="Instance to read: YAML or JSON (with its CSV files) or a "
+        "workbook (.xlsx).", show_default=False)],
+    target: Annotated[Path, typer.Argument(
+        metavar="OUT", help="File to write: a workbook (.xlsx), or YAML (.yaml) with one CSV "
+        "file per list section beside it.", show_default=False)],
+    set_: SetOpt = None,
+    scale: ScaleOpt = None,
+) -> None:
+    """Convert an instance between YAML (with CSV files) and an Excel workbook.
+
+    The workbook has a README sheet, an 'instance' sheet of key, value rows and
+    one sheet per list section with the CSV files' columns
+    (docs/planners.md). The written file is read back and must give the same
+    instance. Exit 2 for an invalid instance or output name.
+    """
+    from optimiser.workbook import ConversionError
+    from optimiser.workbook import convert as run_convert
+
+    overrides = parse_overrides(set_, scale)
+    if target.suffix.lower() not in (".xlsx", ".yaml", ".yml"):
+        typer.echo(f"{target} | write .xlsx (a workbook) or .yaml (YAML with CSV files beside "
+                   "it)", err=True)
+        raise typer.Exit(2)
+    if target.resolve() == source.resolve():
+        typer.echo(f"{target} | is the file being read; name another", err=True)
+        raise typer.Exit(2)
+    if target.is_dir():
+        typer.echo(f"{target} | is a directory, not a file", err=True)
+        raise typer.Exit(2)
+    try:
+        inst, written = run_convert(source, target, overrides)
+    except InputError as exc:
+        fail_input(exc.problems)
+        raise
+    except ConversionError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(describe(inst))
+    typer.echo(f"instance written to {written}")
+
+
+@app.command(cls=Command)
+def export(
+    results_dir: ResultsDirArg,
+    target: Annotated[Path, typer.Argument(
+        metavar="OUT.xlsx", help="Workbook to write (atomically).", show_default=False)],
+) -> None:
+    """Write a results directory as one Excel workbook.
+
+    One sheet per result table and a summary sheet, as 'wfopt solve --xlsx'
+    writes; the same results give the same bytes.
+    """
+    from optimiser.report import ResultsView
+    from optimiser.workbook import write_results_workbook
+
+    problems: list = []
+    try:
+        ResultsView.from_dir(results_dir)  # checks the folder holds readable results
+    except InputError as exc:
+        problems = exc.problems
+    if target.suffix.lower() != ".xlsx":
+        problems.append(f"{target} | must end in .xlsx")
+    elif target.is_dir():
+        problems.append(f"{target} | is a directory, not a file")
+    if problems:
+        for p in problems:
+            typer.echo(str(p), err=True)
+        raise typer.Exit(2)
+    path = write_results_workbook(results_dir, target)
+    typer.echo(f"workbook written to {path}")
+
+
+@app.command(cls=Command)
+def compare(
+    base: Annotated[Path, typer.Argument(
+        metavar="BASE", help="Results directory of the plan to compare against.",
+        show_default=False)],
+    others: Annotated[list[Path], typer.Argument(
+        metavar="OTHER...", help="Results directories of the other plans (what-ifs).",
+        show_default=False)],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", metavar="FILE", help="Also write the comparison as one "
+        "self-contained HTML page with charts.")] = None,
+) -> None:
+    """Compare plans side by side, the first as the base.
+
+    Prints status, weighted shortfall and cost, shortfall by target and year,
+    spend by lever and by pot, staff and vacancies by region in the last plan
+    year, each with its difference from the base. Exit 2 when a directory holds
+    no results, or the plans have different horizons or staff groups.
+    """
+    from optimiser.compare import compare as run_compare
+    from optimiser.compare import format_comparison, write_comparison
+
+    if output is not None and output.is_dir():
+        typer.echo(f"--output {output} | is a directory, not a file", err=True)
+        raise typer.Exit(2)
+    try:
+        cmp = run_compare(base, *others)
+    except InputError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_comparison(cmp))
+    if output is not None:
+        path = write_comparison(cmp, output)
+        typer.echo(f"comparison written to {path}")
 
 
 def run_solve(inst: Instance, opts: SolveOptions, timings: dict[str, float]) -> Result:
