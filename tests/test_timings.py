@@ -124,7 +124,7 @@ def test_summary_json_carries_every_phase_including_write(written):
     assert set(PIPELINE) <= set(summary["timings"])
     assert summary["timings"]["write"] == approx(result.timings["write"], abs=1e-6)
     assert summary["timings"]["write"] > 0
-    assert summary["model_size"] == {"variables": 152, "integers": 28, "constraints": 143,
+    assert summary["model_size"] == {"variables": 161, "integers": 28, "constraints": 143,
                                      "nonzeros": result.model_size["nonzeros"]}
 
 
