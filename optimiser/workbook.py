@@ -724,3 +724,125 @@ def _typed(text: str) -> Any:
 def write_results_workbook(folder: str | Path, path: str | Path) -> Path:
     """``wfopt export``: the results directory ``folder`` as the workbook ``path``."""
     return save_workbook(results_workbook(folder), path)
+
+
+# ---------------------------------------------------------------- convert
+
+INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
+"""What ``wfopt convert`` reads; it writes ``.xlsx``, ``.yaml`` or ``.yml``."""
+
+
+DIGITS = 16
+"""Significant digits of a number in a workbook cell as openpyxl writes it
+(``%.16g``; Excel shows 15). Numbers typed by people round-trip exactly; the
+last bit of a computed one (``1e6 * 1.1`` is 1100000.0000000002) may not."""
+
+
+def _digits(value: Any) -> Any:
+    """``value`` (a model, or what it dumps to) with every float to
+    :data:`DIGITS` significant digits, for comparing what a workbook holds."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, float):
+        return float(f"{value:.{DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: _digits(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_digits(v) for v in value]
+    return value
+
+
+class ConversionError(ValueError):
+    """The converted instance would not load as the original (a value the
+    target form cannot hold); the text names the section."""
+
+
+def _csv_cell(v: Any) -> str:
+    if v is None:
+        return ""
+    return _scalar_text(v)
+
+
+def instance_yaml(inst: Instance, source: str | None = None) -> tuple[str, dict[str, str]]:
+    """The instance as YAML text and its list sections as CSV texts
+    (``{file name: text}``), every non-empty section in ``<section>.csv``."""
+    import yaml
+
+    doc: dict[str, Any] = inst.model_dump(mode="json", exclude_unset=True,
+                                          exclude=set(LIST_SECTIONS))
+    files: dict[str, str] = {}
+    for section, (cols, rows) in instance_tables(inst).items():
+        used = [j for j, c in enumerate(cols) if any(r[j] is not None for r in rows)]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([cols[j] for j in used])
+        writer.writerows([[_csv_cell(r[j]) for j in used] for r in rows])
+        files[f"{section}.csv"] = buf.getvalue()
+        doc[section] = f"{section}.csv"
+    ordered = {k: doc[k] for k in Instance.model_fields if k in doc}
+    head = f"# Converted by `wfopt convert`{f' from {source}' if source else ''}.\n"
+    text = head + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100,
+                                 default_flow_style=None)
+    return text, files
+
+
+def write_instance_yaml(inst: Instance, path: str | Path, source: str | None = None) -> Path:
+    """``path`` (YAML) and its CSV files beside it. Every file is written to a
+    temporary name first and renamed only when all are written, so that a
+    failure leaves the previous files as they were."""
+    path = Path(path).resolve()
+    text, files = instance_yaml(inst, source)
+    outputs = {path: text.encode("utf-8")}
+    outputs.update({path.parent / name: t.encode("utf-8") for name, t in files.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temps: list[tuple[str, Path]] = []
+    try:
+        for target, data in outputs.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent)
+            temps.append((tmp, target))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        for tmp, target in temps:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def convert(source: str | Path, target: str | Path, overrides: Iterable[Any] | None = None
+            ) -> tuple[Instance, Path]:
+    """``wfopt convert``: read the instance ``source`` (YAML, JSON or workbook,
+    with ``overrides`` applied) and write it as ``target`` (``.xlsx``, or
+    ``.yaml``/``.yml`` with CSV files beside it).
+
+    The written instance is read back and must equal the one read, numbers to
+    the :data:`DIGITS` significant digits a workbook cell holds; otherwise
+    :class:`ConversionError` names the sections that differ (and the written
+    files stay, to be looked at). Raises
+    :class:`~optimiser.errors.InputError` for an invalid source.
+    """
+    from optimiser.loader import load_instance
+
+    source, target = Path(source), Path(target)
+    inst = load_instance(source, overrides)
+    suffix = target.suffix.lower()
+    if suffix == ".xlsx":
+        written = write_instance_workbook(inst, target, source.name)
+    elif suffix in (".yaml", ".yml"):
+        written = write_instance_yaml(inst, target, source.name)
+    else:
+        raise ConversionError(f"{target} | write .xlsx (a workbook) or .yaml (YAML with CSV "
+                              "files beside it)")
+    again = load_instance(written)
+    differ = [] if again == inst else [
+        f for f in Instance.model_fields if _digits(getattr(again, f)) != _digits(getattr(inst, f))]
+    if differ:
+        raise ConversionError(f"{written} | does not read back as {source.name}: "
+                              f"{', '.join(differ)} differ (a value this form cannot hold)")
+    return inst, written
