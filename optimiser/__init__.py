@@ -8,6 +8,7 @@ into one DataFrame row per point.
 
 
 from optimiser import lean_imports  # noqa: F401  # first: see its docstring
+from optimiser.compare import compare as compare  # plans side by side, for scripts
 from optimiser.errors import InputError, Problem
 from optimiser.loader import load_instance
 from optimiser.overrides import Override

@@ -124,13 +124,15 @@ def _names(items: Sequence[Any], names: Sequence[str] | None) -> list[str]:
                 inst = summary.get("instance") if isinstance(summary, dict) else getattr(
                     item, "instance", None)
                 out.append(str(inst or f"plan {k + 1}"))
+    twice = {n for n in out if out.count(n) > 1}
     for k, n in enumerate(out):
-        if out.count(n) > 1 and isinstance(items[k], str | os.PathLike):
+        if n in twice and isinstance(items[k], str | os.PathLike):
             p = Path(items[k]).resolve()
             out[k] = f"{p.parent.name}/{p.name}"
+    twice = {n for n in out if out.count(n) > 1}
     seen: dict[str, int] = {}
     for k, n in enumerate(out):
-        if out.count(n) > 1:
+        if n in twice:
             seen[n] = seen.get(n, 0) + 1
             out[k] = f"{n} #{seen[n]}"
     return out
@@ -355,13 +357,16 @@ def _dmoney(currency: str):
     return fmt
 
 
-def format_comparison(cmp: Comparison, width: int = 28) -> str:
+def format_comparison(cmp: Comparison, width: int | None = None) -> str:
     """The terminal's table: one column per plan, a Δ column after each plan
     but the base; rows grouped as status and W and C, shortfall by target (all
     target years) and by year, spend by lever and by pot, staff in post and
     vacancies by region in the last plan year."""
     names = cmp.names
     cur = cmp.currency
+    if width is None:  # the longest row label, within reason
+        labels = [*cmp.shortfall["target"], *cmp.spend_by_pot["pot"], *cmp.staff["region"]]
+        width = min(max([26, *(len(str(x)) + 4 for x in labels)]), 40)
     w = max([12, *(len(n) for n in names)])
     dw = max(11, min(w, 14))
 
@@ -465,8 +470,15 @@ def _grouped(ax, categories: list[str], series: dict[str, list[float]], colours:
         ax.axhline(0, color="#555555", linewidth=0.8)
 
 
-def _legend(fig, ax, n: int) -> None:
+def _legend(fig, ax, n: int, *more) -> None:
+    """One legend above the panels: the series of ``ax``, then any other labelled
+    marks of the axes ``more``."""
     handles, labels = ax.get_legend_handles_labels()
+    for other in more:
+        h, lab = other.get_legend_handles_labels()
+        handles, labels = handles + [x for x, y in zip(h, lab, strict=True) if y not in labels], \
+            labels + [y for y in lab if y not in labels]
+        n += len(lab)
     if handles:
         fig.legend(handles, labels, loc="upper left", ncol=min(n, 4), fontsize=8,
                    bbox_to_anchor=(0.0, 1.0))
@@ -582,13 +594,17 @@ def _spend_charts(cmp: Comparison) -> str:
             ax2.set_title("By pot, all years", fontsize=9)
             ax2.tick_params(axis="x", labelsize=7.5)
             ax2.set_xticklabels([lab.replace("_", "\n", 1) for lab in pots["pot"]])
-        _legend(fig, ax, len(names))
+            _legend(fig, ax, len(names), ax2)
+        else:
+            _legend(fig, ax, len(names))
     return _embed(fig, "Spend by lever and by pot per plan",
                   "Spend over the whole plan by lever and by funding pot, one bar per plan; "
                   "black marks: a pot's limit over the horizon, where it has one.")
 
 
 def _region_charts(cmp: Comparison) -> str:
+    from matplotlib.ticker import MaxNLocator
+
     names = cmp.names
     colours = _colours(len(names))
     out = []
@@ -607,6 +623,7 @@ def _region_charts(cmp: Comparison) -> str:
             _grouped(ax2, list(reg["region"]), {n: list(reg[delta(n)]) for n in names[1:]},
                      colours[1:], horizontal=True)
             ax2.set_yticklabels([])
+            ax2.xaxis.set_major_locator(MaxNLocator(6))  # signed thousands stay apart
             ax2.set_xlabel("change against the base (FTE)")
             ax2.set_title("Against the base", fontsize=9)
             _legend(fig, ax, len(names))
