@@ -25,7 +25,7 @@ from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.training import define_training
 
-__all__ = ["ModelData", "build_model", "model_data"]
+__all__ = ["ModelData", "build_into", "build_model", "model_data"]
 
 
 def build_model(d: ModelData) -> pyo.ConcreteModel:
@@ -41,18 +41,24 @@ def build_model(d: ModelData) -> pyo.ConcreteModel:
     # the build time on a national plan), as Pyomo's own writers also avoid.
     with PauseGC():
         m = pyo.ConcreteModel(name=d.inst.name)
-        ledger = Ledger()
-        define_stock_variables(m, d)
-        define_training(m, d, ledger)
-        define_return_to_practice(m, d, ledger)
-        define_retention(m, d, ledger)
-        define_international(m, d, ledger)
-        define_stock_balance(m, d, ledger)
-        define_posts(m, d)
-        define_targets(m, d)
-        define_fairness(m, d)
-        define_budgets(m, d, ledger)
-        define_objective(m, d, ledger)
-    m.ledger = ledger
-    m.model_data = d
+        build_into(m, d)
     return m
+
+
+def build_into(b: pyo.Block, d: ModelData) -> None:
+    """Every component of the model for ``d`` on the block ``b`` (the model
+    itself, or one scenario's block of a stochastic plan, built by the same code)."""
+    ledger = Ledger()
+    define_stock_variables(b, d)
+    define_training(b, d, ledger)
+    define_return_to_practice(b, d, ledger)
+    define_retention(b, d, ledger)
+    define_international(b, d, ledger)
+    define_stock_balance(b, d, ledger)
+    define_posts(b, d)
+    define_targets(b, d)
+    define_fairness(b, d)
+    define_budgets(b, d, ledger)
+    define_objective(b, d, ledger)
+    b.ledger = ledger
+    b.model_data = d

@@ -12,7 +12,7 @@ cross sections (unknown ids, years outside the horizon) live in
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -376,6 +376,54 @@ class Target(Strict):
         return self
 
 
+class Scenario(Strict):
+    """One future: the instance with its overrides applied (``set`` before ``scale``)."""
+
+    id: Identifier
+    """Unique id of the scenario. Required. The first scenario listed is the
+    reference scenario."""
+
+    probability: float = Field(gt=0.0, le=1.0)
+    """Probability π_s in (0, 1]; the scenarios' probabilities sum to 1. Required."""
+
+    set: dict[str, Any] = Field(default_factory=dict)
+    """``{KEY: value}`` overrides with the key syntax of ``--set`` (numbers only:
+    a scenario may change numbers, never which items exist). Default none."""
+
+    scale: dict[str, float] = Field(default_factory=dict)
+    """``{KEY: factor}`` overrides with the key syntax of ``--scale``. Default none."""
+
+
+class Scenarios(Strict):
+    """Planning under uncertainty: a two-stage stochastic plan (docs/model.md,
+    Scenarios)."""
+
+    here_and_now_years: int = Field(default=1, ge=1)
+    """Plan years whose lever decisions (places, cohorts, campaign spend, retention
+    funding, recruits) are decided now and shared by every scenario, ≥ 1 and at
+    most the plan years. Default 1."""
+
+    risk: Literal["expected", "worst_case", "cvar"] = "expected"
+    """How the scenarios' shortfalls W_s are combined into ρ: ``expected``
+    (Σ π_s·W_s), ``worst_case`` (max W_s) or ``cvar`` (the mean of the worst
+    1 − cvar_alpha of the distribution). Default expected."""
+
+    cvar_alpha: float | None = Field(default=None, gt=0.0, lt=1.0)
+    """Level α in (0, 1) of ``cvar``. Required with ``cvar``, refused otherwise."""
+
+    list: Annotated[list[Scenario], Field(min_length=1)]
+    """The scenarios, in order (inline, or a CSV path with columns ``id,
+    probability, op, key, value``). Required, at least one."""
+
+    @model_validator(mode="after")
+    def _alpha_with_cvar(self) -> Scenarios:
+        if self.risk == "cvar" and self.cvar_alpha is None:
+            raise ValueError("risk cvar needs cvar_alpha")
+        if self.risk != "cvar" and self.cvar_alpha is not None:
+            raise ValueError("cvar_alpha is only for risk cvar")
+        return self
+
+
 class Objective(Strict):
     """How plans are ranked (docs/model.md, The objective: W and C)."""
 
@@ -471,6 +519,10 @@ class Instance(Strict):
 
     solver: SolverOptions = Field(default_factory=SolverOptions)
     """Solver options. Default HiGHS defaults with a 1e-4 gap."""
+
+    scenarios: Scenarios | None = None
+    """Scenarios for a stochastic plan. Optional; without them the plan is
+    deterministic."""
 
     @field_validator("currency")
     @classmethod

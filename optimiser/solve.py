@@ -256,6 +256,88 @@ def map_status(ms, has_solution: bool) -> str:
     return "error"
 
 
+@dataclass
+class StageRun:
+    """What :func:`run_stages` found: each stage's record, the reported stage's
+    solution (``final``: status, x, …), notes, and the shortfall stage's plan
+    when a fairness stage ran (for the rates before it)."""
+
+    stages: list[dict[str, Any]]
+    messages: list[str]
+    final: dict[str, Any]
+    before_fair: np.ndarray | None = None
+
+
+def time_left(deadline: float | None) -> float | None:
+    """Seconds to ``deadline`` (at least 1 ms), or None without one."""
+    return None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+
+
+def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
+               expected: np.ndarray | None = None) -> StageRun:
+    """The stages of SPEC §2.9 on a handed-over model: one weighted stage, or
+    shortfall (``hm.c_W``), then with ``expected`` (a stochastic plan's expected
+    shortfall under a worst-case or CVaR ρ) a stage on it, then fairness
+    (``hm.c_M``) when fair-share groups exist, then cost (``hm.c_C``); each later
+    stage keeps the earlier values within ``tol`` (``objective``: the instance's
+    ``objective`` section)."""
+    stages: list[dict[str, Any]] = []
+    messages: list[str] = []
+    before_fair: np.ndarray | None = None
+
+    def remaining() -> float | None:
+        return time_left(deadline)
+
+    if mode == "weighted":
+        cost = hm.c_W + hm.c_C / objective.value_per_fte
+        # The starting plan first, then the run gets what is left of the limit
+        # (as one call's arguments, run's limit was read before the LP ran).
+        start = hm.first_plan(cost, remaining())
+        rec = hm.run(cost, remaining(), start=start)
+        stages.append(stage_record("weighted", rec, hm))
+        return StageRun(stages, messages, rec)
+    # Later stages keep a share of a time limit: a stage 1 that used it all would
+    # leave the plan's cost unminimised. The starting-plan LP counts against stage
+    # 1's share: on the 500-trust generated plan it takes minutes, and stage 1
+    # overran its limit by that much.
+    stage1_end = (None if deadline is None
+                  else time.perf_counter() + remaining() * STAGE1_TIME_SHARE)
+    start = hm.first_plan(hm.c_W, time_left(stage1_end))
+    rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start)
+    stages.append(stage_record("shortfall", rec1, hm))
+    if rec1["x"] is None:
+        return StageRun(stages, messages, rec1)
+    w1 = float(hm.c_W @ rec1["x"])
+    bound = w1 + tolerance(objective, w1)
+    hm.add_row(hm.c_W, bound)
+    before = rec1
+    later = [("expected_shortfall", expected)] if expected is not None else []
+    if hm.c_M is not None:
+        later.append(("fairness", hm.c_M))
+    for name, c in later:
+        if name == "fairness":
+            before_fair = before["x"]
+        rec = hm.run(c, share_of(remaining(), FAIRNESS_TIME_SHARE), start=before["x"])
+        stages.append(stage_record(name, rec, hm, w_bound=bound))
+        if rec["x"] is not None:
+            v = float(c @ rec["x"])
+            hm.add_row(c, v + tolerance(objective, v))
+            before = {**rec, "status": worst(before["status"], rec["status"])}
+        else:
+            before = {**before, "status": "feasible"}
+            messages.append(f"the {name.replace('_', ' ')} stage found no plan within the "
+                            "limits; the previous stage's plan stands for it")
+    rec2 = hm.run(hm.c_C, remaining(), start=before["x"])
+    stages.append(stage_record("cost", rec2, hm, w_bound=bound))
+    if rec2["x"] is not None:
+        final = {**rec2, "status": worst(before["status"], rec2["status"])}
+    else:
+        final = {**before, "status": "feasible"}
+        messages.append("the cost stage found no plan within the limits; the previous "
+                        "stage's plan is reported and its cost was not minimised")
+    return StageRun(stages, messages, final, before_fair)
+
+
 def solve(instance: Instance, options: SolveOptions | None = None,
           timings: dict[str, float] | None = None, *,
           handover: Callable[[pyo.ConcreteModel], HighsModel] | None = None) -> Result:
@@ -288,65 +370,11 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     timings["handover"] = time.perf_counter() - t0
 
     deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
+    run = run_stages(hm, instance.objective, opts["mode"], deadline)
+    stages, messages, final, before_fair = run.stages, run.messages, run.final, run.before_fair
 
     def remaining() -> float | None:
-        if deadline is None:
-            return None
-        return max(deadline - time.perf_counter(), 1e-3)
-
-    stages: list[dict[str, Any]] = []
-    messages: list[str] = []
-    before_fair: np.ndarray | None = None  # the shortfall stage's plan, when fair shares
-    if opts["mode"] == "weighted":
-        cost = hm.c_W + hm.c_C / instance.objective.value_per_fte
-        # The starting plan first, then the run gets what is left of the limit
-        # (as one call's arguments, run's limit was read before the LP ran).
-        start = hm.first_plan(cost, remaining())
-        rec = hm.run(cost, remaining(), start=start)
-        stages.append(stage_record("weighted", rec, hm))
-        final = rec
-    else:
-        # Stage 2 keeps a share of a time limit: a stage 1 that used it all would
-        # leave the plan's cost unminimised.
-        # The starting-plan LP counts against stage 1's share: on the 500-trust
-        # generated plan it takes minutes, and stage 1 overran its limit by that much.
-        stage1_end = (None if deadline is None
-                      else time.perf_counter() + remaining() * STAGE1_TIME_SHARE)
-
-        def stage1_left() -> float | None:
-            return None if stage1_end is None else max(stage1_end - time.perf_counter(), 1e-3)
-
-        start = hm.first_plan(hm.c_W, stage1_left())
-        rec1 = hm.run(hm.c_W, stage1_left(), start=start)
-        stages.append(stage_record("shortfall", rec1, hm))
-        final = rec1
-        if rec1["x"] is not None:
-            w1 = float(hm.c_W @ rec1["x"])
-            hm.add_row(hm.c_W, w1 + tolerance(instance, w1))
-            before = rec1
-            if hm.c_M is not None:
-                before_fair = rec1["x"]
-                rec_f = hm.run(hm.c_M, share_of(remaining(), FAIRNESS_TIME_SHARE),
-                               start=rec1["x"])
-                stages.append(stage_record("fairness", rec_f, hm,
-                                           w_bound=w1 + tolerance(instance, w1)))
-                if rec_f["x"] is not None:
-                    m1 = float(hm.c_M @ rec_f["x"])
-                    hm.add_row(hm.c_M, m1 + tolerance(instance, m1))
-                    before = {**rec_f, "status": worst(rec1["status"], rec_f["status"])}
-                else:
-                    before = {**rec1, "status": "feasible"}
-                    messages.append("the fairness stage found no plan within the limits; the "
-                                    "shortfall stage's split between fair-share members stands")
-            rec2 = hm.run(hm.c_C, remaining(), start=before["x"])
-            stages.append(stage_record("cost", rec2, hm, w_bound=w1 + tolerance(instance, w1)))
-            if rec2["x"] is not None:
-                final = {**rec2, "status": worst(before["status"], rec2["status"])}
-            else:
-                final = {**before, "status": "feasible"}
-                messages.append("the cost stage found no plan within the limits; the "
-                                "previous stage's plan is reported and its cost was not "
-                                "minimised")
+        return time_left(deadline)
     solve_seconds = sum(s["seconds"] for s in stages)
     timings["solve"] = solve_seconds
     for s in stages:
@@ -459,9 +487,10 @@ FAIRNESS_TIME_SHARE = 0.5
 may use (the cost stage keeps the rest)."""
 
 
-def tolerance(instance: Instance, value: float) -> float:
-    """tol(v) = max(abs_tol, rel_tol·v): how much a later stage may give back."""
-    return max(instance.objective.abs_tol, instance.objective.rel_tol * abs(value))
+def tolerance(objective, value: float) -> float:
+    """tol(v) = max(abs_tol, rel_tol·v): how much a later stage may give back
+    (``objective``: the instance's ``objective`` section)."""
+    return max(objective.abs_tol, objective.rel_tol * abs(value))
 
 
 def share_of(left: float | None, share: float) -> float | None:
