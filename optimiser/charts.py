@@ -73,27 +73,30 @@ def wrap(text: str, width: int, lines: int = 4) -> str:
     return "\n".join(out)
 
 
-def title_width(cols: int, fontsize: float = 8.5) -> int:
+def title_width(cols: float, fontsize: float = 8.5) -> int:
     """Characters of a title that fit over one of ``cols`` panels side by side."""
     points = WIDTH * 72 / max(cols, 1) * 0.92
     return max(12, int(points / (fontsize * 0.56)))
 
 
-def embed(fig: Figure, alt: str, caption: str | None = None) -> str:
-    """A figure as an inline SVG ``<img>`` in a ``<figure>``."""
+def embed(fig: Figure, alt: str, caption: str | None = None, share: float = 1.0) -> str:
+    """A figure as an inline SVG ``<img>`` in a ``<figure>``; ``share`` below 1
+    draws it on that share of the page's width (a row of fewer small panels than
+    a full row holds, at the size of the panels of a full row)."""
     buf = io.BytesIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (f'<figure><img class="chart" alt="{html.escape(alt, quote=True)}" '
+    size = f' style="max-width: {share:.0%}"' if share < 1.0 else ""
+    return (f'<figure><img class="chart"{size} alt="{html.escape(alt, quote=True)}" '
             f'src="data:image/svg+xml;base64,{data}">{cap}</figure>')
 
 
-def _panels(n: int, cols: int, row_height: float) -> tuple[Figure, list]:
+def _panels(n: int, cols: int, row_height: float, share: float = 1.0) -> tuple[Figure, list]:
     cols = max(1, min(cols, n))
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(WIDTH, row_height * rows + 0.5))
+    fig = Figure(figsize=(WIDTH * share, row_height * rows + 0.5))
     return fig, [fig.add_subplot(rows, cols, k + 1) for k in range(n)]
 
 
@@ -349,4 +352,178 @@ def grouped_bars(labels: list[str], series: dict[str, list[float]], xlabel: str,
         _label_rows(ax, labels, xlabel)
         _side_legend(ax)
         fig.tight_layout()
+    return embed(fig, alt, caption)
+
+
+def _percent(ax) -> None:
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+
+
+def vacancy_rates(panels: list[tuple[str, list[str], list[float]]], *, alt: str, caption: str,
+                  reference: tuple[str, list[float]] | None = None, cols: int = 4,
+                  row_height: float = 2.1) -> str:
+    """One small panel per place (a region): its vacancy rate per year (a line,
+    with each year's rate on its point, the last one labelled), all panels on
+    one scale from 0 so that places compare at a glance; ``reference``
+    (label, rates) is drawn in every panel as a grey dashed line (the national
+    rate). ``panels`` is [(title, years, rates)]; NaN rates draw nothing."""
+    share = _row_share(len(panels), cols)  # fewer panels than a row: as large as in one
+    width = title_width(min(cols, len(panels)) / share)
+    titles = [wrap(p[0], width) for p in panels]
+    row_height += 0.16 * (max(t.count("\n") for t in titles) if titles else 0)
+    values = [v for _, _, rates in panels for v in rates if not math.isnan(v)]
+    if reference is not None:
+        values += [v for v in reference[1] if not math.isnan(v)]
+    top = max([*values, 0.05]) * 1.18
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _panels(len(panels), cols=cols, row_height=row_height, share=share)
+        for ax, title, (_, years, rates) in zip(axes, titles, panels, strict=True):
+            x = list(range(len(years)))
+            if reference is not None:
+                ax.plot(x, reference[1], "--", color="#8a8a8a", linewidth=1.2,
+                        label=reference[0])
+            ax.plot(x, rates, marker="o", color=colour(5), label="vacancy rate")
+            last = next((k for k in range(len(rates) - 1, -1, -1)
+                         if not math.isnan(rates[k])), None)
+            if last is not None:
+                ax.annotate(f"{rates[last]:.0%}", (last, rates[last]), xytext=(0, 6),
+                            textcoords="offset points", ha="center", va="bottom",
+                            fontsize=7.5, color=colour(5))
+            _years(ax, years)
+            ax.set_ylim(0, top)
+            _percent(ax)
+            ax.set_title(title, fontsize=8.5)
+        handles: dict[str, object] = {}
+        for ax in axes[:1]:
+            for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(label, h)
+        if handles:
+            fig.legend(list(handles.values())[::-1], list(handles)[::-1], loc="upper left",
+                       ncol=len(handles), fontsize=8, bbox_to_anchor=(0.0, 1.0))
+            fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+        else:
+            fig.tight_layout()
+    return embed(fig, alt, caption, share=share)
+
+
+def _row_share(n: int, cols: int) -> float:
+    """The share of the page's width of ``n`` panels of a row of ``cols``; never
+    below half, so that a caption's width still matches the chart's."""
+    return 1.0 if n >= cols else max(n / cols, 0.5)
+
+
+def staff_against_posts(panels: list[tuple[str, list[str], list[float], list[float]]], *,
+                        alt: str, caption: str, cols: int = 4, row_height: float = 2.2) -> str:
+    """One small panel per staff group: staff in post (line) against funded posts
+    (black dashed line), the vacant posts between them shaded, on an axis around
+    the data (not from zero) so that a gap of a few per cent shows.
+    ``panels`` is [(title, years, staff, posts)]."""
+    gap_colour = "#D55E00"
+    share = _row_share(len(panels), cols)  # fewer panels than a row: as large as in one
+    width = title_width(min(cols, len(panels)) / share)
+    titles = [wrap(p[0], width) for p in panels]
+    row_height += 0.16 * (max(t.count("\n") for t in titles) if titles else 0)
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _panels(len(panels), cols=cols, row_height=row_height, share=share)
+        for ax, title, (_, years, staff, posts) in zip(axes, titles, panels, strict=True):
+            x = list(range(len(years)))
+            ax.fill_between(x, staff, posts, where=[p > s for s, p in zip(staff, posts,
+                                                                          strict=True)],
+                            interpolate=True, color=gap_colour, alpha=0.25, linewidth=0,
+                            label="vacant posts")
+            ax.plot(x, posts, "--", color="#000000", linewidth=1.4, label="funded posts")
+            ax.plot(x, staff, marker="o", color=colour(0), label="staff in post")
+            _years(ax, years)
+            ax.set_title(title, fontsize=8.5)
+            lo = min(v for v in [*staff, *posts] if not math.isnan(v))
+            _data_range(ax, [*staff, *posts], share=0.2)
+            if lo <= 0:
+                ax.set_ylim(0, ax.get_ylim()[1])
+            _thousands(ax)
+        _top_legend(fig, axes[0], ncol=3)
+    return embed(fig, alt, caption, share=share)
+
+
+def rate_grid(rows: list[str], cols: list[str], rates: list[list[float]],
+              counts: list[list[float]], *, alt: str, caption: str) -> str:
+    """A table of coloured cells: the vacancy rate of each row (a staff group) in
+    each column (a region), the rate and the vacant FTE written in the cell;
+    NaN (no posts there) a blank grey cell."""
+    import numpy as np
+
+    data = np.array(rates, dtype=float)
+    row_labels = [wrap(r, 30, 2) for r in rows]
+    col_labels = [wrap(c, 13, 3) for c in cols]
+    with matplotlib.rc_context({**STYLE, "axes.grid": False}):
+        fig = Figure(figsize=(WIDTH, 0.36 * len(rows) + 1.5))
+        ax = fig.add_subplot(1, 1, 1)
+        cmap = matplotlib.colormaps["Oranges"].with_extremes(bad="#f0f0f0")
+        ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
+        for i in range(len(rows)):
+            for j in range(len(cols)):
+                v = data[i, j]
+                if math.isnan(v):
+                    ax.text(j, i, "no posts", ha="center", va="center", fontsize=6.5,
+                            color="#8a8a8a")
+                    continue
+                n = counts[i][j]
+                ax.text(j, i, f"{v:.0%}\n{n:,.0f} FTE", ha="center", va="center",
+                        fontsize=7, linespacing=1.1,
+                        color="#ffffff" if v > 0.55 else "#1b1b1b")
+        ax.set_xticks(range(len(cols)))
+        ax.set_xticklabels(col_labels, fontsize=8)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(row_labels, fontsize=8)
+        ax.tick_params(length=0)
+        for side in ("top", "right", "bottom", "left"):
+            ax.spines[side].set_visible(False)
+        ax.set_xticks([k - 0.5 for k in range(1, len(cols))], minor=True)
+        ax.set_yticks([k - 0.5 for k in range(1, len(rows))], minor=True)
+        ax.grid(which="minor", color="#ffffff", linewidth=1.5)
+        ax.tick_params(which="minor", length=0)
+        if len(cols) > 1:  # the first column (all regions) apart from the rest
+            ax.axvline(0.5, color="#ffffff", linewidth=5)
+        fig.tight_layout()
+    return embed(fig, alt, caption)
+
+
+def fair_shares(panels: list[tuple[str, list[str], list[float], list[float]]], *, alt: str,
+                caption: str) -> str:
+    """One panel per fair-share group (its worst year): each member's shortfall
+    rate after the fairness stage (strong bars) and before it (light bars), the
+    group's worst after as a dashed line. ``panels`` is [(title, members,
+    after, before)]; a NaN before draws nothing."""
+    after_colour, before_colour = colour(0), "#bcbcbc"
+    heights = [0.32 * len(p[1]) + 0.9 for p in panels]
+    labels = [[wrap(m, 36, 2) for m in p[1]] for p in panels]
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(WIDTH, sum(heights) + 0.4))
+        grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
+        axes = []
+        for k, (title, members, after, before) in enumerate(panels):
+            ax = fig.add_subplot(grid[k, 0])
+            axes.append(ax)
+            ys = range(len(members))
+            ax.barh([y + 0.2 for y in ys], [0.0 if math.isnan(b) else b for b in before],
+                    height=0.38, color=before_colour, label="before the fairness stage")
+            ax.barh([y - 0.2 for y in ys], after, height=0.38, color=after_colour,
+                    label="after (the plan)")
+            worst = max(after) if after else 0.0
+            ax.axvline(worst, color="#000000", linestyle="--", linewidth=1,
+                       label="the group's worst")
+            for y, a in zip(ys, after, strict=True):
+                ax.annotate(f"{a:.1%}", (a, y - 0.2), xytext=(3, 0), textcoords="offset points",
+                            va="center", fontsize=7, color=after_colour)
+            _label_rows(ax, labels[k], "shortfall rate (share of the required FTE)")
+            ax.set_axisbelow(True)
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+            top = max([*after, *[b for b in before if not math.isnan(b)], 0.01])
+            ax.set_xlim(0, top * 1.15)
+            ax.set_title(wrap(title, 110, 2), fontsize=8.5, loc="left")
+        handles = dict(zip(*reversed(axes[0].get_legend_handles_labels()), strict=True))
+        order = ["after (the plan)", "before the fairness stage", "the group's worst"]
+        fig.legend([handles[k] for k in order], order, loc="upper left", ncol=3, fontsize=8,
+                   bbox_to_anchor=(0.0, 1.0))
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     return embed(fig, alt, caption)

@@ -47,6 +47,15 @@ LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
 MAX_PANELS = 24
 """Most small panels in one chart; beyond, the largest are drawn and the rest named."""
 
+MAX_TRUSTS = 20
+"""Rows of the table of trusts with the highest vacancy rate (all are in the
+table's full version below it)."""
+
+LATER = {"workforce": ("posts", "vacancies"), "training": ("unplaced",),
+         "targets": ("fair_share",)}
+"""Columns results of an earlier engine lack (read as blank: no posts, none
+unplaced, no fair shares)."""
+
 MAX_SERIES = 20
 """Most series stacked in one chart (the colours that stay apart); beyond, the
 largest are drawn and the rest summed as one."""
@@ -84,7 +93,8 @@ class ResultsView:
             problems.append(Problem(str(path), "not a summary: it has no 'status'"))
         tables: dict[str, pd.DataFrame] = {}
         for name in TABLES:
-            tables[name] = _read_csv(folder / f"{name}.csv", COLUMNS[name], problems)
+            tables[name] = _read_csv(folder / f"{name}.csv", COLUMNS[name], problems,
+                                     optional=LATER.get(name, ()))
         mv = None
         if (folder / MARGINAL_FILE).is_file():
             from optimiser.marginals import COLUMNS as MV_COLUMNS
@@ -103,6 +113,19 @@ class ResultsView:
         known = names.get(section) if isinstance(names, dict) else None
         found = known.get(ident) if isinstance(known, dict) else None
         return str(found) if found else readable(ident)
+
+    @property
+    def has_posts(self) -> bool:
+        """Whether the plan has funded posts (or graduates left unplaced)."""
+        wf, tr = self.tables["workforce"], self.tables["training"]
+        return bool(("posts" in wf and wf["posts"].notna().any())
+                    or ("unplaced" in tr and (tr["unplaced"].fillna(0.0) > 0).any()))
+
+    @property
+    def has_fairness(self) -> bool:
+        """Whether the summary has fair-share groups."""
+        f = self.summary.get("fairness")
+        return isinstance(f, dict) and bool(f.get("groups"))
 
     def target_name(self, rows: pd.DataFrame) -> str:
         """A target's label (from its rows of the targets table), else its name."""
@@ -143,8 +166,9 @@ def _read_csv(path: Path, columns: list[str], problems: list[Problem],
     return frame
 
 
-TEXT = {"unit", "region", "group", "target", "label", "service", "scope", "programme",
-        "campaign", "scheme", "route", "pot", "year", "kind", "item", "per", "note", "binding"}
+TEXT = {"unit", "region", "group", "target", "label", "service", "scope", "fair_share",
+        "programme", "campaign", "scheme", "route", "pot", "year", "kind", "item", "per",
+        "note", "binding"}
 """Columns that hold names or words (``year`` too: ``budget.csv`` has a ``total``
 row); every other column is a number."""
 
@@ -354,6 +378,281 @@ def shortfall_section(view: ResultsView) -> str:
     return "".join(out)
 
 
+def _totals(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Posts, staff in post and vacancies summed by ``by``, with the vacancy rate
+    (vacancies / posts; NaN without posts)."""
+    out = frame.groupby(by, sort=True).agg(posts=("posts", "sum"), staff=("fte", "sum"),
+                                           vacancies=("vacancies", "sum"))
+    rate = out["vacancies"] / out["posts"].where(out["posts"] > 0)
+    return out.assign(rate=rate)
+
+
+def percent(x: float, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:.{digits}%}"
+
+
+def _rate_table(frame: pd.DataFrame, first: dict[str, str]) -> str:
+    """A table of posts, staff, vacancies and rate, with ``first`` naming the
+    leading columns (column -> header)."""
+    show = frame.reset_index()
+    show = show.rename(columns=first)[[*first.values(), "posts", "staff", "vacancies",
+                                       "rate"]]
+    return table(show, {"posts": fte, "staff": fte, "vacancies": fte, "rate": percent})
+
+
+def vacancies_section(view: ResultsView) -> str:
+    """Funded posts, staff in post and vacancies by region and group over the years,
+    the trusts with the highest vacancy rate at the end of the plan, and graduates
+    left unplaced."""
+    wf = view.tables["workforce"]
+    tr = view.tables["training"]
+    out = ['<section id="vacancies"><h2>Funded posts and vacancies</h2>']
+    with_posts = wf[wf["posts"].notna()] if "posts" in wf else wf.iloc[0:0]
+    if not len(with_posts):
+        out.append("<p>No unit has funded posts in these results.</p>")
+    else:
+        out += _vacancies(view, with_posts)
+    if "unplaced" in tr and (tr["unplaced"].fillna(0.0) > 0).any():
+        out += _unplaced(view, tr)
+    out.append("</section>")
+    return "".join(out)
+
+
+def _vacancies(view: ResultsView, posts: pd.DataFrame) -> list[str]:
+    out = []
+    years = _years_of(posts)
+    first, last = years[0], years[-1]
+    nat = _totals(posts, ["year"]).reindex(years)
+    end = nat.loc[last]
+    start = nat.loc[first]
+    out.append(
+        f"<p>At the end of {esc(last)}, <strong>{fte(end['vacancies'], 0)} of "
+        f"{fte(end['posts'], 0)} funded posts are vacant ({percent(end['rate'])})</strong>, "
+        f"against {percent(start['rate'])} at the end of {esc(first)}. A vacancy is a funded "
+        "post no one is in: posts less staff in post, in each unit and staff group with "
+        "posts (a unit above its posts has none). Only units and groups with funded posts "
+        "count here.</p>")
+
+    # By region: the rate over the years, worst at the end first, one scale.
+    reg = _totals(posts, ["region", "year"])
+    regions = list(dict.fromkeys(posts["region"]))
+    end_rate = {r: reg.loc[(r, last), "rate"] if (r, last) in reg.index else math.nan
+                for r in regions}
+    regions.sort(key=lambda r: (-(0.0 if math.isnan(end_rate[r]) else end_rate[r]),
+                                view.name("regions", r)))
+    panels = []
+    for r in regions:
+        rows = reg.loc[r].reindex(years)
+        title = view.name("regions", r)
+        if (r, last) in reg.index:
+            e = reg.loc[(r, last)]
+            title += (f": {percent(e['rate'])} vacant in {last} ({e['vacancies']:,.0f} of "
+                      f"{e['posts']:,.0f})")
+        panels.append((title, years, [float(v) for v in rows["rate"]]))
+    out.append(charts.vacancy_rates(
+        panels[:MAX_PANELS], reference=("all regions", [float(v) for v in nat["rate"]]),
+        alt="Vacancy rate per region and year",
+        caption="Vacancy rate (vacant posts ÷ funded posts, all staff groups with posts) at "
+                "the end of each year, per region; the dashed line is all regions. One "
+                f"scale for every region. Highest rate in {last} first."))
+
+    # By staff group: staff in post against posts, most vacancies at the end first.
+    grp = _totals(posts, ["group", "year"])
+    groups = list(dict.fromkeys(posts["group"]))
+    end_vac = {g: grp.loc[(g, last), "vacancies"] if (g, last) in grp.index else 0.0
+               for g in groups}
+    groups.sort(key=lambda g: -end_vac[g])
+    panels = []
+    for g in groups[:MAX_PANELS]:
+        rows = grp.loc[g].reindex(years)
+        title = view.name("staff_groups", g)
+        if (g, last) in grp.index:
+            e = grp.loc[(g, last)]
+            title += (f": {e['vacancies']:,.0f} of {e['posts']:,.0f} vacant in {last} "
+                      f"({percent(e['rate'], 0)})")
+        panels.append((title, years, [float(v) for v in rows["staff"]],
+                       [float(v) for v in rows["posts"]]))
+    out.append(charts.staff_against_posts(
+        panels, alt="Staff in post against funded posts per staff group and year",
+        caption="Staff in post (line) against funded posts (dashed), all units with posts for "
+                "the group; shaded: vacant posts. Each panel has its own scale, not from zero. "
+                f"Most vacancies in {last} first."))
+
+    # Group by region at the end of the plan.
+    at_end = posts[posts["year"] == last]
+    cell = _totals(at_end, ["group", "region"])
+    col_regions = sorted(dict.fromkeys(at_end["region"]), key=lambda r: view.name("regions", r))
+    row_groups = [g for g in groups if g in set(at_end["group"])]
+    by_group = _totals(at_end, ["group"])
+    rates, counts = [], []
+    for g in row_groups:
+        rates.append([float(by_group.loc[g, "rate"])] + [
+            float(cell.loc[(g, r), "rate"]) if (g, r) in cell.index else math.nan
+            for r in col_regions])
+        counts.append([float(by_group.loc[g, "vacancies"])] + [
+            float(cell.loc[(g, r), "vacancies"]) if (g, r) in cell.index else 0.0
+            for r in col_regions])
+    if len(col_regions) > 1:
+        out.append(charts.rate_grid(
+            [view.name("staff_groups", g) for g in row_groups],
+            ["All regions", *[view.name("regions", r) for r in col_regions]], rates, counts,
+            alt=f"Vacancy rate per staff group and region in {last}",
+            caption=f"Vacancy rate and vacant posts (FTE) at the end of {last}, per staff "
+                    "group and region; the darker, the larger the share of posts vacant."))
+
+    # The trusts with the highest vacancy rate at the end (all their groups with
+    # posts, as trust vacancy rates are published), and the groups that carry it.
+    out.append(f"<h3>Trusts with the highest vacancy rate at the end of {esc(last)}</h3>")
+    order = {u: k for k, u in enumerate(dict.fromkeys(posts["unit"]))}
+    pairs = at_end[at_end["posts"] > 0]
+    pairs = pairs.assign(rate=pairs["vacancies"] / pairs["posts"],
+                         order=[order[u] for u in pairs["unit"]])
+    trusts = pairs.groupby("unit", sort=False).agg(
+        region=("region", "first"), posts=("posts", "sum"), staff=("fte", "sum"),
+        vacancies=("vacancies", "sum"), order=("order", "first"))
+    trusts = trusts.assign(rate=trusts["vacancies"] / trusts["posts"]).sort_values(
+        ["rate", "vacancies", "order"], ascending=[False, False, True], kind="mergesort")
+    ranked = trusts[trusts["vacancies"] > 1e-6]
+
+    def most_vacant(u: str) -> str:
+        here = pairs[(pairs["unit"] == u) & (pairs["vacancies"] > 0.05)]
+        here = here.sort_values(["vacancies", "order"], ascending=[False, True],
+                                kind="mergesort")
+        top = list(zip(here["group"], here["vacancies"], here["rate"], strict=True))[:2]
+        return "; ".join(f"{view.name('staff_groups', g)} {v:,.0f} ({r:.0%})"
+                         for g, v, r in top)
+
+    formats = {"posts": fte, "staff": fte, "vacancies": fte, "rate": percent}
+    if len(ranked):
+        shown = ranked.head(MAX_TRUSTS)
+        frame = pd.DataFrame({
+            "trust": [view.name("units", u) for u in shown.index],
+            "region": [view.name("regions", r) for r in shown["region"]],
+            "posts": list(shown["posts"]), "staff": list(shown["staff"]),
+            "vacancies": list(shown["vacancies"]), "rate": list(shown["rate"]),
+            "groups with most vacancies": [most_vacant(u) for u in shown.index]})
+        more = (f" The {MAX_TRUSTS} highest of {len(ranked)} trusts with a vacancy."
+                if len(ranked) > MAX_TRUSTS else "")
+        out.append(table(frame, formats, tall=True, prose=("groups with most vacancies",),
+                         caption=f"Per trust, at the end of {last}: funded posts, staff in "
+                                 "post, vacant posts and the vacancy rate (vacant ÷ posts) of "
+                                 "all its staff groups with posts; the two groups with the "
+                                 "most vacant posts there (vacant FTE, rate)." + more))
+    else:
+        out.append(f"<p>No funded post is vacant at the end of {esc(last)}.</p>")
+    # Every pair, by trust name (a trust's lead looks for theirs), groups as charted.
+    rank = {g: k for k, g in enumerate(row_groups)}
+    every = pairs.assign(name=[view.name("units", u) for u in pairs["unit"]],
+                         rank=[rank.get(g, len(rank)) for g in pairs["group"]])
+    every = every.sort_values(["name", "unit", "rank"], kind="mergesort")
+    out.append(f"<details><summary>Every trust and staff group with posts in {esc(last)}"
+               "</summary>" + table(pd.DataFrame({
+                   "trust": list(every["name"]),
+                   "region": [view.name("regions", r) for r in every["region"]],
+                   "group": [view.name("staff_groups", g) for g in every["group"]],
+                   "posts": list(every["posts"]), "staff": list(every["fte"]),
+                   "vacancies": list(every["vacancies"]), "rate": list(every["rate"])}),
+                   formats) + "</details>")
+    reg_table = reg.rename(index=lambda r: view.name("regions", r), level="region")
+    out.append("<details><summary>By region and year</summary>"
+               + _rate_table(reg_table, {"region": "region", "year": "year"}) + "</details>")
+    grp_table = grp.rename(index=lambda g: view.name("staff_groups", g), level="group")
+    out.append("<details><summary>By staff group and year</summary>"
+               + _rate_table(grp_table, {"group": "group", "year": "year"}) + "</details>")
+    return out
+
+
+def _unplaced(view: ResultsView, tr: pd.DataFrame) -> list[str]:
+    """Graduates who qualified but found no free post, by programme and year."""
+    years = _years_of(tr)
+    some = tr[tr["unplaced"].fillna(0.0) > 0]
+    programmes = list(dict.fromkeys(some["programme"]))
+    pivot = tr[tr["programme"].isin(programmes)].pivot_table(
+        index="programme", columns="year", values="unplaced", aggfunc="sum",
+        sort=True).reindex(index=programmes, columns=years).fillna(0.0)
+    group = dict(zip(tr["programme"], tr["group"], strict=True))
+    frame = pd.DataFrame({
+        "programme": [view.name("training", p) for p in programmes],
+        "group": [view.name("staff_groups", group[p]) for p in programmes]})
+    for y in years:
+        frame[y] = list(pivot[y])
+    frame["total"] = list(pivot.sum(axis=1))
+    total = float(pivot.values.sum())
+    return [
+        "<h3>Graduates left unplaced</h3>",
+        f"<p>{fte(total)} FTE of graduates qualified over the plan but found no free post in "
+        "their programme's scope (an upskilling programme's stay in the group they came "
+        "from). They are not in post and count for no target.</p>",
+        table(frame, {**{y: fte for y in years}, "total": fte},
+              caption="Graduates left unplaced (FTE), per programme and year.")]
+
+
+def fair_shares_section(view: ResultsView) -> str:
+    """Per fair-share group, each member's shortfall rate against the group's
+    worst, after the fairness stage and before it."""
+    f = view.summary.get("fairness") or {}
+    groups = f.get("groups") or {}
+    t = view.tables["targets"]
+    out = ['<section id="fair-shares"><h2>Fair shares: each target\'s shortfall rate '
+           "against its group's worst</h2>"]
+    measure = f.get("measure")
+    out.append(
+        "<p>Targets that share a fair-share label form a group. Once the weighted shortfall "
+        "is as small as it can be, a fairness stage makes the group's worst shortfall rate "
+        "(shortfall ÷ required) as small as it can without raising the weighted shortfall. "
+        "Before: the shortfall stage's split, one of many equally good plans. "
+        + ("" if measure is None else
+           f"Measure M (the worst rates summed over groups and years): {measure:.4f}.")
+        + "</p>")
+
+    def label(k: str) -> str:
+        rows = t[t["target"] == k]
+        return view.target_name(rows) if len(rows) else view.name("targets", k)
+
+    def rate(v: Any) -> float:
+        return math.nan if v is None else float(v)
+
+    panels = []
+    for g, years in list(groups.items())[:MAX_PANELS]:
+        if not years:
+            continue
+        year, worst = sorted(years.items(), key=lambda kv: (-rate(kv[1].get("worst")),
+                                                            kv[0]))[0]
+        members = sorted(worst.get("members", {}).items(),
+                         key=lambda kv: (-rate(kv[1].get("rate")), kv[0]))
+        before = worst.get("worst_before")
+        title = (f"{view.name('fair_shares', g)}, {year}: worst {percent(rate(worst['worst']))}"
+                 + ("" if before is None else f" (before the fairness stage {percent(before)})"))
+        panels.append((title, [label(k) for k, _ in members],
+                       [rate(m.get("rate")) for _, m in members],
+                       [rate(m.get("before")) for _, m in members]))
+    if panels:
+        out.append(charts.fair_shares(
+            panels, alt="Shortfall rate per member of each fair-share group, its worst year",
+            caption="Each group in its worst year: each target's shortfall rate in the plan "
+                    "(blue) and before the fairness stage (grey); dashed: the group's worst."))
+    rows = []
+    for g, years in groups.items():
+        for year, entry in sorted(years.items()):
+            for k, m in sorted(entry.get("members", {}).items(),
+                               key=lambda kv: (-rate(kv[1].get("rate")), kv[0])):
+                rows.append({"group": view.name("fair_shares", g), "year": year,
+                             "target": label(k),
+                             "rate": rate(m.get("rate")), "before": rate(m.get("before")),
+                             "group's worst": rate(entry.get("worst")),
+                             "worst before": rate(entry.get("worst_before"))})
+    if rows:
+        out.append(table(pd.DataFrame(rows), {c: percent for c in
+                                              ("rate", "before", "group's worst",
+                                               "worst before")},
+                         caption="Shortfall rate (shortfall ÷ required) per member, group and "
+                                 "year: in the plan, and before the fairness stage."))
+    out.append("</section>")
+    return "".join(out)
+
+
 def spend_section(view: ResultsView) -> str:
     cur = view.summary.get("currency", "GBP")
     m = money(1e6, cur)
@@ -527,19 +826,41 @@ def marginal_section(view: ResultsView) -> str:
             return ""
         return money(v, cur) if kind.startswith("budget") else number(v)
 
-    show = pd.DataFrame({
-        "limit on": [KINDS.get(k, k) for k in mv["kind"]],
-        "item": mv["item"], "year": mv["year"],
-        "limit": [limit_text(k, v) for k, v in zip(mv["kind"], mv["limit"], strict=True)],
-        "used": [limit_text(k, v) for k, v in zip(mv["kind"], mv["used"], strict=True)],
-        "binding": ["yes" if b else "no" for b in mv["binding"]],
-        "value": [f"{v:,.4g}" for v in mv["value"]], "per": mv["per"],
-        "up to": [limit_text(k, v) for k, v in zip(mv["kind"], mv["holds_up_to"],
-                                                    strict=True)],
-        "places free": ["" if pd.isna(v) else f"{v:,.4g}" for v in mv["value_places_free"]],
-        "note": mv["note"]})
-    out.append(table(show, numeric=("limit", "used", "value", "up to", "places free"),
-                     tall=True, prose=("note",)))
+    def shown(mv: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({
+            "limit on": [KINDS.get(k, k) for k in mv["kind"]],
+            "item": mv["item"], "year": mv["year"],
+            "limit": [limit_text(k, v) for k, v in zip(mv["kind"], mv["limit"], strict=True)],
+            "used": [limit_text(k, v) for k, v in zip(mv["kind"], mv["used"], strict=True)],
+            "binding": ["yes" if b else "no" for b in mv["binding"]],
+            "value": [f"{v:,.4g}" for v in mv["value"]], "per": mv["per"],
+            "up to": [limit_text(k, v) for k, v in zip(mv["kind"], mv["holds_up_to"],
+                                                        strict=True)],
+            "places free": ["" if pd.isna(v) else f"{v:,.4g}"
+                            for v in mv["value_places_free"]],
+            "note": mv["note"]})
+
+    numeric = ("limit", "used", "value", "up to", "places free")
+    posts = mv[mv["kind"] == "posts"]
+    rest = mv[mv["kind"] != "posts"]
+    if len(rest):
+        out.append(table(shown(rest), numeric=numeric, tall=True, prose=("note",)))
+    if len(posts):
+        # One row per unit, group and year where a post is worth something: hundreds
+        # in a national instance. The most valuable first; all of them below.
+        best = posts.sort_values(["value", "year", "item"], ascending=[False, True, True],
+                                 kind="mergesort")
+        top = best.head(MAX_TRUSTS)
+        out.append("<h3>One more funded post</h3>")
+        out.append(table(
+            shown(top), numeric=numeric, tall=True, prose=("note",),
+            caption=(f"The {len(top)} most valuable of {len(posts)} rows: " if len(posts)
+                     > len(top) else "") + "weighted shortfall removed per extra post where "
+                    "staff are at their posts (item: unit/group; */group: the units at their "
+                    "limit where one more post is worth nothing)."))
+        if len(posts) > len(top):
+            out.append(f"<details><summary>All {len(posts)} rows for funded posts</summary>"
+                       + table(shown(best), numeric=numeric, prose=("note",)) + "</details>")
     out.append("</section>")
     return "".join(out)
 
@@ -593,24 +914,40 @@ footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
 """
 
 SECTIONS = [("why", "Why"), ("targets", "Targets"), ("shortfall", "Shortfall"),
-            ("spend", "Spend"), ("training", "Training"), ("retention", "Retention"),
+            ("fair-shares", "Fair shares"), ("vacancies", "Vacancies"), ("spend", "Spend"),
+            ("training", "Training"), ("retention", "Retention"),
             ("recruitment", "Return to practice & international"),
             ("marginal-values", "Marginal values")]
 """Section ids (anchors) and their names in the navigation bar, in order."""
+
+OPTIONAL = {"fair-shares": lambda view: view.has_fairness,
+            "vacancies": lambda view: view.has_posts}
+"""Sections shown only when the results have what they show."""
+
+RENDER = {"targets": targets_section, "shortfall": shortfall_section,
+          "fair-shares": fair_shares_section, "vacancies": vacancies_section,
+          "spend": spend_section, "training": training_section,
+          "retention": retention_section, "recruitment": recruitment_section,
+          "marginal-values": marginal_section}
+
+
+def sections(view: ResultsView) -> list[tuple[str, str]]:
+    """The sections of this report (id, name in the navigation bar), in order:
+    only "why" without a plan; fair shares and vacancies when the results have
+    them."""
+    if view.summary.get("status") not in ("optimal", "feasible"):
+        return SECTIONS[:1]
+    return [(i, n) for i, n in SECTIONS if i not in OPTIONAL or OPTIONAL[i](view)]
 
 
 def render_report(view: ResultsView) -> str:
     """The report as one HTML document (UTF-8 text, no external resources)."""
     s = view.summary
     name = s.get("instance", "")
-    has_plan = s.get("status") in ("optimal", "feasible")
+    shown = sections(view)
     body = [headline(view), why_section(view)]
-    if has_plan:
-        body += [targets_section(view), shortfall_section(view), spend_section(view),
-                 training_section(view), retention_section(view), recruitment_section(view),
-                 marginal_section(view)]
-    nav = "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in
-                  (SECTIONS if has_plan else SECTIONS[:1]))
+    body += [RENDER[i](view) for i, _ in shown[1:]]
+    nav = "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in shown)
     sub = (f"Workforce plan, {esc(s.get('objective_mode', ''))} objective: minimise the "
            "weighted shortfall against the targets, then the cost.")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

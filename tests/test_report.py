@@ -10,6 +10,7 @@ horizontal scroll at a laptop's 1366 px, and a full-page screenshot written.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -19,12 +20,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from chromium import HeadlessChromium, chromium_path
+from conftest import build_doc, write_doc
 from typer.testing import CliRunner
 
 from cli import app
 from optimiser import load_instance, solve
 from optimiser.marginals import CAVEAT
-from optimiser.report import SECTIONS, ResultsView, marginal_section
+from optimiser.report import SECTIONS, ResultsView, marginal_section, render_report, sections
 from optimiser.wording import money
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,12 +56,17 @@ def report(results: Path) -> Path:
     return path
 
 
+OPTIONAL = ("fair-shares", "vacancies")
+"""Sections only for results that have fair shares / funded posts (tiny has neither)."""
+
+
 def test_report_has_every_section_and_the_headline(report, results):
     text = report.read_text(encoding="utf-8")
     summary = json.loads((results / "summary.json").read_text())
     for anchor, _name in SECTIONS:
-        assert f'<section id="{anchor}">' in text
-        assert f'href="#{anchor}"' in text
+        shown = anchor not in OPTIONAL
+        assert (f'<section id="{anchor}">' in text) is shown, anchor
+        assert (f'href="#{anchor}"' in text) is shown, anchor
     assert "<h1>Workforce plan: tiny</h1>" in text
     assert "optimal" in text
     w = summary["weighted_shortfall"]
@@ -204,7 +211,8 @@ def test_report_in_headless_chromium(report, tmp_path):
     for img in images:
         assert img["complete"], img["alt"]
         assert min(img["natural"]) > 0 and min(img["shown"]) > 50, img
-    assert [s[0] for s in sections] == ["headline", *[a for a, _ in SECTIONS]]
+    assert [s[0] for s in sections] == ["headline", *[a for a, _ in SECTIONS
+                                                      if a not in OPTIONAL]]
     assert all(height > 40 for _, height in sections)
     assert widths[0] <= widths[1], "the page scrolls sideways at 1366 px"
     assert wide_tables == [], "tables that scroll sideways at 1366 px"
@@ -223,7 +231,7 @@ def figures(monkeypatch) -> list:
 
     caught: list = []
 
-    def keep(fig, alt, caption=None):
+    def keep(fig, alt, caption=None, share=1.0):
         caught.append(fig)
         return ""
 
@@ -317,3 +325,183 @@ def test_up_to_twenty_series_get_twenty_colours(figures, n):
     ax = figures[0].axes[0]
     colours = {to_hex(p.get_facecolor()) for p in ax.patches}
     assert len(colours) == n
+
+
+# ---------------------------------------------------------------- posts, vacancies, fair shares
+
+
+def posts_and_fair_shares() -> dict:
+    """Nurses have funded posts: Northern Trust (north) 100 of 100, Southern Trust
+    (south) 80 of 100, Coastal Trust (south) 90 of 100, Eastern Trust (east) 94 of
+    100. None leave, and nothing recruits nurses but a northern course whose 20
+    committed entrants of 2020 graduate in 2021, when no northern post is free:
+    all 20 are unplaced. At the end of 2021, 36 of 400 posts are vacant (9.0%):
+    Southern Trust has the highest rate (20 of 100), then Coastal (10%) and
+    Eastern (6%). Therapists have no posts: 100 at Northern and 100 at Southern,
+    a national route of 30; the north needs 120 and the south 140, one fair-share
+    group, so both end 11.5% short (30 × 120/260 and 30 × 140/260 FTE)."""
+    doc = build_doc(
+        groups={"nurse": 0.0, "therapist": 0.0},
+        units={"u1": "north", "u2": "south", "u3": "south", "u4": "east"},
+        workforce=[*({"unit": u, "group": "nurse", "fte": fte, "posts": 100}
+                     for u, fte in (("u1", 100), ("u2", 80), ("u3", 90), ("u4", 94))),
+                   {"unit": "u1", "group": "therapist", "fte": 100},
+                   {"unit": "u2", "group": "therapist", "fte": 100}],
+        international=[{"id": "therapists_abroad", "group": "therapist",
+                        "cost_per_recruit": 100, "max_per_year": 30}],
+        training=[{"id": "north_course", "name": "Northern nursing course", "group": "nurse",
+                   "duration": 1, "completion_rate": 1.0, "cost_per_place_year": 10,
+                   "integer_places": False, "max_places_per_year": 0,
+                   "committed": {2020: 20}, "region": "north"}],
+        targets=[{"id": "nurses", "label": "Nurses (national)", "groups": ["nurse"],
+                  "required": {2021: 400}},
+                 *({"id": f"{r}_therapists", "label": f"Therapists, {r}", "region": r,
+                    "groups": ["therapist"], "required": {2021: need},
+                    "fair_share": "therapists"} for r, need in (("north", 120),
+                                                                ("south", 140)))])
+    doc["staff_groups"][0]["name"] = "Nurse"
+    doc["staff_groups"][1]["name"] = "Therapist"
+    names = {"u1": "Northern Trust", "u2": "Southern Trust", "u3": "Coastal Trust",
+             "u4": "Eastern Trust"}
+    for unit in doc["units"]:
+        unit["name"] = names[unit["id"]]
+    return doc
+
+
+@pytest.fixture(scope="module")
+def posts_results(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("posts")
+    path = write_doc(posts_and_fair_shares(), folder / "instance")
+    out = folder / "results"
+    res = CliRunner().invoke(app, ["solve", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def table_after(text: str, heading: str) -> list[list[str]]:
+    """The body rows (cell texts) of the first table after ``heading``."""
+    start = text.index(heading)
+    body = text[text.index("<tbody>", start):text.index("</tbody>", start)]
+    rows = re.findall(r"<tr>(.*?)</tr>", body)
+    return [[html.unescape(c.replace("<wbr>", "")) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)]
+            for r in rows]
+
+
+def test_vacancies_and_fair_shares_appear_with_posts_and_fair_shares(posts_results):
+    text = (posts_results / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((posts_results / "summary.json").read_text())
+    assert summary["fairness"]["groups"]["therapists"]["2021"]["worst"] == \
+        pytest.approx(30 / 260, abs=1e-6)
+    view = ResultsView.from_dir(posts_results)
+    assert [a for a, _ in sections(view)] == [a for a, _ in SECTIONS]
+    for anchor in OPTIONAL:
+        assert f'<section id="{anchor}">' in text and f'href="#{anchor}"' in text
+    assert "<strong>36 of 400 funded posts are vacant (9.0%)</strong>" in text
+    # The trust with the highest vacancy rate at the end of the plan comes first.
+    trusts = table_after(text, "<h3>Trusts with the highest vacancy rate at the end of 2021")
+    assert trusts == [
+        ["Southern Trust", "South", "100.0", "80.0", "20.0", "20.0%", "Nurse 20 (20%)"],
+        ["Coastal Trust", "South", "100.0", "90.0", "10.0", "10.0%", "Nurse 10 (10%)"],
+        ["Eastern Trust", "East", "100.0", "94.0", "6.0", "6.0%", "Nurse 6 (6%)"]]
+    unplaced = table_after(text, "<h3>Graduates left unplaced</h3>")
+    assert unplaced == [["Northern nursing course", "Nurse", "20.0", "20.0"]]
+    fair = table_after(text, '<section id="fair-shares">')
+    assert sorted(row[2:4] for row in fair) == [["Therapists, north", "11.5%"],
+                                                ["Therapists, south", "11.5%"]]
+    assert text.count('<img class="chart"') == CHARTS_WITH_POSTS
+
+
+CHARTS_WITH_POSTS = 11
+"""The posts instance's charts: targets, staff by group, shortfall, fair shares,
+vacancy rate by region, staff against posts by group, rate by group and region,
+spend by lever, the pot, training, recruits (no retention, no budget that binds)."""
+
+
+def test_the_sections_show_only_what_the_results_have(posts_results, tmp_path):
+    """Without fairness in the summary no fair-shares section; without posts (and
+    no unplaced graduates) no vacancies section; a results folder of an earlier
+    engine, without the posts, vacancies, unplaced and fair_share columns, reads
+    as having neither."""
+    view = ResultsView.from_dir(posts_results)
+    assert view.has_posts and view.has_fairness
+    view.summary.pop("fairness")
+    assert [a for a, _ in sections(view)] == [a for a, _ in SECTIONS if a != "fair-shares"]
+    assert '<section id="fair-shares">' not in render_report(view)
+    view.tables["workforce"]["posts"] = float("nan")
+    assert view.has_posts  # the unplaced graduates are still there
+    view.tables["training"]["unplaced"] = 0.0
+    assert not view.has_posts
+    assert '<section id="vacancies">' not in render_report(view)
+    old = tmp_path / "old"
+    shutil.copytree(posts_results, old)
+    for name, columns in (("workforce", ["posts", "vacancies"]), ("training", ["unplaced"]),
+                          ("targets", ["fair_share"])):
+        frame = pd.read_csv(old / f"{name}.csv").drop(columns=columns)
+        frame.to_csv(old / f"{name}.csv", index=False)
+    summary = json.loads((old / "summary.json").read_text())
+    summary.pop("fairness")
+    (old / "summary.json").write_text(json.dumps(summary))
+    view = ResultsView.from_dir(old)
+    assert not view.has_posts and not view.has_fairness
+    assert set(view.tables["targets"]["fair_share"]) == {""}
+    assert [a for a, _ in sections(view)] == [a for a, _ in SECTIONS if a not in OPTIONAL]
+
+
+def test_vacancy_and_fair_share_charts_use_names(posts_results, figures):
+    from optimiser.report import fair_shares_section, vacancies_section
+
+    view = ResultsView.from_dir(posts_results)
+    vacancies_section(view)
+    fair_shares_section(view)
+    assert len(figures) == 4
+    texts = [t for fig in figures for t in chart_texts(fig)]
+    flat = " ".join(t.replace("\n", " ") for t in texts)
+    assert "South: 15.0% vacant in 2021 (30 of 200)" in flat   # the worst region first
+    assert "Nurse: 36 of 400 vacant in 2021 (9%)" in flat
+    assert "All regions" in flat and "20% 30 FTE" not in flat and "15% 30 FTE" in flat
+    assert "Therapists, 2021: worst 11.5%" in flat
+    assert "Therapists, north" in flat and "Therapists, south" in flat
+    ids = [t for t in texts if "_" in t]
+    assert ids == [], f"ids in the charts: {ids}"
+    regions = [ax.get_title().replace("\n", " ") for ax in figures[0].axes]
+    assert [r.split(":")[0] for r in regions] == ["South", "East", "North"]
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="needs chromium (scripts/test.sh "
+                    "installs it)")
+def test_vacancies_and_fair_shares_in_headless_chromium(posts_results, tmp_path):
+    """The vacancy and fair-share sections as a reader sees them: in the page and the
+    navigation, their charts drawn, the worst trust in the first row, nothing
+    scrolling sideways at 1366 px."""
+    with HeadlessChromium(width=1366, height=900) as browser:
+        browser.open(posts_results / "report.html")
+        errors = browser.console_errors()
+        remote = browser.remote_requests()
+        shown = browser.evaluate(
+            "Array.from(document.querySelectorAll('section')).map(s => [s.id, "
+            "s.offsetHeight, Array.from(s.querySelectorAll('img')).map(i => i.complete && "
+            "i.naturalWidth > 0 && i.clientWidth > 50 && i.clientHeight > 50)])")
+        nav = browser.evaluate("Array.from(document.querySelectorAll('nav a')).map(a => "
+                               "a.getAttribute('href'))")
+        first = browser.evaluate(
+            "Array.from(document.querySelectorAll('#vacancies h3 + p + .scroll tbody tr, "
+            "#vacancies h3 + .scroll tbody tr')).slice(0, 1).map(r => "
+            "Array.from(r.cells).map(c => c.innerText))[0]")
+        widths = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        wide = browser.evaluate(
+            "Array.from(document.querySelectorAll('.scroll')).filter(b => b.scrollWidth > "
+            "b.clientWidth + 1).map(b => b.closest('section').id)")
+        browser.screenshot(tmp_path / "posts.png")
+    assert errors == [] and remote == []
+    ids = [s[0] for s in shown]
+    assert ids == ["headline", *[a for a, _ in SECTIONS]]
+    assert nav == [f"#{a}" for a, _ in SECTIONS]
+    assert all(height > 40 for _, height, _ in shown)
+    drawn = {s[0]: s[2] for s in shown}
+    assert drawn["vacancies"] == [True, True, True]
+    assert drawn["fair-shares"] == [True]
+    assert first[:2] == ["Southern Trust", "South"] and first[5] == "20.0%"
+    assert widths[0] <= widths[1], "the page scrolls sideways at 1366 px"
+    assert wide == [], "tables that scroll sideways at 1366 px"
