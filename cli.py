@@ -502,7 +502,7 @@ def export(
     """Write a results directory as one Excel workbook.
 
     One sheet per result table and a summary sheet, as 'wfopt solve --xlsx'
-    writes; the same results give the same bytes.
+    writes; the same results give the same bytes (docs/planners.md).
     """
     from optimiser.report import ResultsView
     from optimiser.workbook import write_results_workbook
@@ -524,13 +524,22 @@ def export(
     typer.echo(f"workbook written to {path}")
 
 
-@app.command(cls=Command)
+class ManyCommand(Command):
+    """A :class:`Command` whose last argument takes several values: its usage
+    piece ``{OTHER}...`` reads ``OTHER...``."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:].replace("}...", "...", 1) if p.startswith("{") and p.endswith("}...")
+                else p for p in super().collect_usage_pieces(ctx)]
+
+
+@app.command(cls=ManyCommand)
 def compare(
     base: Annotated[Path, typer.Argument(
         metavar="BASE", help="Results directory of the plan to compare against.",
         show_default=False)],
     others: Annotated[list[Path], typer.Argument(
-        metavar="OTHER...", help="Results directories of the other plans (what-ifs).",
+        metavar="OTHER", help="Results directories of the other plans (what-ifs).",
         show_default=False)],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="FILE", help="Also write the comparison as one "
@@ -540,8 +549,9 @@ def compare(
 
     Prints status, weighted shortfall and cost, shortfall by target and year,
     spend by lever and by pot, staff and vacancies by region in the last plan
-    year, each with its difference from the base. Exit 2 when a directory holds
-    no results, or the plans have different horizons or staff groups.
+    year, each with its difference from the base (docs/planners.md). Exit 2 when
+    a directory holds no results, or the plans have different horizons or staff
+    groups.
     """
     from optimiser.compare import compare as run_compare
     from optimiser.compare import format_comparison, write_comparison

@@ -512,9 +512,11 @@ def _headline_chart(cmp: Comparison) -> str:
                     continue
                 text = f"{v:,.1f}" if col == "weighted_shortfall" else f"{v:,.2f}"
                 if i > 0 and not pd.isna(values[0]):
-                    d = v - values[0]
-                    text += f"\n({d:+,.1f})" if col == "weighted_shortfall" else \
-                        f"\n({d:+,.2f})"
+                    shown = f"{v - values[0]:+,.1f}" if col == "weighted_shortfall" else \
+                        f"{v - values[0]:+,.2f}"
+                    # A difference that rounds to nothing reads as none, not "-0.00".
+                    text += "\n(no change)" if float(shown.replace(",", "")) == 0 \
+                        else f"\n({shown})"
                 ax.text(i, v, text, ha="center", va="bottom", fontsize=8)
         fig.tight_layout()
     return _embed(fig, "Weighted shortfall and total cost per plan",

@@ -267,7 +267,9 @@ def _read_section(grid: list[list[Any]], section: str, doc: dict[str, Any],
     items, src, problems = section_from_rows(rows, where, section, model)
     doc[section] = items
     prov.csv[section] = src
-    return problems
+    # A cell emptied by a problem already reported (a merged or uncalculated
+    # cell) is no second problem, e.g. "differs from row 2 for the same id".
+    return [p for p in problems if p.location not in prov.unread]
 
 
 def _read_scalars(grid: list[list[Any]], doc: dict[str, Any],
@@ -328,6 +330,8 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     """The model of a field that is a model or optional model (a setting with
     its own fields, written as dotted columns); ``None`` for anything else
     (a list, a mapping or a union with them is one cell)."""
+    if typing.get_origin(annotation) in (list, tuple, dict):
+        return None  # a list of models is no setting of its own
     args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
     if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
         return args[0]
@@ -416,6 +420,12 @@ def _scalar_rows(inst: Instance) -> list[tuple[str, Any]]:
         node: Any = data
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, list) and any(isinstance(x, dict) for x in node):
+            # A list of items outside the list sections (the scenarios' list)
+            # has no sheet of its own yet: refuse rather than write a cell that
+            # would not read back.
+            raise ConversionError(f"{key} | a workbook cannot hold this list; convert to "
+                                  "YAML instead")
         rows.append((key, _compound(node)))
     return rows
 

@@ -221,3 +221,19 @@ def test_results_in_memory(plans):
     cmp = optimiser.compare(plans[0], result, names=["on disk", "in memory"])
     assert cmp.plans["Δ weighted_shortfall"].iloc[1] == pytest.approx(0.0, abs=1e-6)
     assert (cmp.shortfall[delta("in memory")].abs() < 1e-6).all()
+
+
+@pytest.mark.parametrize("command", ["compare", "convert", "export"])
+def test_help_reads_cleanly(command):
+    """As tests/test_solve_cli.py checks the other commands: values by name,
+    never Python types or templates, and the page it points to exists."""
+    res = CliRunner().invoke(app, [command, "--help"], terminal_width=100)
+    assert res.exit_code == 0, res.output
+    text = res.output
+    for raw in ("<bool>", "<list", "<path>", "<int", "<float", "<str>", "{", "SPEC"):
+        assert raw not in text, (raw, text)
+    for line in text.splitlines():
+        assert line.count("[") == line.count("]"), line
+    for doc in re.findall(r"docs/[\w.-]+\.md", text):
+        assert (REPO / doc).is_file(), doc
+    assert "docs/planners.md" in text
