@@ -7,6 +7,7 @@ invalid input or usage. Input problems are printed one per line as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -240,6 +241,14 @@ def print_summary(result: Result, worst: int = 5) -> None:
             typer.echo(f"  - {line}")
     if not result.has_plan:
         return
+    if result.scenarios:
+        # A stochastic plan's tables hold every scenario: the lines below read the
+        # reference scenario's (W and C above are ρ and the expected cost).
+        ref = result.scenarios["list"][0]["id"]
+        typer.echo(f"below, the reference scenario '{ref}' (every scenario is in the tables)")
+        result = dataclasses.replace(result, tables={
+            k: v[v["scenario"] == ref].drop(columns="scenario") if "scenario" in v else v
+            for k, v in result.tables.items()})
 
     def posts_and_unplaced(most: int = 3) -> None:
         """Posts and vacancies in the last plan year (national, then the regions of
@@ -313,6 +322,61 @@ def print_summary(result: Result, worst: int = 5) -> None:
             typer.echo(f"  - {line}")
 
 
+def choose_scenarios(inst: Instance, scenarios: Path | None, scenario: str | None,
+                     no_scenarios: bool) -> Instance:
+    """The instance to solve: with the scenarios of ``--scenarios``, one scenario
+    alone (``--scenario``), or without scenarios (``--no-scenarios``)."""
+    if no_scenarios and (scenarios is not None or scenario is not None):
+        typer.echo("--no-scenarios | cannot go with --scenarios or --scenario", err=True)
+        raise typer.Exit(2)
+    if no_scenarios:
+        return inst.model_copy(update={"scenarios": None})
+    if scenarios is None and scenario is None:
+        return inst
+    from optimiser.scenarios import load_scenarios_file, scenario_set
+
+    try:
+        if scenarios is not None:
+            inst = inst.model_copy(update={"scenarios": load_scenarios_file(scenarios)})
+        if scenario is not None:
+            if inst.scenarios is None:
+                typer.echo("--scenario | the instance has no scenarios (give --scenarios FILE)",
+                           err=True)
+                raise typer.Exit(2)
+            return scenario_set(inst, only=scenario).instances[0]
+        scenario_set(inst)  # every problem now, before any solve
+    except InputError as exc:
+        fail_input(exc.problems)
+    return inst
+
+
+def print_scenarios(result: Result) -> None:
+    """What is decided now, how each scenario turns out, and what hedging buys
+    (VSS) and perfect foresight would be worth (EVPI)."""
+    if not result.scenarios:
+        return
+    sc = result.scenarios
+    years = sc["here_and_now_years"]
+    typer.echo(f"scenarios ({sc['risk']}; the first {years} plan year"
+               f"{'s' * (years != 1)} decided now, the same in every scenario)")
+    for s in sc["list"]:
+        typer.echo(f"  {s['id']:<24} p {s['probability']:<6g} W {s['weighted_shortfall']:>12,.2f}"
+                   f" FTE   C {money(s['total_cost'], result.currency):>12}")
+    st = result.stochastic
+    if st:
+        def f(v):
+            return "-" if v is None else f"{v:,.2f}"
+        typer.echo(f"  RP {f(st['RP'])}  WS {f(st['WS'])}  EEV {f(st['EEV'])}  "
+                   f"EVPI {f(st['EVPI'])}  VSS {f(st['VSS'])} (FTE of the risk measure)")
+        if st["EEV_infeasible"]:
+            typer.echo("  with the reference scenario's first-year decisions no plan exists in: "
+                       + ", ".join(st["EEV_infeasible"]) + " (EEV and VSS not defined)")
+        else:
+            typer.echo(f"  hedging buys {f(st['VSS'])} FTE of shortfall against planning for the "
+                       f"reference scenario alone; knowing the future would be worth "
+                       f"{f(st['EVPI'])} FTE")
+
+
 def print_fairness(result: Result, most: int = 3) -> None:
     """Per fair-share group, its worst years: each member's shortfall rate against
     the group's worst, after the fairness stage and before it (the shortfall
@@ -355,6 +419,15 @@ def solve(
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write results.xlsx in the "
                                        "results directory: one sheet per table and the "
                                        "summary (needs --out).")] = False,
+    scenarios: Annotated[Path | None, typer.Option(
+        "--scenarios", metavar="FILE", help="Plan under these scenarios (YAML or CSV; "
+        "docs/model.md, Scenarios), in place of the instance's own.")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        "--scenario", metavar="ID", help="Solve one scenario alone as a deterministic "
+        "plan.")] = None,
+    no_scenarios: Annotated[bool, typer.Option(
+        "--no-scenarios", help="Ignore the instance's scenarios: one deterministic "
+        "plan.")] = False,
 ) -> None:
     """Solve an instance: print the summary, write the result tables.
 
@@ -376,10 +449,16 @@ def solve(
             raise typer.Exit(2) from None
     started = time.perf_counter()
     inst, timings = load_timed(instance, set_, scale)
+    inst = choose_scenarios(inst, scenarios, scenario, no_scenarios)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                         mode=mode, verbose=verbose)
     try:
-        result = run_solve(inst, opts, timings)
+        if inst.scenarios is not None:
+            from optimiser.scenarios import solve_scenarios
+
+            result = solve_scenarios(inst, opts, timings)
+        else:
+            result = run_solve(inst, opts, timings)
     except ValueError as exc:
         typer.echo(f"options | {exc}", err=True)
         raise typer.Exit(2) from None
@@ -391,6 +470,7 @@ def solve(
     else:
         print_summary(result)
         print_fairness(result)
+        print_scenarios(result)
         if out is not None:
             typer.echo(f"results written to {out}")
     if profile:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from formulations import international, retention, return_to_practice, training
 from formulations.budgets import define_budgets
 from formulations.data import ModelData, model_data
 from formulations.fairness import define_fairness
@@ -25,7 +26,16 @@ from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.training import define_training
 
-__all__ = ["ModelData", "build_into", "build_model", "model_data"]
+__all__ = ["ModelData", "build_into", "build_model", "lever_decisions", "model_data"]
+
+LEVER_MODULES = (training, return_to_practice, retention, international)
+"""The levers, in the order their components are built."""
+
+
+def lever_decisions(b: pyo.Block) -> list[pyo.Var]:
+    """Every lever's decision variables on a built model or block, each indexed with
+    the year last (non-anticipativity links those of the here-and-now years)."""
+    return [v for lever in LEVER_MODULES for v in lever.decisions(b)]
 
 
 def build_model(d: ModelData) -> pyo.ConcreteModel:

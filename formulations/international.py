@@ -18,6 +18,11 @@ from formulations.data import ModelData
 from formulations.ledger import Ledger
 
 
+def decisions(b: pyo.Block) -> list[pyo.Var]:
+    """The lever's decisions, indexed with the year last: recruits."""
+    return [b.I]
+
+
 def define_international(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     routes = d.inst.international
     by_id = {r.id: r for r in routes}

@@ -39,6 +39,12 @@ def has_funded_flag(s) -> bool:
     return s.fixed_cost > 0 or s.min_funding > 0 or s.max_units_per_year is not None
 
 
+def decisions(b: pyo.Block) -> list[pyo.Var]:
+    """The lever's decisions, indexed with the year last: funding and unit funded
+    (per unit: the data decides which units are eligible)."""
+    return [b.F, b.Z]
+
+
 def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     schemes = d.inst.retention
     by_id = {s.id: s for s in schemes}

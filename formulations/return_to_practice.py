@@ -25,6 +25,11 @@ from formulations.ledger import Ledger
 from formulations.response import max_spend, segments
 
 
+def decisions(b: pyo.Block) -> list[pyo.Var]:
+    """The lever's decisions, indexed with the year last: spend and campaign active."""
+    return [b.X, b.ACT]
+
+
 def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     camps = d.inst.return_to_practice
     by_id = {c.id: c for c in camps}

@@ -51,6 +51,12 @@ def has_runs(p) -> bool:
     return p.min_cohort > 0 or p.cohort_fixed_cost > 0
 
 
+def decisions(b: pyo.Block) -> list[pyo.Var]:
+    """The lever's decisions, indexed with the year last: places and cohorts run
+    (what a stochastic plan decides now for the here-and-now years)."""
+    return [b.N, b.RUN]
+
+
 def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     progs = d.inst.training
     by_id = {p.id: p for p in progs}

@@ -13,6 +13,7 @@ from optimiser.errors import InputError, Problem
 from optimiser.loader import load_instance
 from optimiser.overrides import Override
 from optimiser.results import Result
+from optimiser.scenarios import solve_scenarios
 from optimiser.schema import Instance
 from optimiser.solve import SolveOptions, solve
 
@@ -23,5 +24,5 @@ from optimiser.sweep import sweep  # isort: skip
 __version__ = "0.1.0"
 
 __all__ = ["InputError", "Instance", "Override", "Problem", "Result", "SolveOptions",
-           "load_instance", "solve", "sweep"]
+           "load_instance", "solve", "solve_scenarios", "sweep"]
 

@@ -256,6 +256,12 @@ class Result:
     """Without a plan: the conflicting constraints in the instance's words."""
     names: dict[str, dict[str, str]] = field(default_factory=dict)
     """Readable names of the instance's items ({section: {id: name}})."""
+    scenarios: dict[str, Any] | None = None
+    """With scenarios: the risk measure, here-and-now years and each scenario's
+    W and C (:mod:`optimiser.scenarios`)."""
+    stochastic: dict[str, Any] | None = None
+    """With scenarios: RP, WS, EEV, EVPI, VSS and the scenarios infeasible under
+    the reference plan's decisions."""
     fairness: dict[str, Any] | None = None
     """With fair-share groups: the measure M and each group's shortfall rates per
     year, after and before the fairness stage (:mod:`formulations.fairness`)."""
@@ -285,6 +291,10 @@ class Result:
             "explanations": self.explanations,
             "conflicts": self.conflicts,
             **({"fairness": self.fairness} if self.fairness is not None else {}),
+            **({"risk": self.scenarios["risk"],
+                "here_and_now_years": self.scenarios["here_and_now_years"],
+                "scenarios": self.scenarios["list"]} if self.scenarios is not None else {}),
+            **({"stochastic": self.stochastic} if self.stochastic is not None else {}),
             "currency": self.currency,
             "names": self.names,
             "versions": versions(),

@@ -103,7 +103,9 @@ class HighsModel:
         names = [o.local_name for o in repn.objectives]
         self.c_W = c[names.index("weighted_shortfall")]
         self.c_C = c[names.index("total_cost")]
-        self.c_M = c[names.index("fairness")] if "fairness" in names else None
+        self.objectives = {name: c[i] for i, name in enumerate(names)}
+        """Every declared objective's cost vector, by name."""
+        self.c_M = self.objectives.get("fairness")
         """The fairness measure M's costs, when some fair-share group exists."""
         A = repn.A.tocsc()
         inf = highspy.kHighsInf
@@ -372,6 +374,9 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
     run = run_stages(hm, instance.objective, opts["mode"], deadline)
     stages, messages, final, before_fair = run.stages, run.messages, run.final, run.before_fair
+    if instance.scenarios is not None:
+        messages.append("the instance's scenarios were not used: this is one deterministic "
+                        "plan (optimiser.solve_scenarios plans under them)")
 
     def remaining() -> float | None:
         return time_left(deadline)
@@ -395,7 +400,8 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                       conflicts=conflicts, **base)
 
     if final["x"] is not None:
-        rec = least_unplaced(hm, m, final["x"], opts["mode"], instance, remaining())
+        rec = least_unplaced(hm, unplaced_weights(hm, {id(m.UP): 1.0}), final["x"],
+                             opts["mode"], instance.objective, remaining())
         if rec is not None:
             stages.append(stage_record("unplaced", rec, hm))
             timings["solve"] = solve_seconds = solve_seconds + rec["seconds"]
@@ -442,8 +448,15 @@ UNPLACED_TOL = 1e-6
 """FTE of unplaced graduates below which the tie-break is not run."""
 
 
-def least_unplaced(hm: HighsModel, m: pyo.ConcreteModel, x: np.ndarray, mode: str,
-                   instance: Instance, time_limit: float | None) -> dict[str, Any] | None:
+def unplaced_weights(hm: HighsModel, weights: dict[int, float]) -> np.ndarray:
+    """The cost vector of Σ UP: ``weights`` maps ``id(UP component)`` to its
+    weight (1 for a plan; π_s for each scenario's block of a stochastic plan)."""
+    return np.array([weights.get(id(v.parent_component()), 0.0) for v in hm.columns],
+                    dtype=np.float64)
+
+
+def least_unplaced(hm: HighsModel, up: np.ndarray, x: np.ndarray, mode: str,
+                   objective, time_limit: float | None) -> dict[str, Any] | None:
     """SPEC §2.9's tie-break: among plans as good as ``x`` (W and C, or the
     weighted objective, no worse) with its integer decisions held, the one with
     the least unplaced graduates Σ UP. An LP; None when ``x`` leaves none
@@ -453,8 +466,7 @@ def least_unplaced(hm: HighsModel, m: pyo.ConcreteModel, x: np.ndarray, mode: st
     unplaced although a post is free for them; a planner would read that as
     graduates with nowhere to go.
     """
-    up = np.array([v.parent_component() is m.UP for v in hm.columns], dtype=bool)
-    if not up.any() or float(x[up].sum()) <= UNPLACED_TOL:
+    if not up.any() or float(up @ x) <= UNPLACED_TOL:
         return None
     h = hm.h
     ints = np.flatnonzero(hm.integrality).astype(np.int32)
@@ -463,18 +475,16 @@ def least_unplaced(hm: HighsModel, m: pyo.ConcreteModel, x: np.ndarray, mode: st
     upper = np.asarray(lp.col_upper_)[ints].copy()
     held = np.round(x[ints])
     h.changeColsBounds(len(ints), ints, held, held)
-    if mode == "weighted":
-        rows = [hm.c_W + hm.c_C / instance.objective.value_per_fte]
-    else:
-        rows = [hm.c_W, hm.c_C]
-    for c in rows:
+    keep = ([hm.c_W + hm.c_C / objective.value_per_fte] if mode == "weighted"
+            else [hm.c_W, hm.c_C])
+    for c in keep:
         v = float(c @ x)
         hm.add_row(c, v + max(1e-9 * abs(v), 1e-7))
     start = x.copy()
     start[ints] = held
-    rec = hm.run(up.astype(np.float64), time_limit, start=start)
+    rec = hm.run(up, time_limit, start=start)
     n_rows = h.getNumRow()
-    h.deleteRows(len(rows), np.arange(n_rows - len(rows), n_rows, dtype=np.int32))
+    h.deleteRows(len(keep), np.arange(n_rows - len(keep), n_rows, dtype=np.int32))
     h.changeColsBounds(len(ints), ints, lower, upper)
     h.clearSolver()
     if rec["status"] != "optimal":

@@ -1,0 +1,557 @@
+"""Planning under uncertainty (SPEC §2.13): scenarios, the extensive form, and
+what knowing the future is worth.
+
+Each scenario s is the instance with its overrides applied (the key syntax of
+``--set``/``--scale``, ``set`` before ``scale``; numbers only). The extensive
+form holds one copy of the model per scenario — a Pyomo block built by the same
+formulation code on that scenario's data (:func:`formulations.build_into`) —
+linked by non-anticipativity: every lever decision of a year
+``y ≤ b + here_and_now_years`` takes the same value in every scenario::
+
+    v[s, i, y] = v[ref, i, y]        every decision v of every lever, every s   non_anticipativity
+
+(``formulations.lever_decisions`` lists them: N, RUN, X, ACT, F, Z, I). Where a
+unit goes (A, AR, AI, UP), deployment, retention per unit, stocks and later
+decisions are per scenario. The risk measure ρ of the scenarios' W_s::
+
+    expected:    ρ = Σ_s π_s·W_s
+    worst_case:  ρ = t,  t ≥ W_s                                  worst_case_bound
+    cvar:        ρ = t + 1/(1 − α)·Σ_s π_s·z_s,  z_s ≥ W_s − t,  z ≥ 0   cvar_excess
+
+The stages are the deterministic ones (:func:`optimiser.solve.run_stages`) on
+ρ, then (worst_case, cvar) the expected shortfall Σ π_s·W_s, fairness Σ π_s·M_s
+and the expected cost Σ π_s·C_s, then the unplaced tie-break on Σ π_s·UP_s.
+
+Beside the plan: ``RP`` (ρ of the plan), ``WS`` (ρ of each scenario solved
+alone, shortfall only), ``EEV`` (ρ when the here-and-now decisions are those
+of the reference scenario solved alone, all stages, and each scenario then
+minimises its shortfall), ``EVPI = RP − WS`` and ``VSS = EEV − RP``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+import yaml
+from pyomo.common.errors import InfeasibleConstraintException
+from pyomo.common.gc_manager import PauseGC
+
+from formulations import build_into, build_model, lever_decisions, model_data
+from formulations.data import ModelData
+from formulations.fairness import fairness_summary, member_rates
+from formulations.targets import settle_deployment, settle_shortfalls
+from optimiser.errors import InputError, Problem
+from optimiser.loader import Provenance, parse_yaml
+from optimiser.overrides import Override
+from optimiser.results import Result, clean, extract_tables, instance_names
+from optimiser.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
+from optimiser.solve import (
+    HighsModel,
+    SolveOptions,
+    effective_options,
+    least_unplaced,
+    load_solution,
+    run_stages,
+    solve,
+    stage_record,
+    time_left,
+    unplaced_weights,
+)
+from optimiser.sweep_point import SweepSource
+
+PROBABILITY_TOL = 1e-9
+
+
+@dataclass
+class ScenarioSet:
+    """The validated scenarios of an instance: each one's own instance."""
+
+    base: Instance
+    """The instance without its ``scenarios`` section."""
+    items: list[Scenario]
+    instances: list[Instance]
+    here_and_now_years: int
+    risk: str
+    alpha: float | None
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.items]
+
+    @property
+    def probabilities(self) -> list[float]:
+        return [s.probability for s in self.items]
+
+    def rho(self, values: list[float]) -> float:
+        """The risk measure of the scenarios' shortfalls ``values``."""
+        return risk_measure(values, self.probabilities, self.risk, self.alpha)
+
+
+def risk_measure(values: list[float], probs: list[float], risk: str,
+                 alpha: float | None) -> float:
+    """ρ of a distribution: expected value, worst case, or CVaR at ``alpha``
+    (min over t of t + Σ π·max(0, W − t)/(1 − α); the minimum is at one of the W)."""
+    if risk == "expected":
+        return float(sum(p * v for p, v in zip(probs, values, strict=True)))
+    if risk == "worst_case":
+        return float(max(values))
+    return float(min(t + sum(p * max(0.0, v - t) for p, v in zip(probs, values, strict=True))
+                     / (1.0 - alpha) for t in values))
+
+
+def _overrides(item: Scenario) -> list[tuple[str, Override]]:
+    """(location, override) of a scenario, ``set`` before ``scale``."""
+    out = []
+    for key, value in item.set.items():
+        out.append((f"scenarios.list[{item.id}].set.{key}", Override("set", key, value)))
+    for key, value in item.scale.items():
+        out.append((f"scenarios.list[{item.id}].scale.{key}", Override("scale", key, value)))
+    return out
+
+
+def _number_only(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, dict) and bool(value) and all(_number_only(v)
+                                                          for v in value.values())
+
+
+def _same_items(a: Instance, b: Instance) -> bool:
+    def ids(inst: Instance) -> list[tuple[str, list[str]]]:
+        return [(sec, [getattr(it, "id", None) or f"{it.unit}/{it.group}"
+                       for it in getattr(inst, sec)]) for sec in LIST_SECTIONS]
+    return ids(a) == ids(b)
+
+
+def scenario_set(inst: Instance, only: str | None = None) -> ScenarioSet:
+    """Validate ``inst.scenarios`` and build each scenario's instance.
+
+    ``only``: keep that scenario alone (probability 1). Raises
+    :class:`~optimiser.errors.InputError` with every problem, located as
+    ``scenarios.list[ID].scale.KEY``."""
+    sc = inst.scenarios
+    if sc is None:
+        raise InputError([Problem("scenarios", "the instance has no scenarios")])
+    base = inst.model_copy(update={"scenarios": None})
+    doc = base.model_dump(mode="json", exclude_unset=True)
+    doc.pop("scenarios", None)
+    source = SweepSource(inst.name, doc, Provenance(file=f"instance {inst.name}"))
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for item in sc.list:
+        if item.id in seen:
+            problems.append(Problem(f"scenarios.list[{item.id}].id",
+                                    f"duplicate scenario id '{item.id}'"))
+        seen.add(item.id)
+    total = sum(s.probability for s in sc.list)
+    if only is None and abs(total - 1.0) > PROBABILITY_TOL:
+        problems.append(Problem("scenarios.list", f"probabilities sum to {total:.12g}, not 1"))
+    if sc.here_and_now_years > inst.horizon.years:
+        problems.append(Problem("scenarios.here_and_now_years",
+                                f"{sc.here_and_now_years} is more than the "
+                                f"{inst.horizon.years} plan years"))
+    items = list(sc.list)
+    if only is not None:
+        chosen = [s for s in items if s.id == only]
+        if not chosen:
+            known = ", ".join(s.id for s in items)
+            raise InputError([Problem("--scenario", f"no scenario '{only}' (known: {known})")])
+        items = [chosen[0].model_copy(update={"probability": 1.0})]
+    instances = []
+    for item in items:
+        pairs = _overrides(item)
+        bad = False
+        for where, o in pairs:
+            if o.kind == "set" and not _number_only(o.value):
+                problems.append(Problem(where, "a scenario changes numbers only, got "
+                                               f"{o.value!r}"))
+                bad = True
+            for p in source.key_problems([o]):
+                problems.append(Problem(where, p.message))
+                bad = True
+        if bad:
+            continue
+        try:
+            s_inst = source.instance([o for _, o in pairs])
+        except InputError as exc:
+            for p in exc.problems:
+                loc = p.location
+                for where, o in pairs:
+                    loc = loc.replace(f"(from {o.spelled})", f"(from {where})")
+                problems.append(Problem(f"scenario '{item.id}': {loc}", p.message))
+            continue
+        if not _same_items(base, s_inst):
+            problems.append(Problem(f"scenarios.list[{item.id}]",
+                                    "a scenario changes numbers only, never which items exist"))
+            continue
+        instances.append(s_inst)
+    if problems:
+        raise InputError(problems)
+    return ScenarioSet(base, items, instances, sc.here_and_now_years, sc.risk, sc.cvar_alpha)
+
+
+# ------------------------------------------------------------------ the model
+
+
+@dataclass
+class Extensive:
+    """The extensive form: the model, each scenario's block and data."""
+
+    m: pyo.ConcreteModel
+    blocks: list[pyo.Block]
+    data: list[ModelData]
+
+
+def build_extensive(ss: ScenarioSet) -> Extensive:
+    """One block per scenario, non-anticipativity, the risk measure, and the
+    objectives the hand-over reads: ``weighted_shortfall`` (ρ), ``total_cost``
+    (expected C), ``expected_shortfall`` (Σ π·W, with worst_case and cvar) and
+    ``fairness`` (Σ π·M, when fair-share groups exist)."""
+    with PauseGC():
+        m = pyo.ConcreteModel(name=ss.base.name)
+        m.scenario = pyo.Block(ss.ids)
+        data = []
+        blocks = []
+        for sid, inst in zip(ss.ids, ss.instances, strict=True):
+            d = model_data(inst)
+            b = m.scenario[sid]
+            build_into(b, d)
+            for obj in b.component_objects(pyo.Objective, descend_into=False):
+                obj.deactivate()
+            data.append(d)
+            blocks.append(b)
+        probs = ss.probabilities
+        ref = blocks[0]
+        last = ss.base.horizon.base_year + ss.here_and_now_years
+        links = []
+        for b in blocks[1:]:
+            for comp_ref, comp in zip(lever_decisions(ref), lever_decisions(b), strict=True):
+                for idx in comp_ref:
+                    year = idx[-1] if isinstance(idx, tuple) else idx
+                    if year <= last and idx in comp:
+                        links.append((comp[idx], comp_ref[idx]))
+        m.non_anticipativity = pyo.Constraint(range(len(links)),
+                                              rule=lambda m, k: links[k][0] == links[k][1])
+        W = [b.weighted_shortfall.expr for b in blocks]
+        C = [b.total_cost.expr for b in blocks]
+        expected_w = sum(p * w for p, w in zip(probs, W, strict=True))
+        n = range(len(blocks))
+        if ss.risk == "expected":
+            rho = expected_w
+        elif ss.risk == "worst_case":
+            m.t = pyo.Var(domain=pyo.NonNegativeReals, doc="the worst scenario's W")
+            m.worst_case_bound = pyo.Constraint(n, rule=lambda m, k: m.t >= W[k])
+            rho = m.t
+        else:
+            m.t = pyo.Var(doc="value at risk of W")
+            m.z = pyo.Var(n, domain=pyo.NonNegativeReals, doc="W above the value at risk")
+            m.cvar_excess = pyo.Constraint(n, rule=lambda m, k: m.z[k] >= W[k] - m.t)
+            rho = m.t + sum(p * m.z[k] for k, p in zip(n, probs, strict=True)) / (1 - ss.alpha)
+        m.weighted_shortfall = pyo.Objective(expr=rho + 0.0, sense=pyo.minimize)
+        m.total_cost = pyo.Objective(expr=sum(p * c for p, c in zip(probs, C, strict=True))
+                                     + 0.0, sense=pyo.minimize)
+        if ss.risk != "expected":
+            m.expected_shortfall = pyo.Objective(expr=expected_w + 0.0, sense=pyo.minimize)
+        fair = [(p, b.fairness.expr) for p, b in zip(probs, blocks, strict=True)
+                if hasattr(b, "fairness")]
+        if fair:
+            m.fairness = pyo.Objective(expr=sum(p * e for p, e in fair), sense=pyo.minimize)
+    return Extensive(m, blocks, data)
+
+
+# ------------------------------------------------------------------ solving
+
+
+@dataclass
+class Stochastic:
+    """RP, WS, EEV, EVPI, VSS (W units, for ρ), and the scenarios infeasible
+    under the reference plan's here-and-now decisions."""
+
+    RP: float | None
+    WS: float | None
+    EEV: float | None
+    EVPI: float | None
+    VSS: float | None
+    EEV_infeasible: list[str] = field(default_factory=list)
+    WS_by_scenario: dict[str, float | None] = field(default_factory=dict)
+    EEV_by_scenario: dict[str, float | None] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else clean(v)
+        return {"RP": r(self.RP), "WS": r(self.WS), "EEV": r(self.EEV), "EVPI": r(self.EVPI),
+                "VSS": r(self.VSS), "EEV_infeasible": self.EEV_infeasible,
+                "WS_by_scenario": {k: r(v) for k, v in self.WS_by_scenario.items()},
+                "EEV_by_scenario": {k: r(v) for k, v in self.EEV_by_scenario.items()},
+                "seconds": round(self.seconds, 6)}
+
+
+def decision_values(blocks_or_model, x_of) -> dict[tuple[str, Any], float]:
+    """(component, index) -> value of every lever decision of a model or block."""
+    out = {}
+    for comp in lever_decisions(blocks_or_model):
+        for idx, v in comp.items():
+            out[comp.local_name, idx] = x_of(v)
+    return out
+
+
+def shortfall_only(inst: Instance, opts: dict[str, Any],
+                   fixed: dict[tuple[str, Any], float] | None = None,
+                   last_year: int | None = None) -> float | None:
+    """W of ``inst`` solved alone, shortfall stage only; with ``fixed``, its lever
+    decisions of the years up to ``last_year`` held at those values. None when
+    no plan exists (or none was found)."""
+    d = model_data(inst)
+    m = build_model(d)
+    if m.ledger.infeasible:
+        return None
+    if fixed:
+        for comp in lever_decisions(m):
+            for idx, v in comp.items():
+                year = idx[-1] if isinstance(idx, tuple) else idx
+                key = (comp.local_name, idx)
+                if year <= last_year and key in fixed:
+                    v.fix(fixed[key])
+    try:
+        hm = HighsModel(m)
+    except InfeasibleConstraintException:
+        return None  # the held decisions already break a row (a budget): no plan
+    hm.set_options({**opts, "verbose": False})
+    start = hm.first_plan(hm.c_W, opts["time_limit"])
+    rec = hm.run(hm.c_W, opts["time_limit"], start=start)
+    return None if rec["x"] is None else float(hm.c_W @ rec["x"])
+
+
+def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any]) -> Stochastic:
+    """WS and EEV by independent solves (one per scenario, and the reference
+    scenario's full plan), and EVPI, VSS."""
+    t0 = time.perf_counter()
+    ws = {sid: shortfall_only(i, opts) for sid, i in zip(ss.ids, ss.instances, strict=True)}
+    ref_opts = SolveOptions(time_limit=opts["time_limit"], mip_gap=opts["mip_gap"],
+                            threads=opts["threads"], seed=opts["seed"], mode=opts["mode"],
+                            explain=False)
+    ref = solve(ss.instances[0], ref_opts)
+    eev: dict[str, float | None] = {}
+    if ref.has_plan:
+        fixed = decision_values(ref.model, lambda v: float(v.value or 0.0))
+        last = ss.base.horizon.base_year + ss.here_and_now_years
+        eev = {sid: shortfall_only(i, opts, fixed, last)
+               for sid, i in zip(ss.ids, ss.instances, strict=True)}
+    ws_ok = all(v is not None for v in ws.values())
+    WS = ss.rho([ws[s] for s in ss.ids]) if ws_ok else None
+    infeasible = [s for s in ss.ids if eev.get(s) is None]
+    EEV = None if infeasible else ss.rho([eev[s] for s in ss.ids])
+    return Stochastic(RP=rp, WS=WS, EEV=EEV, EVPI=None if WS is None else rp - WS,
+                      VSS=None if EEV is None else EEV - rp, EEV_infeasible=infeasible,
+                      WS_by_scenario=ws, EEV_by_scenario=eev,
+                      seconds=time.perf_counter() - t0)
+
+
+def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
+                    timings: dict[str, float] | None = None,
+                    figures: bool = True) -> Result:
+    """Solve the stochastic plan of ``inst`` (which has ``scenarios``): the
+    extensive form through the deterministic stages, tables with a ``scenario``
+    column, each scenario's W and C, and (``figures``) RP, WS, EEV, EVPI, VSS."""
+    opts = effective_options(inst, options)
+    timings = dict(timings or {})
+    t0 = time.perf_counter()
+    ss = scenario_set(inst)
+    ef = build_extensive(ss)
+    timings["build"] = time.perf_counter() - t0
+    base = dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
+                names=instance_names(inst),
+                options={k: v for k, v in opts.items() if k != "verbose"})
+    infeasible = [(sid, name, why) for sid, b in zip(ss.ids, ef.blocks, strict=True)
+                  for name, why in b.ledger.infeasible]
+    if infeasible:
+        return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=0.0, timings=timings,
+                      messages=[f"scenario '{s}': {n}: {w}" for s, n, w in infeasible], **base)
+    t0 = time.perf_counter()
+    hm = HighsModel(ef.m)
+    hm.set_options(opts)
+    timings["handover"] = time.perf_counter() - t0
+    deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
+    expected = hm.objectives.get("expected_shortfall")
+    run = run_stages(hm, inst.objective, opts["mode"], deadline, expected=expected)
+    stages, messages, final = run.stages, run.messages, run.final
+    if final["x"] is not None:
+        weights = {id(b.UP): p for b, p in zip(ef.blocks, ss.probabilities, strict=True)}
+        rec = least_unplaced(hm, unplaced_weights(hm, weights), final["x"], opts["mode"],
+                             inst.objective, time_left(deadline))
+        if rec is not None:
+            stages.append(stage_record("unplaced", rec, hm))
+            if rec["x"] is not None:
+                final = {**final, "x": rec["x"]}
+    solve_seconds = sum(s["seconds"] for s in stages)
+    timings["solve"] = solve_seconds
+    if final["x"] is None:
+        why = {"infeasible": "the constraints cannot all hold in some scenario: no plan exists",
+               "no_solution": "a limit was reached before any plan was found",
+               "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
+        return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=solve_seconds, stages=stages,
+                      timings=timings, model_size=hm.size(), messages=[why, *messages], **base)
+    t0 = time.perf_counter()
+    x = final["x"]
+    load_solution(hm, x)
+    frames: dict[str, list[pd.DataFrame]] = {}
+    per_scenario = []
+    fair_groups = {}
+    for sid, p, b, d in zip(ss.ids, ss.probabilities, ef.blocks, ef.data, strict=True):
+        settle_shortfalls(b, d)
+        settle_deployment(b, d)
+        for name, frame in extract_tables(b, d).items():
+            frames.setdefault(name, []).append(frame.assign(scenario=sid)[
+                ["scenario", *frame.columns]])
+        w, c = pyo.value(b.weighted_shortfall.expr), pyo.value(b.total_cost.expr)
+        per_scenario.append({"id": sid, "probability": p, "weighted_shortfall": clean(w),
+                             "total_cost": clean(c), "status": final["status"]})
+        if hasattr(b, "fairness"):
+            rates = member_rates(b, d)
+            fair_groups[sid] = fairness_summary(rates, rates)
+    tables = {name: pd.concat(fs, ignore_index=True) for name, fs in frames.items()}
+    timings["extract"] = time.perf_counter() - t0
+    gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]
+    if final["status"] == "feasible":
+        messages.append("a limit was reached: the plan is feasible but not proven optimal")
+    rho = float(hm.c_W @ x)
+    result = Result(status=final["status"], weighted_shortfall=clean(rho),
+                    total_cost=clean(float(hm.c_C @ x)), mip_gap=max(gaps) if gaps else None,
+                    solve_seconds=solve_seconds, stages=stages, tables=tables, timings=timings,
+                    model_size=hm.size(), messages=messages, **base)
+    result.scenarios = {"risk": ss.risk, "here_and_now_years": ss.here_and_now_years,
+                        "cvar_alpha": ss.alpha, "list": per_scenario}
+    if fair_groups:
+        result.fairness = {"by_scenario": fair_groups}
+    if opts["explain"]:
+        result.messages.append("marginal values are not computed for a stochastic plan")
+    if figures:
+        t0 = time.perf_counter()
+        result.stochastic = stochastic_figures(ss, rho, opts).as_dict()
+        timings["stochastic"] = time.perf_counter() - t0
+    result.model = ef.m  # type: ignore[attr-defined]
+    return result
+
+
+def here_and_now(result: Result, ss: ScenarioSet) -> pd.DataFrame:
+    """The decisions taken now (the reference scenario's rows of the here-and-now
+    years): training places, campaign spend, retention funding, recruits."""
+    last = ss.base.horizon.base_year + ss.here_and_now_years
+    ref = ss.ids[0]
+    rows = []
+    for table, column in (("training", "places"), ("return_to_practice", "spend"),
+                          ("retention", "funding"), ("international", "recruits")):
+        frame = result.tables.get(table)
+        if frame is None or not len(frame):
+            continue
+        sel = frame[(frame["scenario"] == ref) & (frame["year"].astype(int) <= last)]
+        item = sel.columns[1]
+        for r in sel.itertuples(index=False):
+            rows.append({"lever": table, "item": getattr(r, item), "year": int(r.year),
+                         column: getattr(r, column)})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["ScenarioSet", "Stochastic", "build_extensive", "here_and_now", "risk_measure",
+           "scenario_set", "solve_scenarios", "stochastic_figures"]
+
+
+# ------------------------------------------------------------------ files
+
+MAX_SCENARIO_FILE_BYTES = 10 * 2**20
+"""Largest scenarios file read (YAML or CSV)."""
+
+
+def scenarios_from_rows(rows: list[dict[str, str]], where: str) -> tuple[list[dict], list[Problem]]:
+    """Scenario items from CSV rows ``id, probability, op, key, value`` (one row per
+    override, the probability repeated; a scenario without overrides is one row
+    with op, key and value empty; a scenario's rows are contiguous)."""
+    items: list[dict] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows, start=2):
+        sid = (row.get("id") or "").strip()
+        loc = f"{where} row {n}"
+        if not sid:
+            problems.append(Problem(f"{loc}, column id", "missing"))
+            continue
+        if not items or items[-1]["id"] != sid:
+            if sid in seen:
+                problems.append(Problem(f"{loc}, column id", f"the rows of scenario '{sid}' "
+                                                             "are not contiguous"))
+                continue
+            seen.add(sid)
+            try:
+                prob = float(row.get("probability") or "nan")
+            except ValueError:
+                problems.append(Problem(f"{loc}, column probability", "must be a number, got "
+                                        f"{row.get('probability')!r}"))
+                prob = float("nan")
+            items.append({"id": sid, "probability": prob})
+        op, key, value = ((row.get(c) or "").strip() for c in ("op", "key", "value"))
+        if not op and not key and not value:
+            continue
+        if op not in ("set", "scale"):
+            problems.append(Problem(f"{loc}, column op", f"must be set or scale, got {op!r}"))
+            continue
+        if not key:
+            problems.append(Problem(f"{loc}, column key", "missing"))
+            continue
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = value
+        items[-1].setdefault(op, {})[key] = parsed
+    return items, problems
+
+
+def load_scenarios_file(path: Path) -> Any:
+    """The ``scenarios`` section in a file of its own: YAML (the section's mapping,
+    or a document with a ``scenarios`` key; ``list`` may name a CSV file beside
+    it) or a CSV file of rows (the ``list``, with the defaults). Raises
+    :class:`~optimiser.errors.InputError`."""
+    path = Path(path)
+
+    def read(p: Path) -> str:
+        if not p.is_file():
+            raise InputError([Problem(str(p), "no such file")])
+        if p.stat().st_size > MAX_SCENARIO_FILE_BYTES:
+            raise InputError([Problem(str(p), "larger than 10 MiB")])
+        return p.read_text(encoding="utf-8")
+
+    def csv_list(p: Path) -> list[dict]:
+        rows = list(csv.DictReader(io.StringIO(read(p))))
+        items, problems = scenarios_from_rows(rows, p.name)
+        if problems:
+            raise InputError(problems)
+        return items
+
+    if path.suffix.lower() == ".csv":
+        doc: Any = {"list": csv_list(path)}
+    else:
+        doc = parse_yaml(read(path))
+        if isinstance(doc, dict) and "scenarios" in doc:
+            doc = doc["scenarios"]
+        if isinstance(doc, dict) and isinstance(doc.get("list"), str):
+            doc = {**doc, "list": csv_list(path.parent / doc["list"])}
+    try:
+        return Scenarios.model_validate(doc)
+    except Exception as exc:  # pydantic's ValidationError: located like the loader's
+        errors = getattr(exc, "errors", None)
+        if errors is None:
+            raise
+        raise InputError([Problem(f"{path.name}: scenarios."
+                                  + ".".join(str(p) for p in e["loc"]), e["msg"])
+                          for e in errors()]) from None

@@ -1,0 +1,189 @@
+"""Scenarios (SPEC §2.13): the extensive form, the risk measures and what knowing
+the future is worth, worked out by hand.
+
+One unit with 100 nurses, base year 2020, two plan years; 100 nurses required
+in 2022. A one-year course (intake 2021 only, graduates in 2022, £10 a place)
+and an expensive route (£1,000 a recruit, at most 20 a year). Here and now:
+2021's places and recruits. Scenario ``central`` (p 0.5): 10% leave a year, so
+81 of the 100 remain in 2022 and 19 are needed; ``high`` (p 0.5): 30% leave, 49
+remain, 51 needed. With N places and recruits I21 (kept at 1 − λ) and I22:
+supply in 2022 = N + (1 − λ)·I21 + I22.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pytest import approx
+from typer.testing import CliRunner
+
+from cli import app
+from optimiser import InputError, load_instance, solve, solve_scenarios
+from optimiser.scenarios import risk_measure, scenario_set
+
+
+def hedge(make_doc, *, places=40, route=20, risk="expected", alpha=None, extra=(),
+          budgets=None):
+    doc = make_doc(years=2, groups={"nurse": 0.1},
+                   training=[{"id": "course", "group": "nurse", "duration": 1,
+                              "completion_rate": 1, "cost_per_place_year": 10,
+                              "max_places_per_year": places, "integer_places": False,
+                              "intake_years": [2021]}],
+                   international=[{"id": "abroad", "group": "nurse", "cost_per_recruit": 1000,
+                                   "max_per_year": route}],
+                   targets=[{"id": "keep", "groups": ["nurse"], "required": {2022: 100}}])
+    if budgets:
+        doc["budgets"] = budgets
+    doc["scenarios"] = {"here_and_now_years": 1, "risk": risk,
+                        "list": [{"id": "central", "probability": 0.5},
+                                 {"id": "high", "probability": 0.5,
+                                  "scale": {"staff_groups.nurse.leaver_rate": 3}},
+                                 *extra]}
+    if alpha is not None:
+        doc["scenarios"]["cvar_alpha"] = alpha
+    return doc
+
+
+def stochastic(write_instance, doc):
+    return solve_scenarios(load_instance(write_instance(doc)))
+
+
+def places_2021(result, scenario):
+    t = result.tables["training"]
+    return float(t[(t["scenario"] == scenario) & (t["year"] == 2021)]["places"].iloc[0])
+
+
+def test_hedging_changes_the_first_year_decision(make_doc, write_instance):
+    """Both scenarios can reach W = 0 (high: 40 + 0.7·20 + 20 ≥ 51), so RP = WS = 0.
+    The cheapest plan that keeps both at 0 trains all 40 places now (£400) and
+    buys 11 recruits in 2022 in ``high`` only: expected C = 400 + 0.5·11,000 =
+    £5,900. The central scenario alone trains just 19 (£190): fixed at that,
+    ``high`` reaches at most 19 + 20 = 39 of 51, W = 12, so EEV = 0.5·12 = 6,
+    VSS = 6, EVPI = 0."""
+    r = stochastic(write_instance, hedge(make_doc))
+    assert r.status == "optimal"
+    assert r.weighted_shortfall == approx(0, abs=1e-6)
+    assert r.total_cost == approx(5900, abs=1e-3)
+    assert places_2021(r, "central") == places_2021(r, "high") == approx(40, abs=1e-6)
+    alone = solve(load_instance(write_instance(hedge(make_doc))))  # scenarios ignored
+    assert alone.tables["training"].query("year == 2021")["places"].iloc[0] == approx(19)
+    assert any("scenarios were not used" in m for m in alone.messages)
+    st = r.stochastic
+    assert (st["RP"], st["WS"], st["EEV"], st["EVPI"], st["VSS"]) == approx(
+        (0, 0, 6, 0, 6), abs=1e-6)
+    assert st["EEV_by_scenario"] == approx({"central": 0, "high": 12}, abs=1e-6)
+    per = {s["id"]: s for s in r.scenarios["list"]}
+    assert per["central"]["total_cost"] == approx(400, abs=1e-3)
+    assert per["high"]["total_cost"] == approx(11400, abs=1e-3)
+    rec = r.tables["international"]
+    assert rec[(rec["scenario"] == "high") & (rec["year"] == 2022)]["recruits"].iloc[0] == \
+        approx(11, abs=1e-6)
+
+
+def limited(make_doc, **kw):
+    """At most 25 places and 10 recruits a year: ``high`` can reach 25 + 7 + 10 =
+    42 of 51 (W ≥ 9); ``central`` needs 19 and gets them."""
+    return hedge(make_doc, places=25, route=10, **kw)
+
+
+def test_expected_worst_case_and_cvar(make_doc, write_instance):
+    """Expected: ρ = 0.5·9 = 4.5 (central 0). Worst case: ρ = 9, and the stage on
+    the expected shortfall keeps central at 0. CVaR at α = 0.5 of {0, 9}: the mean
+    of the worst half, 9. WS: 4.5 / 9 / 9 (EVPI 0). EEV: central alone trains 19
+    and recruits none now; then high reaches 19 + 10 = 29, W = 22: EEV 11 (VSS
+    6.5) for expected, 22 (VSS 13) for worst case and CVaR."""
+    expected = stochastic(write_instance, limited(make_doc))
+    assert expected.weighted_shortfall == approx(4.5, abs=1e-6)
+    assert expected.stochastic["EEV"] == approx(11, abs=1e-6)
+    assert expected.stochastic["VSS"] == approx(6.5, abs=1e-6)
+    assert expected.stochastic["EVPI"] == approx(0, abs=1e-6)
+    for risk, alpha in (("worst_case", None), ("cvar", 0.5)):
+        r = stochastic(write_instance, limited(make_doc, risk=risk, alpha=alpha))
+        assert r.weighted_shortfall == approx(9, abs=1e-6), risk
+        per = {s["id"]: s["weighted_shortfall"] for s in r.scenarios["list"]}
+        assert per == approx({"central": 0, "high": 9}, abs=1e-6), risk
+        assert "expected_shortfall" in [s["stage"] for s in r.stages]
+        assert (r.stochastic["WS"], r.stochastic["EEV"], r.stochastic["VSS"]) == approx(
+            (9, 22, 13), abs=1e-6), risk
+
+
+def test_risk_measures_of_a_distribution():
+    assert risk_measure([0, 9], [0.5, 0.5], "expected", None) == 4.5
+    assert risk_measure([0, 9], [0.5, 0.5], "worst_case", None) == 9
+    assert risk_measure([0, 10, 20], [0.5, 0.3, 0.2], "cvar", 0.7) == approx(
+        (0.1 * 10 + 0.2 * 20) / 0.3)
+
+
+def test_a_budget_scenario_and_one_infeasible_under_the_reference_plan(make_doc,
+                                                                       write_instance):
+    """A third scenario, ``cut`` (p 0.25; the others 0.375 each), limits 2021's
+    spend to £100. The central scenario alone spends £190 on places in 2021: its
+    decisions do not fit ``cut``, so EEV and VSS are null and ``cut`` is named.
+    The stochastic plan keeps 2021 within £100 in every scenario (non-anticipativity):
+    10 places now."""
+    doc = hedge(make_doc, budgets=[{"id": "main", "per_year": 1e9}],
+                extra=[{"id": "cut", "probability": 0.25,
+                        "set": {"budgets.main.per_year": {2021: 100, 2022: 1e9}}}])
+    doc["scenarios"]["list"][0]["probability"] = 0.375
+    doc["scenarios"]["list"][1]["probability"] = 0.375
+    r = stochastic(write_instance, doc)
+    assert r.status == "optimal"
+    assert [places_2021(r, s) for s in ("central", "high", "cut")] == approx([10, 10, 10])
+    assert r.stochastic["EEV"] is None and r.stochastic["VSS"] is None
+    assert r.stochastic["EEV_infeasible"] == ["cut"]
+
+
+def test_one_scenario_is_the_deterministic_plan(make_doc, write_instance):
+    doc = hedge(make_doc)
+    doc["scenarios"]["list"] = [{"id": "only", "probability": 1.0,
+                                 "scale": {"staff_groups.nurse.leaver_rate": 3}}]
+    r = stochastic(write_instance, doc)
+    det = hedge(make_doc)
+    det.pop("scenarios")
+    det["staff_groups"][0]["leaver_rate"] = 0.3
+    plan = solve(load_instance(write_instance(det)))
+    assert r.weighted_shortfall == approx(plan.weighted_shortfall, abs=1e-6)
+    assert r.total_cost == approx(plan.total_cost, abs=1e-3)
+
+
+def test_bad_scenarios_are_located(make_doc, write_instance):
+    doc = hedge(make_doc)
+    doc["scenarios"]["list"] = [
+        {"id": "a", "probability": 0.5, "scale": {"staff_groups.nruse.leaver_rate": 2}},
+        {"id": "a", "probability": 0.4, "set": {"training.course.intake_years": [2022]}}]
+    with pytest.raises(InputError) as info:
+        scenario_set(load_instance(write_instance(doc)))
+    got = [str(p) for p in info.value.problems]
+    assert "scenarios.list[a].id | duplicate scenario id 'a'" in got
+    assert "scenarios.list | probabilities sum to 0.9, not 1" in got
+    assert any(g.startswith("scenarios.list[a].scale.staff_groups.nruse.leaver_rate | no item "
+                            "'nruse'") for g in got), got
+    assert ("scenarios.list[a].set.training.course.intake_years | a scenario changes numbers "
+            "only, got [2022]") in got
+
+
+def test_cli_scenarios_file_one_scenario_and_none(make_doc, write_instance, tmp_path):
+    doc = hedge(make_doc)
+    scenarios = doc.pop("scenarios")
+    path = write_instance(doc)
+    (tmp_path / "futures.csv").write_text(
+        "id,probability,op,key,value\ncentral,0.5,,,\n"
+        "high,0.5,scale,staff_groups.nurse.leaver_rate,3\n")
+    runner = CliRunner()
+    res = runner.invoke(app, ["solve", str(path), "--scenarios", str(tmp_path / "futures.csv"),
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["risk"] == "expected" and summary["here_and_now_years"] == 1
+    assert [s["id"] for s in summary["scenarios"]] == ["central", "high"]
+    assert summary["stochastic"]["VSS"] == approx(6, abs=1e-6)
+    res = runner.invoke(app, ["solve", str(write_instance({**doc, "scenarios": scenarios})),
+                              "--scenario", "high", "--json"])
+    assert res.exit_code == 0, res.output
+    assert "scenarios" not in json.loads(res.output)
+    res = runner.invoke(app, ["solve", str(write_instance({**doc, "scenarios": scenarios})),
+                              "--no-scenarios"])
+    assert res.exit_code == 0 and "scenarios (" not in res.output
+    res = runner.invoke(app, ["solve", str(path), "--scenario", "high"])
+    assert res.exit_code == 2
