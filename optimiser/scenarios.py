@@ -117,12 +117,17 @@ def _overrides(item: Scenario) -> list[tuple[str, Override]]:
 
 
 def _number_only(value: Any) -> bool:
+    """A number, or a mapping (``{year: amount}``) or list (response breakpoints)
+    whose leaves are all numbers."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int | float):
         return True
-    return isinstance(value, dict) and bool(value) and all(_number_only(v)
-                                                          for v in value.values())
+    if isinstance(value, dict):
+        return bool(value) and all(_number_only(v) for v in value.values())
+    if isinstance(value, list):
+        return bool(value) and all(_number_only(v) for v in value)
+    return False
 
 
 def _same_items(a: Instance, b: Instance) -> bool:
@@ -332,21 +337,43 @@ def shortfall_only(inst: Instance, opts: dict[str, Any],
     return None if rec["x"] is None else float(hm.c_W @ rec["x"])
 
 
-def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any]) -> Stochastic:
-    """WS and EEV by independent solves (one per scenario, and the reference
-    scenario's full plan), and EVPI, VSS."""
+def reference_decisions(inst: Instance, opts: dict[str, Any]
+                        ) -> dict[tuple[str, Any], float] | None:
+    """The lever decisions of the reference scenario solved alone with all its
+    stages (None without a plan): what EEV holds the other scenarios to."""
+    ref = solve(inst, SolveOptions(time_limit=opts["time_limit"], mip_gap=opts["mip_gap"],
+                                   threads=opts["threads"], seed=opts["seed"],
+                                   mode=opts["mode"], explain=False))
+    if not ref.has_plan:
+        return None
+    return decision_values(ref.model, lambda v: float(v.value or 0.0))
+
+
+def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers: int = 1,
+                       client: Any = None) -> Stochastic:
+    """WS and EEV by independent solves — each scenario alone, the reference
+    scenario's full plan, then each scenario held to its here-and-now decisions —
+    and EVPI, VSS. The solves run on the sweep's executors: in this process
+    (``workers`` 1), on local worker processes, or on a Dask cluster (``client``)."""
+    from optimiser.sweep import executor_factory
+
     t0 = time.perf_counter()
-    ws = {sid: shortfall_only(i, opts) for sid, i in zip(ss.ids, ss.instances, strict=True)}
-    ref_opts = SolveOptions(time_limit=opts["time_limit"], mip_gap=opts["mip_gap"],
-                            threads=opts["threads"], seed=opts["seed"], mode=opts["mode"],
-                            explain=False)
-    ref = solve(ss.instances[0], ref_opts)
-    eev: dict[str, float | None] = {}
-    if ref.has_plan:
-        fixed = decision_values(ref.model, lambda v: float(v.value or 0.0))
+    n = len(ss.ids)
+    parallel = client is not None or workers > 1
+    job = {**opts, "threads": 1 if parallel and opts["threads"] is None else opts["threads"]}
+    executor = executor_factory(workers, client, n + 1)()
+    try:
+        ws_f = [executor.submit(shortfall_only, i, job) for i in ss.instances]
+        fixed = executor.submit(reference_decisions, ss.instances[0], job).result()
         last = ss.base.horizon.base_year + ss.here_and_now_years
-        eev = {sid: shortfall_only(i, opts, fixed, last)
-               for sid, i in zip(ss.ids, ss.instances, strict=True)}
+        eev_f = ([executor.submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
+                 if fixed is not None else [])
+        ws = {sid: f.result() for sid, f in zip(ss.ids, ws_f, strict=True)}
+        eev: dict[str, float | None] = {sid: f.result()
+                                        for sid, f in zip(ss.ids, eev_f, strict=True)}
+    finally:
+        if client is None:
+            executor.shutdown(wait=True)
     ws_ok = all(v is not None for v in ws.values())
     WS = ss.rho([ws[s] for s in ss.ids]) if ws_ok else None
     infeasible = [s for s in ss.ids if eev.get(s) is None]
@@ -358,11 +385,13 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any]) -> Stoc
 
 
 def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
-                    timings: dict[str, float] | None = None,
-                    figures: bool = True) -> Result:
+                    timings: dict[str, float] | None = None, figures: bool = True,
+                    workers: int = 1, client: Any = None) -> Result:
     """Solve the stochastic plan of ``inst`` (which has ``scenarios``): the
     extensive form through the deterministic stages, tables with a ``scenario``
-    column, each scenario's W and C, and (``figures``) RP, WS, EEV, EVPI, VSS."""
+    column, each scenario's W and C, and (``figures``) RP, WS, EEV, EVPI, VSS,
+    whose independent solves run on ``workers`` local processes or the Dask
+    ``client`` (:func:`stochastic_figures`)."""
     opts = effective_options(inst, options)
     timings = dict(timings or {})
     t0 = time.perf_counter()
@@ -439,7 +468,7 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
         result.messages.append("marginal values are not computed for a stochastic plan")
     if figures:
         t0 = time.perf_counter()
-        result.stochastic = stochastic_figures(ss, rho, opts).as_dict()
+        result.stochastic = stochastic_figures(ss, rho, opts, workers, client).as_dict()
         timings["stochastic"] = time.perf_counter() - t0
     result.model = ef.m  # type: ignore[attr-defined]
     return result

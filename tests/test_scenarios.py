@@ -151,7 +151,7 @@ def test_bad_scenarios_are_located(make_doc, write_instance):
     doc = hedge(make_doc)
     doc["scenarios"]["list"] = [
         {"id": "a", "probability": 0.5, "scale": {"staff_groups.nruse.leaver_rate": 2}},
-        {"id": "a", "probability": 0.4, "set": {"training.course.intake_years": [2022]}}]
+        {"id": "a", "probability": 0.4, "set": {"training.course.name": "Course"}}]
     with pytest.raises(InputError) as info:
         scenario_set(load_instance(write_instance(doc)))
     got = [str(p) for p in info.value.problems]
@@ -159,8 +159,8 @@ def test_bad_scenarios_are_located(make_doc, write_instance):
     assert "scenarios.list | probabilities sum to 0.9, not 1" in got
     assert any(g.startswith("scenarios.list[a].scale.staff_groups.nruse.leaver_rate | no item "
                             "'nruse'") for g in got), got
-    assert ("scenarios.list[a].set.training.course.intake_years | a scenario changes numbers "
-            "only, got [2022]") in got
+    assert ("scenarios.list[a].set.training.course.name | a scenario changes numbers "
+            "only, got 'Course'") in got
 
 
 def test_cli_scenarios_file_one_scenario_and_none(make_doc, write_instance, tmp_path):
