@@ -187,3 +187,11 @@ def test_cli_scenarios_file_one_scenario_and_none(make_doc, write_instance, tmp_
     assert res.exit_code == 0 and "scenarios (" not in res.output
     res = runner.invoke(app, ["solve", str(path), "--scenario", "high"])
     assert res.exit_code == 2
+
+
+def test_ws_and_eev_on_worker_processes_equal_in_process(make_doc, write_instance):
+    inst = load_instance(write_instance(limited(make_doc)))
+    one = solve_scenarios(inst).stochastic
+    two = solve_scenarios(inst, workers=2).stochastic
+    for key in ("RP", "WS", "EEV", "EVPI", "VSS", "EEV_by_scenario", "WS_by_scenario"):
+        assert two[key] == approx(one[key], abs=1e-6), key
