@@ -3,8 +3,68 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+MAX_LOCATION = 200
+"""Characters of a location shown; a longer one keeps its start and end."""
+
+MAX_MESSAGE = 600
+"""Characters of a message shown: room for a value and the known ids, while a
+value built to be huge (an alias bomb's list, a 5,000-digit number) cannot turn
+one problem into megabytes of terminal output."""
+
+MAX_VALUE = 60
+"""Characters of a value quoted in a message (:func:`shorten`)."""
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_UNSAFE = {"Cc", "Cs", "Zl", "Zp", "Co", "Cn"}
+"""Control characters, line and paragraph separators, lone surrogates, private
+and unassigned code points."""
+_BIDI = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _escaped(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: object) -> str:
+    """``text`` as one printable line: line breaks, other control characters,
+    lone surrogates and bidirectional overrides escaped (``\\n``, ``\\x00``,
+    ``\\u202e``), so that what a file holds can never break the one-line
+    ``location | message`` promise, reorder what the terminal shows, or fail to
+    encode on output."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(_escaped(ch) if (unicodedata.category(ch) in _UNSAFE or ch in _BIDI)
+                   else ch for ch in text)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, keeping its start and end around "…"
+    (the end of a location names the field; the end of a message its hint)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def bounded(text: object, limit: int) -> str:
+    """:func:`one_line` and :func:`clip`: cut first, so that a huge text is not
+    escaped whole, and again, since escaping lengthens it."""
+    return clip(one_line(clip(str(text), limit)), limit)
+
+
+def shorten(value: object, limit: int = MAX_VALUE) -> str:
+    """A value for a message: one line, at most ``limit`` characters (cut with
+    "…" at the end)."""
+    text = one_line(str(value)[:limit + 1])
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True, order=True)
@@ -20,6 +80,11 @@ class Problem:
 
     message: str
     """What is wrong, in one line."""
+
+    def __post_init__(self) -> None:
+        # Whoever built it, a problem prints as one bounded line.
+        object.__setattr__(self, "location", bounded(self.location, MAX_LOCATION))
+        object.__setattr__(self, "message", bounded(self.message, MAX_MESSAGE))
 
     def __str__(self) -> str:
         return f"{self.location} | {self.message}"
@@ -57,3 +122,12 @@ class InputError(Exception):
 
 class ModelError(Exception):
     """The model cannot be solved as stated, for a reason found before the solver."""
+
+
+class TooLarge(Exception):
+    """The model would not fit in this machine's memory; the text is one line that
+    says how large it is (refused before it is built)."""
+
+
+class OutputError(Exception):
+    """The results could not be written (full disk, permissions); one line."""

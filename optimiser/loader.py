@@ -11,8 +11,14 @@ row and column it came from, or its key path) and raised together as an
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
+import os
 import re
+import reprlib
+import stat
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,39 +27,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from optimiser.errors import InputError, Problem
+from optimiser.errors import MAX_VALUE, InputError, Problem, clip, one_line, shorten
 from optimiser.schema import LIST_SECTIONS, Instance
 
 if TYPE_CHECKING:
     from optimiser.overrides import Written
-
-# YAML 1.1 (PyYAML's default) reads ``2e6`` and ``2.0e6`` as strings; planners
-# write money that way, so floats follow YAML 1.2's rule.
-_FLOAT_12 = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 floats."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
-
-
-def parse_yaml(text: str) -> Any:
-    """Parse YAML text with YAML 1.2 floats (``2e6`` is a number)."""
-    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-
 
 # Fields whose CSV cell holds a list (``a;b``), a mapping (``a:1;b:0.8``) or
 # breakpoints (``0:0;2e6:600``).
@@ -140,7 +118,8 @@ def _name_of(item: Any) -> str | None:
         return None
     if "id" in item:
         ident = item["id"]
-        return ident if isinstance(ident, str) and _ID.match(ident) else None
+        return ident if isinstance(ident, str) and _ID.match(ident) and len(ident) <= 80 \
+            else None
     unit, group = item.get("unit"), item.get("group")
     if not all(isinstance(v, str) and _ID.match(v) for v in (unit, group)):
         return None
@@ -150,15 +129,26 @@ def _name_of(item: Any) -> str | None:
     return f"{unit}/{group}/{year}" if _ID.match(str(year)) else None
 
 
+_NAMES: dict[int, tuple[list[Any], Counter[str | None]]] = {}
+"""How often each name occurs in a section's list (by ``id`` of the list, kept
+alive with it), so that locating every item of a large file with problems
+costs one count, not one per item. Cleared where the document may change."""
+
+
 def _item_name(items: list[Any], i: int) -> str | None:
     """The name of ``items[i]``, or ``None`` when it has none or shares it with
     another item (a duplicate id), where only its position tells them apart."""
     if not 0 <= i < len(items):
         return None
     name = _name_of(items[i])
-    if name is None or sum(_name_of(it) == name for it in items) > 1:
+    if name is None:
         return None
-    return name
+    cached = _NAMES.get(id(items))
+    if cached is None or cached[0] is not items or sum(cached[1].values()) != len(items):
+        if len(_NAMES) > 64:
+            _NAMES.clear()
+        cached = _NAMES[id(items)] = (items, Counter(_name_of(it) for it in items))
+    return name if cached[1][name] == 1 else None
 
 
 def key_path(loc: Iterable[Any], doc: dict[str, Any] | None = None) -> str:
@@ -222,63 +212,420 @@ class Locator:
         return where
 
 
+# ---------------------------------------------------------------- limits
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest instance or CSV file read (64 MiB): a 100,000-unit instance's
+workforce file is about 20 MiB. A larger file is refused before it is read."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings read (an instance needs six levels)."""
+
+MAX_ALIAS_VALUES = 100_000
+"""Most values YAML aliases (``*name``) may add when expanded: an alias reuses a
+value, and aliases of aliases multiply, so a few hundred bytes could otherwise
+expand to billions of values."""
+
+MAX_TEXT = 10_000
+"""Longest text value (an id, a name, a description, a CSV cell) read."""
+
+MAX_INT_TEXT = 24
+"""Longest whole number, in characters, read from YAML or JSON: Python refuses to
+turn 4,300 digits into a number, and nothing in an instance needs more than 19."""
+
+MAX_PATH = 1_000
+"""Longest CSV path read."""
+
+
+class _TooLong:
+    """A whole number too long to read (JSON's ``parse_int`` gets the text; the
+    problem is reported where the number sits, by :func:`_check_document`)."""
+
+    def __init__(self, text: str):
+        self.length = len(text)
+
+
+class _LimitError(yaml.MarkedYAMLError):
+    """A YAML document over one of the limits above, at a place in the text."""
+
+    def __init__(self, problem: str, mark: Any):
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+# ---------------------------------------------------------------- YAML
+
+# YAML 1.1 (PyYAML's default) reads ``2e6`` and ``2.0e6`` as strings; planners
+# write money that way, so floats follow YAML 1.2's rule.
+_FLOAT_12 = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 floats and the limits above.
+
+    The limits are checked while the document is composed, before any Python
+    value exists: nesting depth (the composer recurses once per level, so 1,000
+    levels would end in a RecursionError), the values aliases add (an alias
+    bomb), an alias inside the value it names (a loop), long texts and long
+    whole numbers. Each is a YAML error at its line and column."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._size: dict[int, tuple[yaml.Node, int]] = {}
+        """id(node) -> (node, its value count with aliases expanded); the node is
+        kept so that its id is not reused."""
+        self._aliased = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            known = self._size.get(id(node))
+            if known is None:
+                raise _LimitError(f"alias *{event.anchor} is inside the value it names "
+                                  "(a loop)", event.start_mark)
+            self._aliased += known[1]
+            if self._aliased > MAX_ALIAS_VALUES:
+                raise _LimitError(f"aliases expand to more than {MAX_ALIAS_VALUES:,} values",
+                                  event.start_mark)
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _LimitError(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.ScalarNode):
+            if len(node.value) > MAX_TEXT:
+                raise _LimitError(f"a value of {len(node.value):,} characters; at most "
+                                  f"{MAX_TEXT:,} are read", node.start_mark)
+            size = 1
+        elif isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._size[id(c)][1] for c in node.value)
+        else:
+            size = 1 + sum(self._size[id(k)][1] + self._size[id(v)][1] for k, v in node.value)
+        self._size[id(node)] = (node, size)
+        return node
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # A scalar that matches a tag but cannot be built (``2021-02-30`` as a
+        # date, ``!!float abc``, ``!!timestamp x``) raises ValueError,
+        # AttributeError and the like in PyYAML: a YAML error at the value.
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:
+            why = shorten(exc) if isinstance(exc, (ValueError, OverflowError)) else \
+                f"not a valid {node.tag.rsplit(':', 1)[-1]}"
+            raise _LimitError(f"cannot read this value: {why}", node.start_mark) from None
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        if len(node.value) > MAX_INT_TEXT:
+            raise _LimitError(f"a whole number of {len(node.value):,} characters; at most "
+                              f"{MAX_INT_TEXT} are read", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with YAML 1.2 floats (``2e6`` is a number) and the limits
+    on depth, aliases, texts and whole numbers (a :class:`yaml.YAMLError`)."""
+    loader = _Loader(text)  # a SafeLoader subclass
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> Problem:
+    """One located line for a YAML error (PyYAML's own text spans lines)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        # Raised before parsing, with a position but no line or column.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character
+        code = f"#x{ord(char) if isinstance(char, str) else int(char):04x}"
+        return Problem(f"{name} line {line}, column {column}",
+                       f"invalid YAML: character {code} is not allowed in YAML text")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = name if mark is None else f"{name} line {mark.line + 1}, column {mark.column + 1}"
+    what = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
+    return Problem(where, f"invalid YAML: {what}")
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _json_int(text: str) -> Any:
+    return _TooLong(text) if len(text) > MAX_INT_TEXT else int(text)
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _json_too_deep(text: str) -> tuple[int, int] | None:
+    """Line and column where the JSON text first nests deeper than
+    :data:`MAX_DEPTH` (strings skipped), or None."""
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                pos = m.start()
+                return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        elif tok in "]}":
+            depth -= 1
+    return None
+
+
+def parse_json(text: str, name: str) -> tuple[Any, Problem | None]:
+    """The JSON document, or the one problem that stops it being read. Depth
+    beyond :data:`MAX_DEPTH` that the parser survives is reported by
+    :func:`_check_document` where it sits; beyond the interpreter's recursion
+    limit (about 1,000 levels) it is located here."""
+    try:
+        return json.loads(text, parse_int=_json_int), None
+    except json.JSONDecodeError as exc:
+        return None, Problem(f"{name} line {exc.lineno}, column {exc.colno}",
+                             f"invalid JSON: {exc.msg}")
+    except RecursionError:
+        deep = _json_too_deep(text)
+        where = name if deep is None else f"{name} line {deep[0]}, column {deep[1]}"
+        return None, Problem(where, f"invalid JSON: nested more than {MAX_DEPTH} levels deep")
+
+
+def _check_document(doc: Any, locate: Callable[[Iterable[Any]], str]) -> list[Problem]:
+    """What the parsers could not check where it sits (JSON's depth, long texts and
+    whole numbers; texts from CSV files and workbooks): one problem per place.
+    Iterative, so no depth can exhaust the stack."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, _TooLong):
+            problems.append(Problem(locate(loc), f"a whole number of {value.length:,} "
+                                                 f"digits; at most {MAX_INT_TEXT} are read"))
+        elif isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                problems.append(Problem(locate(loc), f"a text of {len(value):,} characters; "
+                                                     f"at most {MAX_TEXT:,} are read"))
+        elif isinstance(value, (dict, list)):
+            if len(loc) >= MAX_DEPTH:
+                problems.append(Problem(locate(loc[:MAX_DEPTH]),
+                                        f"nested more than {MAX_DEPTH} levels deep"))
+                continue
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if isinstance(k, (str, _TooLong)):
+                        stack.append((k, (*loc, k if isinstance(k, str) else "[key]")))
+                    stack.append((v, (*loc, k)))
+            else:
+                stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+    return sorted(problems)
+
+
+# ---------------------------------------------------------------- files
+
+
+class _Refused(Exception):
+    """A file that is not read; the text says why, without anything from it."""
+
+
+def _read_bytes(path: Path | str, limit: int | None = None, follow: bool = True) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Opened without blocking (a FIFO would wait for a writer forever) and checked
+    before anything is read: a device (``/dev/zero`` never ends), a pipe or a
+    folder is refused, and so is a file over the limit. ``follow=False`` refuses
+    a symbolic link as the last part of the path (the caller resolved it)."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise _Refused("file not found") from None
+    except OSError as exc:
+        raise _Refused(f"cannot be opened: {exc.strerror or type(exc).__name__}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise _Refused("is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise _Refused("is not a regular file (a device, a pipe or a socket); not read")
+        if st.st_size > limit:
+            raise _Refused(f"is {st.st_size / 2**20:,.1f} MiB; files over "
+                           f"{limit / 2**20:,.0f} MiB are not read")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # it grew while being read
+                raise _Refused(f"is over {limit / 2**20:,.0f} MiB; not read")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _Refused(f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        os.close(fd)
+
+
+def _decode(data: bytes, encoding: str = "utf-8") -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        # The position only: nothing of a file that is not text is echoed.
+        raise _Refused(f"is not UTF-8 text (byte {exc.start + 1:,} is not)") from None
+
+
+def _path_text(value: str) -> str:
+    """A path for a message: one line, its start and its end (the file name)."""
+    return clip(one_line(value), 160)
+
+
+def _path_problem(value: str) -> str | None:
+    """Why a CSV path as written cannot be a path, or None."""
+    if not value.strip():
+        return "the CSV path is empty"
+    if len(value) > MAX_PATH:
+        return f"the CSV path has {len(value):,} characters; at most {MAX_PATH:,}"
+    if one_line(value) != value:
+        return "the CSV path holds a control character"
+    return None
+
+
+def csv_location(base: Path, value: str, roots: Iterable[Path] = ()) -> Path | str:
+    """The real path of the CSV file ``value`` (relative to the instance's folder
+    ``base``), or why it is not read: it must resolve (symbolic links followed)
+    to a place inside ``base`` or one of ``roots`` (``--allow-files-outside``).
+    Checked before anything is opened, so that an instance cannot make wfopt
+    read, and echo in its messages, a file elsewhere (``../../etc/passwd``)."""
+    why = _path_problem(value)
+    if why is not None:
+        return why
+    real = Path(os.path.realpath(base / value))
+    allowed = [Path(os.path.realpath(base)), *(Path(os.path.realpath(r)) for r in roots)]
+    if not any(real == r or real.is_relative_to(r) for r in allowed):
+        return (f"CSV file '{_path_text(value)}' is outside the instance's folder and was not "
+                "read; move it into the folder, or allow its folder with "
+                "--allow-files-outside DIR")
+    return real
+
+
 # ---------------------------------------------------------------- reading
 
 
-def read_document(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]]:
-    """Read the instance document and expand its CSV sections."""
+def read_document(path: Path, roots: Iterable[Path] = ()
+                  ) -> tuple[dict[str, Any], Provenance, list[Problem]]:
+    """Read the instance document and expand its CSV sections.
+
+    CSV sections are read only from inside the instance's folder or one of
+    ``roots`` (see :func:`csv_location`); every file only when it is a regular
+    file of at most :data:`MAX_FILE_BYTES`."""
+    path = Path(path)
+    prov = Provenance(file=path.name)
+    shown = _path_text(str(path))
+    if _path_problem(str(path)) is not None:
+        return {}, prov, [Problem(shown, "the path holds a control character or is empty")]
+    try:
+        data = _read_bytes(path)
+    except _Refused as why:
+        return {}, prov, [Problem(shown, str(why))]
     if path.suffix.lower() == ".xlsx":
         # A workbook holds the whole instance, its list sections as sheets
         # (SPEC §3, "Workbooks"); optimiser.workbook reads it into the same
         # document and provenance, so everything after this is shared.
         from optimiser.workbook import read_workbook
 
-        return read_workbook(path)
-    prov = Provenance(file=path.name)
+        doc, prov, problems = read_workbook(path)
+        return _checked(doc, prov, problems)
     problems: list[Problem] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}, prov, [Problem(str(path), "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return {}, prov, [Problem(str(path), f"cannot read: {exc}")]
-    try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text)
-    except json.JSONDecodeError as exc:
-        return {}, prov, [Problem(f"{path.name} line {exc.lineno}, column {exc.colno}",
-                                  f"invalid JSON: {exc.msg}")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = path.name if mark is None else (
-            f"{path.name} line {mark.line + 1}, column {mark.column + 1}")
-        what = getattr(exc, "problem", None) or str(exc)
-        return {}, prov, [Problem(where, f"invalid YAML: {what}")]
+        text = _decode(data)
+    except _Refused as why:
+        return {}, prov, [Problem(shown, str(why))]
+    if path.suffix.lower() == ".json":
+        doc, problem = parse_json(text, path.name)
+        if problem is not None:
+            return {}, prov, [problem]
+    else:
+        try:
+            doc = parse_yaml(text)
+        except yaml.YAMLError as exc:
+            return {}, prov, [_yaml_problem(exc, path.name, text)]
     if not isinstance(doc, dict):
         return {}, prov, [Problem(path.name, "the instance must be a mapping of sections")]
+    limits = _check_document(doc, lambda loc: prov.locate(loc, doc))
+    if limits:
+        return {}, prov, limits
     for section, model in LIST_SECTIONS.items():
         value = doc.get(section)
         if isinstance(value, str):
-            items, src, csv_problems = read_csv_section(path.parent / value, section, model)
+            where = csv_location(path.parent, value, roots)
+            if isinstance(where, str):
+                items, src, csv_problems = [], None, [Problem(section, where)]
+            else:
+                items, src, csv_problems = read_csv_section(where, section, model,
+                                                            resolved=True)
             problems += csv_problems
             doc[section] = items
             if src is not None:
                 prov.csv[section] = src
             else:
                 prov.unread.add(section)
+    return _checked(doc, prov, problems)
+
+
+def _checked(doc: dict[str, Any], prov: Provenance, problems: list[Problem]
+             ) -> tuple[dict[str, Any], Provenance, list[Problem]]:
+    """The document, or nothing when a value is over a limit (no later step sees
+    a text of a million characters or a number too long to read)."""
+    limits = _check_document(doc, lambda loc: prov.locate(loc, doc)) if doc else []
+    _NAMES.clear()  # the document changes from here on (overrides)
+    if limits:
+        return {}, prov, [*problems, *limits]
     return doc, prov, problems
 
 
 def read_csv_section(
-    csv_path: Path, section: str, model: type[BaseModel]
+    csv_path: Path, section: str, model: type[BaseModel], resolved: bool = False
 ) -> tuple[list[dict[str, Any]], CsvSource | None, list[Problem]]:
-    """Read one section from a CSV file into a list of item dicts."""
-    name = csv_path.name
+    """Read one section from a CSV file into a list of item dicts.
+
+    The file is read as :func:`_read_bytes` allows; ``resolved`` (a path
+    :func:`csv_location` resolved) refuses a symbolic link in its place, which
+    would be one put there since."""
+    name = shorten(csv_path.name, 100)
     try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        return [], None, [Problem(f"{section}", f"CSV file not found: {csv_path}")]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        text = _decode(_read_bytes(csv_path, follow=not resolved), "utf-8-sig")
+    except _Refused as why:
+        what = _path_text(str(csv_path))
+        if str(why) == "file not found":
+            return [], None, [Problem(section, f"CSV file not found: {what}")]
+        return [], None, [Problem(name, f"cannot read CSV: {why}")]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
         return [], None, [Problem(name, f"cannot read CSV: {exc}")]
     if not rows:
         return [], None, [Problem(name, "empty CSV file: a header row is needed")]
@@ -303,10 +650,10 @@ def section_from_rows(
         top = col.split(".", 1)[0]
         if top not in allowed:
             expected = ", ".join(sorted(allowed))
-            problems.append(Problem(f"{name} column {col or j + 1}",
+            problems.append(Problem(f"{name} column {shorten(col) or j + 1}",
                                     f"unknown column; expected some of: {expected}"))
         elif col in header[:j]:
-            problems.append(Problem(f"{name} column {col}", "duplicate column"))
+            problems.append(Problem(f"{name} column {shorten(col)}", "duplicate column"))
         else:
             keep.append(j)
     src = CsvSource(file=name, columns={header[j] for j in keep})
@@ -333,8 +680,9 @@ def section_from_rows(
                 if first.get(col) != cells.get(col):
                     problems.append(Problem(
                         f"{name} row {r}, column {col}",
-                        f"differs from row {src.item_rows[i]} for the same id '{item_id}' "
-                        f"('{cells.get(col, '')}' vs '{first.get(col, '')}')"))
+                        f"differs from row {src.item_rows[i]} for the same id "
+                        f"'{shorten(item_id)}' ('{shorten(cells.get(col, ''))}' vs "
+                        f"'{shorten(first.get(col, ''))}')"))
         else:
             i = len(items)
             if item_id is not None:
@@ -342,7 +690,11 @@ def section_from_rows(
             plain.append(dict(cells))
             item: dict[str, Any] = {}
             for col, text in cells.items():
-                _put(item, col, _parse_cell(col.rsplit(".", 1)[-1], text))
+                if not _put(item, col, _parse_cell(col.rsplit(".", 1)[-1], text)):
+                    problems.append(Problem(
+                        f"{name} row {r}, column {shorten(col)}",
+                        f"'{shorten(col.split('.', 1)[0])}' is given both as one column and "
+                        "by its parts; give one or the other"))
             items.append(item)
             src.item_rows.append(r)
             src.year_rows.append({})
@@ -355,7 +707,7 @@ def section_from_rows(
                 elif fld in items[i]:
                     problems.append(Problem(
                         f"{name} row {r}, column {fld}",
-                        f"{fld} of '{item_id}' is already given (row "
+                        f"{fld} of '{shorten(item_id)}' is already given (row "
                         f"{src.year_rows[i].get(fld, {}).get('*', src.item_rows[i])}); "
                         f"give one number without a year or one row per year"))
                 else:
@@ -366,39 +718,46 @@ def section_from_rows(
                 year: int | str = int(year_cell)
             except ValueError:
                 problems.append(Problem(f"{name} row {r}, column year",
-                                        f"must be a whole year, got '{year_cell}'"))
+                                        f"must be a whole year, got '{shorten(year_cell)}'"))
                 continue
             for fld, text in year_vals.items():
                 target = items[i].setdefault(fld, {})
                 if not isinstance(target, dict):
                     problems.append(Problem(
                         f"{name} row {r}, column {fld}",
-                        f"{fld} of '{item_id}' is already given for every year (row "
+                        f"{fld} of '{shorten(item_id)}' is already given for every year (row "
                         f"{src.year_rows[i][fld]['*']}); give one number without a year "
                         f"or one row per year"))
                     continue
                 if year in target:
                     problems.append(Problem(
                         f"{name} row {r}, column year",
-                        f"year {year} given twice for '{item_id}' "
+                        f"year {year} given twice for '{shorten(item_id)}' "
                         f"(row {src.year_rows[i][fld][year]})"))
                     continue
                 target[year] = text
                 src.year_rows[i].setdefault(fld, {})[year] = r
         elif year_cell is not None:
             problems.append(Problem(f"{name} row {r}, column year",
-                                    f"year {year_cell} is given but no "
+                                    f"year {shorten(year_cell)} is given but no "
                                     f"{' or '.join(year_fields)}"))
     return items, src, problems
 
 
-def _put(item: dict[str, Any], column: str, value: Any) -> None:
-    """Store a cell; dotted columns (``supervision.group``) make nested mappings."""
+def _put(item: dict[str, Any], column: str, value: Any) -> bool:
+    """Store a cell; dotted columns (``supervision.group``) make nested mappings.
+    False (nothing stored) when another column already gave the value whole
+    (``supervision`` beside ``supervision.group``)."""
     parts = column.split(".")
     node = item
     for p in parts[:-1]:
         node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            return False
+    if isinstance(node.get(parts[-1]), dict):
+        return False
     node[parts[-1]] = value
+    return True
 
 
 def _parse_cell(fld: str, text: str) -> Any:
@@ -481,12 +840,21 @@ def _is_union_branch(err: dict) -> bool:
                for p in err["loc"])
 
 
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict = 2, 4, 4
+_BRIEF.maxstring, _BRIEF.maxlong, _BRIEF.maxother = MAX_VALUE, 30, MAX_VALUE
+
+
 def _fmt(v: Any) -> str:
+    """A value as a message quotes it: one line, short (a list or mapping shows
+    its first items, a long text its start, then "…")."""
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     if isinstance(v, str):
-        return f"'{v}'"
-    return str(v)
+        return f"'{shorten(v)}'"
+    if isinstance(v, (list, tuple, dict, set, int)) and not isinstance(v, bool):
+        return shorten(_BRIEF.repr(v), 2 * MAX_VALUE)
+    return shorten(v)
 
 
 def _as_number(v: Any) -> Any:
@@ -524,6 +892,10 @@ def _message(err: dict, loc: tuple) -> str:
         return "unknown key"
     if kind in ("float_parsing", "float_type"):
         return f"must be a number, got {_fmt(got)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {_fmt(got)}"
+    if kind == "int_parsing_size":
+        return f"must be a whole number of at most {MAX_INT_TEXT} digits, got {_fmt(got)}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number, got {_fmt(got)}"
     if kind in ("bool_parsing", "bool_type"):
@@ -617,14 +989,63 @@ def _model_in(tp: Any) -> Any:
 def validate_document(doc: dict[str, Any], prov: Provenance,
                       locate: Callable[[Iterable[Any]], str] | None = None
                       ) -> tuple[Instance | None, list[Problem]]:
-    """Validate the expanded document field by field."""
+    """Validate the expanded document field by field, then every number of the
+    result (:func:`number_problems`)."""
     try:
-        return Instance.model_validate(doc), []
+        inst = Instance.model_validate(doc)
     except ValidationError as exc:
         problems = validation_problems(exc, prov, locate or Locator(prov, doc))
         # A section whose CSV could not be read is already reported; that it is
         # now empty is not a second problem.
         return None, [p for p in problems if p.location not in prov.unread]
+    problems = number_problems(inst, locate or Locator(prov, doc))
+    return (None, problems) if problems else (inst, [])
+
+
+MAX_INT = 2**31 - 1
+"""The largest whole number a field may hold (a seed, a count of units): what
+the solver's integer options take."""
+
+INT_LIMITS = {"threads": 1024}
+"""Tighter limits on whole numbers by field: HiGHS would try to start a billion
+threads."""
+
+
+def number_problems(inst: BaseModel, locate: Callable[[Iterable[Any]], str]) -> list[Problem]:
+    """Numbers of a validated instance the model cannot use: not finite (``.inf``,
+    ``.nan`` in a field without the schema's finite types, such as
+    ``max_trainees_per_fte``), above :data:`~optimiser.schema.MAX_AMOUNT`, or a
+    whole number above :data:`MAX_INT`. The schema's number types check their
+    own fields; this covers every other one, wherever it is."""
+    from optimiser.schema import MAX_AMOUNT
+
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(inst, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, BaseModel):
+            stack.extend((getattr(value, f), (*loc, f)) for f in type(value).model_fields)
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                stack.append((k, (*loc, k, "[key]")))
+                stack.append((v, (*loc, k)))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                problems.append(Problem(locate(loc), f"must be a finite number, got {value}"))
+            elif abs(value) > MAX_AMOUNT:
+                problems.append(Problem(locate(loc), f"must be at most 1e12, the most the "
+                                                     f"model solves reliably; got {value:.4g}"))
+        elif isinstance(value, int):
+            field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+            limit = INT_LIMITS.get(field_name, MAX_INT)
+            if abs(value) > limit:
+                problems.append(Problem(locate(loc), f"must be at most {limit:,}, got "
+                                                     f"{_fmt(value)}"))
+    return sorted(problems)
 
 
 def partial_checks(doc: dict[str, Any], prov: Provenance,
@@ -685,8 +1106,12 @@ def partial_checks(doc: dict[str, Any], prov: Provenance,
 
 
 def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
-                  timings: dict[str, float] | None = None) -> Instance:
+                  timings: dict[str, float] | None = None,
+                  allow_files_outside: Iterable[str | Path] = ()) -> Instance:
     """Read, override and validate an instance file.
+
+    CSV sections are read only from inside the instance's folder, or from one
+    of the folders ``allow_files_outside`` names (``--allow-files-outside``).
 
     ``overrides`` are :class:`~optimiser.overrides.Override` objects or
     ``(kind, key, value)`` tuples with kind ``set`` or ``scale`` (SPEC §5).
@@ -697,7 +1122,7 @@ def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
     import time
 
     t0 = time.perf_counter()
-    doc, prov, problems = read_document(Path(path))
+    doc, prov, problems = read_document(Path(path), [Path(r) for r in allow_files_outside])
     if problems and not doc:
         raise InputError(problems)
     if timings is not None:
@@ -724,6 +1149,7 @@ def instance_from_document(doc: dict[str, Any], prov: Provenance,
     t0 = time.perf_counter()
     locate = Locator(prov, doc)
     problems = [*problems, *apply_overrides(doc, as_overrides(overrides), locate.written)]
+    _NAMES.clear()  # overrides may have renamed items
     t1 = time.perf_counter()
     inst, field_problems = validate_document(doc, prov, locate)
     problems += field_problems

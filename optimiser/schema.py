@@ -14,16 +14,57 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-Rate01 = Annotated[float, Field(ge=0.0, le=1.0)]
+MAX_AMOUNT = 1e12
+"""The largest amount of money (and any other number without a tighter limit) an
+instance may hold. Money enters the model as coefficients and bounds; HiGHS
+refuses a model with a coefficient of 1e15 or more. (docs/instance-format.md,
+"Safety limits".)"""
+
+MAX_FTE = 1e9
+"""The largest number of staff, places, recruits or returners a field may hold:
+far above any health service, and small enough that one FTE still shows against
+the solver's tolerances."""
+
+FTE_FIELDS = frozenset({
+    "fte", "joiners", "posts", "min_cohort", "max_places_per_year", "committed",
+    "max_increase", "max_decrease", "pool", "max_per_year", "max_total", "required",
+})
+""":data:`NonNeg` fields counted in FTE or places, held to :data:`MAX_FTE`; every
+other one (money, weights, tolerances) to :data:`MAX_AMOUNT`."""
+
+
+def _within_limit(value: float, info: ValidationInfo) -> float:
+    """An upper limit by field (not ``Field(le=…)``, which would turn a negative
+    value's message into a range, ``must be in [0, 1e12]``, rather than ``≥ 0``)."""
+    fte = info.field_name in FTE_FIELDS
+    limit = MAX_FTE if fte else MAX_AMOUNT
+    if value > limit:
+        what = "1e9 for FTE and places" if fte else "1e12 for amounts"
+        got = f"{value:.4g}".replace("e+", "e").replace("e0", "e")
+        raise ValueError(f"must be at most {what}, the most the model solves reliably; "
+                         f"got {got}")
+    return value
+
+
+Rate01 = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 """A rate or share in [0, 1]."""
 
-RateOpen01 = Annotated[float, Field(gt=0.0, le=1.0)]
+RateOpen01 = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
 """A rate in (0, 1]."""
 
-NonNeg = Annotated[float, Field(ge=0.0)]
-"""A non-negative number."""
+NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False), AfterValidator(_within_limit)]
+"""A non-negative, finite number: at most :data:`MAX_FTE` in the fields of
+:data:`FTE_FIELDS`, at most :data:`MAX_AMOUNT` in the others."""
 
 Identifier = Annotated[str, Field(min_length=1, pattern=r"^[^\s;:,.]+$")]
 """An id: non-empty, no spaces, and none of ``; : , .`` (they are separators in
