@@ -26,7 +26,7 @@ from formulations.data import ModelData
 from formulations.posts import vacancies
 from formulations.targets import scope_label
 from formulations.training import has_runs, intake_years
-from optimiser.atomic import atomic_directory, only_files_with_suffixes
+from optimiser.atomic import Marked, atomic_directory
 
 TABLES = ("workforce", "targets", "training", "return_to_practice", "retention",
           "international", "budget")
@@ -47,9 +47,12 @@ COLUMNS: dict[str, list[str]] = {
 
 DECIMALS = 6
 
-RESULTS_FOLDER = only_files_with_suffixes(".csv", ".json", ".html", ".xlsx")
-"""What a results directory holds (tables, summary, report, ``results.xlsx``):
-an existing folder holding anything else is not replaced by :meth:`Result.write`."""
+RESULTS_FOLDER = Marked("wfopt solve", later=frozenset({"report.html"}))
+"""What a results directory holds: what :meth:`Result.write` wrote there (tables,
+summary, ``results.xlsx``), listed in its marker (:data:`optimiser.atomic.MARKER`),
+and the ``report.html`` that ``wfopt report`` adds. An existing folder holding
+anything else, or without the marker, is not replaced: a planner's own ``.csv``
+files look like results but are not."""
 
 RESULTS_WORKBOOK = "results.xlsx"
 """The workbook ``wfopt solve --xlsx`` adds to a results directory."""
@@ -320,9 +323,11 @@ class Result:
     def write(self, out_dir: str | Path, xlsx: bool = False) -> Path:
         """Write ``summary.json`` and every table into ``out_dir`` atomically:
         everything goes to a temporary sibling folder that replaces ``out_dir``
-        only once complete. An existing ``out_dir`` holding other files than a
-        results directory's, or holding the current folder, is left alone:
-        :class:`~optimiser.atomic.OutputFolderError`.
+        only once complete. An existing ``out_dir`` that an earlier
+        ``Result.write`` did not write (:data:`RESULTS_FOLDER`), or holding the
+        current folder, is left alone: :class:`~optimiser.atomic.OutputFolderError`.
+        A failed write (a full disk: ``OSError``) leaves no temporary folder and
+        the previous ``out_dir`` as it was.
 
         ``timings["write"]`` becomes the seconds spent writing the tables. It is
         taken just before ``summary.json`` is written, so that the summary carries
