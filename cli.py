@@ -1,8 +1,11 @@
 """The ``wfopt`` command: a thin shell over the library API.
 
-Exit codes (docs/model.md, "Statuses and exit codes"): 0 a plan, 1 no plan, 2
-invalid input or usage. Input problems are printed one per line as
-``location | message``, never as a traceback.
+Exit codes (docs/model.md, "Statuses and exit codes"): 0 a plan, 1 no plan (or
+the results could not be written, or a fault in wfopt), 2 invalid input or
+usage. Input problems are printed one per line as ``location | message``, never
+as a traceback; a fault in wfopt itself is one ``internal error`` line that says
+how to report it (the traceback with ``--debug``), and an interrupt (Ctrl-C),
+even during the imports, is one ``interrupted`` line (exit 130).
 """
 
 from __future__ import annotations
@@ -15,15 +18,21 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import typer
-from typer.core import TyperCommand
+try:
+    import typer
+    from typer.core import TyperCommand
 
-from optimiser import InputError, Override, Result, SolveOptions, load_instance
-from optimiser import solve as solve_instance
-from optimiser.atomic import OutputFolderError, check_output_folder
-from optimiser.checks import fair_share_warnings
-from optimiser.results import RESULTS_FOLDER
-from optimiser.schema import Instance, json_schema
+    from optimiser import InputError, Override, Result, SolveOptions, load_instance
+    from optimiser import solve as solve_instance
+    from optimiser.atomic import OutputFolderError, check_output_folder
+    from optimiser.checks import fair_share_warnings
+    from optimiser.errors import ModelError, TooLarge, bounded
+    from optimiser.results import RESULTS_FOLDER
+    from optimiser.schema import Instance, json_schema
+    from optimiser.solve import effective_options
+except KeyboardInterrupt:  # Ctrl-C during the imports (seconds): no traceback
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
 
 
 class Command(TyperCommand):
@@ -74,6 +83,10 @@ SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE", help="Change one value of the instance before it is "
     "checked, e.g. budgets.hee.per_year=3e8. KEY is a dotted path into the instance, list "
     "items by id (docs/instance-format.md, section Overrides). Repeatable.")]
+AllowOpt = Annotated[list[Path] | None, typer.Option(
+    "--allow-files-outside", metavar="DIR", help="Also read CSV sections from DIR. By "
+    "default only files inside the instance's folder are read (docs/instance-format.md, "
+    "Safety limits). Repeatable.", show_default=False)]
 MODE_HELP = ("lexicographic (the least weighted shortfall, then the least cost) or "
              "weighted (one objective); default: the instance's objective.mode.")
 ScaleOpt = Annotated[list[str] | None, typer.Option(
@@ -84,7 +97,7 @@ ScaleOpt = Annotated[list[str] | None, typer.Option(
 def fail_input(problems: list) -> None:
     """Print input problems, one per line, and exit 2."""
     for p in problems:
-        typer.echo(str(p), err=True)
+        typer.echo(bounded(p, 1000), err=True)
     n = len(problems)
     typer.echo(f"{n} problem{'s' if n != 1 else ''} in the input; nothing was solved.",
                err=True)
@@ -102,15 +115,16 @@ def parse_overrides(sets: list[str] | None, scales: list[str] | None) -> list[Ov
                 errors.append(str(exc))
     if errors:
         for e in errors:
-            typer.echo(e, err=True)
+            typer.echo(bounded(e, 1000), err=True)
         raise typer.Exit(2)
     return out
 
 
-def load_or_exit(path: Path, sets: list[str] | None, scales: list[str] | None) -> Instance:
+def load_or_exit(path: Path, sets: list[str] | None, scales: list[str] | None,
+                 allow: list[Path] | None = None) -> Instance:
     overrides = parse_overrides(sets, scales)
     try:
-        return load_instance(path, overrides)
+        return load_instance(path, overrides, allow_files_outside=allow or ())
     except InputError as exc:
         fail_input(exc.problems)
         raise  # unreachable: fail_input exits
@@ -147,13 +161,14 @@ def describe(inst: Instance) -> str:
 
 
 @app.command(cls=Command)
-def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None) -> None:
+def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None,
+             allow_files_outside: AllowOpt = None) -> None:
     """Check an instance file and print a short summary.
 
     Exit 0 when it is valid; exit 2 listing every problem, one per line as
     "location | message".
     """
-    inst = load_or_exit(instance, set_, scale)
+    inst = load_or_exit(instance, set_, scale, allow_files_outside)
     typer.echo(describe(inst))
     typer.echo("valid")
 
@@ -199,12 +214,13 @@ def generate(
     typer.echo(f"instance written to {path}")
 
 
-def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None
-               ) -> tuple[Instance, dict[str, float]]:
+def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None,
+               allow: list[Path] | None = None) -> tuple[Instance, dict[str, float]]:
     timings: dict[str, float] = {}
     overrides = parse_overrides(sets, scales)
     try:
-        inst = load_instance(path, overrides, timings=timings)
+        inst = load_instance(path, overrides, timings=timings,
+                             allow_files_outside=allow or ())
     except InputError as exc:
         fail_input(exc.problems)
         raise
@@ -400,11 +416,13 @@ def solve(
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Results "
                                              "directory to write (atomically).")] = None,
     time_limit: Annotated[float | None, typer.Option(metavar="SECONDS", help="Time for the "
-                                                     "whole solve.", min=0.001)] = None,
+                                                     "whole command, from its start: "
+                                                     "reading, building, solving, explaining "
+                                                     "and writing.", min=0.001)] = None,
     mip_gap: Annotated[float | None, typer.Option(metavar="GAP", help="Relative MIP gap, "
                                                   "e.g. 1e-4.", min=0.0)] = None,
     threads: Annotated[int | None, typer.Option(metavar="N", help="HiGHS threads.",
-                                                min=1)] = None,
+                                                min=1, max=1024)] = None,
     seed: Annotated[int | None, typer.Option(metavar="N", help="HiGHS random seed.",
                                              min=0)] = None,
     mode: Annotated[str | None, typer.Option(metavar="MODE", help=MODE_HELP)] = None,
@@ -428,12 +446,18 @@ def solve(
     no_scenarios: Annotated[bool, typer.Option(
         "--no-scenarios", help="Ignore the instance's scenarios: one deterministic "
         "plan.")] = False,
+    allow_files_outside: AllowOpt = None,
 ) -> None:
     """Solve an instance: print the summary, write the result tables.
 
     Exit 0 with a plan (optimal or feasible), 1 without (infeasible, no_solution,
-    error), 2 for invalid input. Statuses and the tables: docs/model.md.
+    error) or when the results could not be written (the summary is printed all
+    the same), 2 for invalid input. Statuses and the tables: docs/model.md.
     """
+    # The time limit runs from the process's start (imports included: what the
+    # user waits for) when run as ``wfopt``, else from here.
+    started = time.perf_counter()
+    clock = PROCESS_START if PROCESS_START is not None else started
     if mode is not None and mode not in ("lexicographic", "weighted"):
         typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
         raise typer.Exit(2)
@@ -447,11 +471,15 @@ def solve(
         except OutputFolderError as exc:
             typer.echo(f"--out {exc}", err=True)
             raise typer.Exit(2) from None
-    started = time.perf_counter()
-    inst, timings = load_timed(instance, set_, scale)
+    inst, timings = load_timed(instance, set_, scale, allow_files_outside)
     inst = choose_scenarios(inst, scenarios, scenario, no_scenarios)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                        mode=mode, verbose=verbose)
+                        mode=mode, verbose=verbose, started=clock)
+    try:
+        effective_options(inst, opts)  # options that do not fit the instance: exit 2
+    except ValueError as exc:
+        typer.echo(bounded(f"options | {exc}", 1000), err=True)
+        raise typer.Exit(2) from None
     try:
         if inst.scenarios is not None:
             from optimiser.scenarios import solve_scenarios
@@ -459,11 +487,20 @@ def solve(
             result = solve_scenarios(inst, opts, timings)
         else:
             result = run_solve(inst, opts, timings)
-    except ValueError as exc:
-        typer.echo(f"options | {exc}", err=True)
+    except InputError as exc:
+        fail_input(exc.problems)
+        raise
+    except ModelError as exc:
+        typer.echo(bounded(exc, 1000), err=True)
+        typer.echo("the instance's numbers cannot be solved together; nothing was solved.",
+                   err=True)
         raise typer.Exit(2) from None
+    except TooLarge as exc:
+        typer.echo(bounded(f"{instance} | {exc}", 1000), err=True)
+        raise typer.Exit(2) from None
+    unwritten = None
     if out is not None:
-        result.write(out, xlsx=xlsx)  # records timings["write"] itself, before summary.json
+        unwritten = write_results(result, out, xlsx)
     total = time.perf_counter() - started
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
@@ -471,11 +508,40 @@ def solve(
         print_summary(result)
         print_fairness(result)
         print_scenarios(result)
-        if out is not None:
+        if out is not None and unwritten is None:
             typer.echo(f"results written to {out}")
     if profile:
         print_profile(result, total, started, err=as_json)
+    if unwritten is not None:
+        typer.echo(unwritten, err=True)
+        raise typer.Exit(2 if unwritten.startswith("--out") else 1)
     raise typer.Exit(0 if result.has_plan else 1)
+
+
+def write_results(result: Result, out: Path, xlsx: bool) -> str | None:
+    """Write the results directory; None when done, else the one line that says
+    why not. The summary is printed either way (after this), so that a full
+    disk does not lose the plan: the caller exits 1."""
+    try:
+        result.write(out, xlsx=xlsx)  # records timings["write"] itself, before summary.json
+    except OutputFolderError as exc:  # the folder changed while the plan was solved
+        return bounded(f"--out {exc}", 1000)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        return bounded(f"{out} | the results could not be written: {why}; nothing was "
+                       "written there (the summary above is the plan)", 1000)
+    return None
+
+
+def process_age() -> float:
+    """Seconds since this process started (interpreter start and imports
+    included); 0 when the system does not say."""
+    try:
+        import psutil
+
+        return max(time.time() - psutil.Process().create_time(), 0.0)
+    except Exception:  # no process table (a sandbox): count from now
+        return 0.0
 
 
 def print_profile(result: Result, total: float, started: float, err: bool) -> None:
@@ -757,19 +823,64 @@ def print_sweep(frame, columns: list[str], most: int = 40) -> None:
         typer.echo(f"… {len(frame) - most} more points in sweep.csv")
 
 
+DEBUG = False
+"""Whether ``--debug`` was given: internal errors show their traceback."""
+
+PROCESS_START: float | None = None
+"""``time.perf_counter()`` at the process's start, set by :func:`main` (the
+console script), where the time limit starts to run."""
+
+
+@app.callback()
+def main_options(debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of an internal error (a fault in wfopt, to "
+        "report), not only its one line. May also follow the command.")] = False) -> None:
+    global DEBUG
+    DEBUG = DEBUG or debug
+
+
+INTERNAL_ERROR = ("internal error: {what}. This is a fault in wfopt, not in the input: "
+                  "please report it to the wfopt maintainers with the command, the instance "
+                  "and the output of the same command with --debug (which shows the "
+                  "traceback).")
+
+
 def main() -> None:
-    """Console entry point: an unexpected failure is reported in one line, exit 1
-    (``WFOPT_DEBUG=1`` shows the traceback); input problems never reach here."""
+    """Console entry point: an unexpected failure is reported in one line that
+    says how to report it, exit 1 (``--debug`` or ``WFOPT_DEBUG=1`` shows the
+    traceback); input problems never reach here."""
+    global DEBUG, PROCESS_START
+    PROCESS_START = time.perf_counter() - process_age()
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" in argv[:cut]:  # anywhere before "--": after the command as well
+        DEBUG = True
+        sys.argv[1:] = [a for a in argv[:cut] if a != "--debug"] + argv[cut:]
+    DEBUG = DEBUG or bool(os.environ.get("WFOPT_DEBUG"))
+    if not DEBUG:
+        import logging
+
+        # Pyomo logs the error it is about to raise (several lines); the raise
+        # is reported below, in one.
+        logging.getLogger("pyomo").setLevel(logging.CRITICAL)
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 130:  # typer turns Ctrl-C in a command into a silent exit 130
+            typer.echo("interrupted", err=True)
+        raise
+    except BrokenPipeError:  # ``wfopt solve … | head``: the reader left
+        with_devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(with_devnull, sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:  # the last line of defence for the CLI
-        if os.environ.get("WFOPT_DEBUG"):
+        if DEBUG:
             raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set WFOPT_DEBUG=1 for the "
-                   "traceback, and please report it)", err=True)
+        what = bounded(f"{type(exc).__name__}: {exc}", 300)
+        typer.echo(INTERNAL_ERROR.format(what=what), err=True)
         sys.exit(1)
 
 

@@ -42,6 +42,7 @@ is the plan's own LP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +113,18 @@ class FixedLP:
     """Which columns are integer (fixed here)."""
     objective: float = float("nan")
     status: str = ""
+    deadline: float | None = None
+    """``time.perf_counter()`` after which no re-solve starts (:class:`OutOfTime`)."""
+
+
+class OutOfTime(Exception):
+    """The deadline passed before the marginal values were all computed: the
+    caller reports none rather than a partial table, or overrunning."""
+
+
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() >= deadline:
+        raise OutOfTime
 
 
 def _key(component_data) -> tuple[str, Any]:
@@ -167,6 +180,7 @@ def gain(lp: FixedLP, cols: dict[int, tuple[float, float]] | None = None,
     """How much the objective falls when columns / rows get the given bounds
     (re-solved from the current basis); ``None`` if that LP is infeasible. The
     bounds are restored afterwards."""
+    _in_time(lp.deadline)  # the loop guard: every re-solve goes through here
     h = lp.h
     cols, rows = cols or {}, rows or {}
     old_cols = {j: (lp.col_lower[j], lp.col_upper[j]) for j in cols}
@@ -408,15 +422,19 @@ class _Table:
 
 
 def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic",
-                    value_per_fte: float | None = None) -> tuple[pd.DataFrame, list[str]]:
+                    value_per_fte: float | None = None, deadline: float | None = None
+                    ) -> tuple[pd.DataFrame, list[str]]:
     """Marginal values of budgets and binding caps around the plan ``x``.
 
     ``hm`` is the :class:`optimiser.solve.HighsModel` the plan came from. Returns
     the ``marginal_values.csv`` frame and notes (empty when all went well,
-    otherwise why the values are missing).
+    otherwise why the values are missing). ``deadline`` (a
+    ``time.perf_counter()``): :class:`OutOfTime` when it passes first.
     """
     cost = hm.c_W if mode != "weighted" else hm.c_W + hm.c_C / value_per_fte
     lp = fixed_integer_lp(hm, x, cost)
+    lp.deadline = deadline
+    _in_time(deadline)
     if lp.status != "Optimal":
         return (pd.DataFrame(columns=COLUMNS),
                 [f"marginal values not computed: the plan's LP with integers fixed ended "
@@ -425,6 +443,8 @@ def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic"
     binary = np.array([v.is_binary() for v in hm.columns], dtype=bool)
     places_free = (fixed_integer_lp(hm, x, cost, hold=binary)
                    if (hm.integrality.astype(bool) & ~binary).any() else lp)
+    places_free.deadline = deadline
+    _in_time(deadline)
     t = _Table(lp, d, mode, places_free)
     per_m = money(MILLION, d.inst.currency)
     limits = per_year_limit(d)

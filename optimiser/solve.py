@@ -26,8 +26,9 @@ from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
+from optimiser.errors import ModelError, TooLarge
 from optimiser.highs import LATER, new_highs, use_threads
-from optimiser.marginals import marginal_values
+from optimiser.marginals import OutOfTime, marginal_values
 from optimiser.results import Result, clean, extract_tables, instance_names
 from optimiser.schema import Instance
 
@@ -54,6 +55,10 @@ class SolveOptions:
     """Explain the outcome: marginal values and what binds for a plan
     (:mod:`optimiser.marginals`, :mod:`optimiser.diagnose`), the conflicting
     constraints without one. Sweeps that only need W and C may switch it off."""
+    started: float | None = None
+    """``time.perf_counter()`` at which ``time_limit`` started to run (the
+    command's start, so that loading counts); default: when :func:`solve` is
+    called."""
 
 
 def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str, Any]:
@@ -129,12 +134,17 @@ class HighsModel:
         self.threads: int | None = None
         """HiGHS threads of the stages (set by :meth:`set_options`)."""
         self.h = new_highs(threads=LATER)
+        self.deadline: float | None = None
+        """When set, the time by which the analyses after the stages must end:
+        :meth:`lp_copy` gives its copies what is left as their time limit."""
+        too_large(self.h, A, self.c_W, self.c_C, repn.rows, repn.columns)
         status = self.h.passModel(
             n, len(repn.rows), A.nnz, 1, 1, 0.0, self.c_W, col_lower, col_upper, lower,
             upper, A.indptr.astype(np.int32), A.indices.astype(np.int32),
             A.data.astype(np.float64), integrality)
         if status == highspy.HighsStatus.kError:
-            raise RuntimeError("HiGHS refused the model")
+            raise ModelError("model | HiGHS refused the model: some number in the instance is "
+                             "beyond what it accepts")
         self.nnz = int(A.nnz)
         self.num_rows = len(repn.rows)
 
@@ -202,6 +212,8 @@ class HighsModel:
         lp.integrality_ = []
         h = new_highs(threads=self.threads)
         h.passModel(lp)
+        if self.deadline is not None:
+            h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 1e-3))
         if lp.num_row_ > self.num_rows:
             h.deleteRows(lp.num_row_ - self.num_rows,
                          np.arange(self.num_rows, lp.num_row_, dtype=np.int32))
@@ -353,6 +365,9 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     opts = effective_options(instance, options)
     timings = dict(timings or {})
     t0 = time.perf_counter()
+    start = (options.started if options is not None and options.started is not None else t0)
+    deadline = None if opts["time_limit"] is None else start + opts["time_limit"]
+    check_size(instance)
     d = model_data(instance)
     m = build_model(d)
     timings["build"] = time.perf_counter() - t0
@@ -371,15 +386,27 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     hm.set_options(opts)
     timings["handover"] = time.perf_counter() - t0
 
-    deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
-    run = run_stages(hm, instance.objective, opts["mode"], deadline)
+    # The stages end early enough to leave the extraction and the write their
+    # time; the explanation gets what is left and skips what does not fit.
+    end = deadline
+    if deadline is not None:
+        end = deadline - min(after_stages_seconds(hm.n), 0.3 * opts["time_limit"])
+        if time.perf_counter() >= end:
+            return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
+                          mip_gap=None, solve_seconds=0.0, timings=timings,
+                          model_size=hm.size(), messages=[
+                              "a limit was reached before any plan was found: the time "
+                              f"limit ({opts['time_limit']:g} s) ran out while the model was "
+                              "built"],
+                          **base)
+    run = run_stages(hm, instance.objective, opts["mode"], end)
     stages, messages, final, before_fair = run.stages, run.messages, run.final, run.before_fair
     if instance.scenarios is not None:
         messages.append("the instance's scenarios were not used: this is one deterministic "
                         "plan (optimiser.solve_scenarios plans under them)")
 
     def remaining() -> float | None:
-        return time_left(deadline)
+        return time_left(end)
     solve_seconds = sum(s["seconds"] for s in stages)
     timings["solve"] = solve_seconds
     for s in stages:
@@ -415,6 +442,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         load_solution(hm, before_fair)
         fair_before = member_rates(m, d)
     load_solution(hm, x)
+    zero_unused(m)
     settle_shortfalls(m, d)
     settle_deployment(m, d)
     tables = extract_tables(m, d)
@@ -435,13 +463,127 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     result.model = m  # type: ignore[attr-defined]  # for callers who want the Pyomo model
     if opts["explain"]:
         t0 = time.perf_counter()
-        result.marginal_values, notes = marginal_values(
-            hm, x, d, opts["mode"], instance.objective.value_per_fte)
+        # Marginal values re-solve the plan's LP: within the limit, less the write.
+        hm.deadline = (None if deadline is None
+                       else deadline - min(write_seconds(hm.n), 0.1 * opts["time_limit"]))
+        if hm.deadline is not None and time.perf_counter() + 0.05 >= hm.deadline:
+            result.marginal_values, notes = None, [MARGINALS_SKIPPED]
+        else:
+            try:
+                result.marginal_values, notes = marginal_values(
+                    hm, x, d, opts["mode"], instance.objective.value_per_fte,
+                    deadline=hm.deadline)
+            except OutOfTime:
+                result.marginal_values, notes = None, [MARGINALS_SKIPPED]
         result.messages += notes
         result.explanations = explain_shortfall(d, tables, result.weighted_shortfall,
                                                 result.marginal_values, opts["mode"])
         timings["explain"] = time.perf_counter() - t0
     return result
+
+
+MARGINALS_SKIPPED = ("marginal values not computed: the time limit was reached before "
+                     "they were (a longer --time-limit gives them)")
+"""The note of a plan whose marginal values did not fit in the time limit."""
+
+SECONDS_PER_COLUMN_AFTER = 4e-5
+"""Seconds per model column the extraction and the write took (generated
+150-trust plan, 127,585 columns: 5.1 s on two busy cores): what the stages leave."""
+
+SECONDS_PER_COLUMN_WRITE = 1e-5
+"""Seconds per column writing the tables took: what the explanation leaves."""
+
+
+def after_stages_seconds(columns: int) -> float:
+    """Seconds to keep after the stages: extraction and write, at least 0.5."""
+    return max(0.5, SECONDS_PER_COLUMN_AFTER * columns)
+
+
+def write_seconds(columns: int) -> float:
+    return max(0.25, SECONDS_PER_COLUMN_WRITE * columns)
+
+
+BYTES_PER_COLUMN = 4096
+"""Peak memory per model column (build, hand-over, solve, extraction): 630 MiB
+at 127,585 columns on the generated 150-trust plan, less the interpreter."""
+
+
+def estimated_columns(inst: Instance) -> int:
+    """Columns the model will have, from the instance's sizes: about four per
+    unit, group and year (the shipped and generated plans have 3.5 to 4.5),
+    and one per lever, unit and year (graduates, retention, recruits by unit)."""
+    units, groups, years = len(inst.units), len(inst.staff_groups), inst.horizon.years
+    levers = (len(inst.training) + len(inst.return_to_practice) + len(inst.retention)
+              + len(inst.international))
+    return 4 * units * groups * years + levers * units * years
+
+
+def check_size(inst: Instance, available: int | None = None) -> None:
+    """:class:`~optimiser.errors.TooLarge` when the model would not fit in memory
+    (``available`` bytes; default: what the machine has free now), before
+    anything is built: a million-unit instance died in the build with a
+    MemoryError after minutes."""
+    columns = estimated_columns(inst)
+    need = columns * BYTES_PER_COLUMN
+    if available is None:
+        try:
+            import psutil
+
+            available = int(psutil.virtual_memory().available)
+        except Exception:  # no reading of memory: nothing to compare against
+            return
+    if need > available:
+        raise TooLarge(
+            f"the model would have about {columns / 1e6:,.1f} million variables "
+            f"({len(inst.units):,} units × {len(inst.staff_groups):,} groups × "
+            f"{inst.horizon.years} years) and need about {need / 2**30:,.1f} GiB of memory; "
+            f"{available / 2**30:,.1f} GiB is free. Solve fewer units, groups or years")
+
+
+def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: Any,
+              columns: Any) -> None:
+    """:class:`~optimiser.errors.ModelError` naming the constraint and variable of
+    a coefficient HiGHS would refuse (``large_matrix_value``, 1e15) or a cost it
+    would take as infinite. Each number is within its limit (schema.MAX_AMOUNT,
+    MAX_FTE); a product of them may not be (a retention scheme's spend per 1,000
+    FTE times a unit's FTE)."""
+    limit = _option(h, "large_matrix_value", 1e15)
+    data = np.abs(A.data) if A.nnz else np.zeros(0)
+    if len(data) and float(data.max()) >= limit:
+        k = int(np.argmax(data))
+        col = int(np.searchsorted(A.indptr, k, side="right") - 1)
+        row = int(A.indices[k])
+        raise ModelError(
+            f"model {rows[row][0].name} | a coefficient of {float(A.data[k]):.3g} on "
+            f"{columns[col].name} is beyond what HiGHS accepts ({limit:.0e}): the "
+            "instance's numbers are too large together; use smaller units of money or FTE")
+    cost_limit = _option(h, "infinite_cost", 1e20)
+    for c in (c_W, c_C):
+        if len(c) and float(np.abs(c).max()) >= cost_limit:
+            j = int(np.argmax(np.abs(c)))
+            raise ModelError(f"model {columns[j].name} | a cost of {float(c[j]):.3g} is "
+                             f"beyond what HiGHS accepts ({cost_limit:.0e})")
+
+
+def _option(h: highspy.Highs, name: str, default: float) -> float:
+    """A numeric HiGHS option (``_Highs`` returns ``(status, value)``)."""
+    value = h.getOptionValue(name)
+    value = value[-1] if isinstance(value, tuple) else value
+    return float(value) if isinstance(value, (int, float)) else default
+
+
+def zero_unused(m: pyo.ConcreteModel) -> None:
+    """Give 0 (or its lower bound) to every variable the solver never saw.
+
+    A lever that costs nothing and leads nowhere in the horizon (places whose
+    graduates finish after the last year, at a price of 0) is in no constraint
+    and no objective, so the compiled model leaves it out; its cost expression
+    still names it, and reading it failed ("No value for uninitialized VarData").
+    Unbought is what such a variable means."""
+    for v in m.component_data_objects(pyo.Var, active=None, descend_into=True):
+        if v.value is None:
+            lb = v.lb
+            v.set_value(lb if lb is not None and lb > 0 else 0.0, skip_validation=True)
 
 
 UNPLACED_TOL = 1e-6
