@@ -467,9 +467,19 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     if opts["explain"]:
         result.messages.append("marginal values are not computed for a stochastic plan")
     if figures:
-        t0 = time.perf_counter()
-        result.stochastic = stochastic_figures(ss, rho, opts, workers, client).as_dict()
-        timings["stochastic"] = time.perf_counter() - t0
+        # The 2n + 1 independent solves share what is left of the time limit, in
+        # rounds of ``workers`` at a time; with nothing left they are skipped.
+        left = time_left(deadline)
+        rounds = -(-(2 * len(ss.ids) + 1) // max(1, workers))
+        if left is not None and left / rounds < 1.0:
+            result.messages.append("RP, WS, EEV, EVPI and VSS were not computed: the time "
+                                   "limit was used by the plan")
+        else:
+            t0 = time.perf_counter()
+            figure_opts = opts if left is None else {**opts, "time_limit": left / rounds}
+            result.stochastic = stochastic_figures(ss, rho, figure_opts, workers,
+                                                   client).as_dict()
+            timings["stochastic"] = time.perf_counter() - t0
     result.model = ef.m  # type: ignore[attr-defined]
     return result
 
