@@ -216,11 +216,19 @@ def generate(
 
 def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None,
                allow: list[Path] | None = None) -> tuple[Instance, dict[str, float]]:
+    """Load for a solve: an instance whose model would not fit in memory is
+    refused before its (slow, for a huge file) validation, exit 2."""
+    from optimiser.solve import check_document_size
+
     timings: dict[str, float] = {}
     overrides = parse_overrides(sets, scales)
     try:
         inst = load_instance(path, overrides, timings=timings,
-                             allow_files_outside=allow or ())
+                             allow_files_outside=allow or (),
+                             before_validation=check_document_size)
+    except TooLarge as exc:
+        typer.echo(bounded(f"{path} | {exc}", 1000), err=True)
+        raise typer.Exit(2) from None
     except InputError as exc:
         fail_input(exc.problems)
         raise

@@ -1107,11 +1107,16 @@ def partial_checks(doc: dict[str, Any], prov: Provenance,
 
 def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
                   timings: dict[str, float] | None = None,
-                  allow_files_outside: Iterable[str | Path] = ()) -> Instance:
+                  allow_files_outside: Iterable[str | Path] = (),
+                  before_validation: Callable[[dict[str, Any]], None] | None = None
+                  ) -> Instance:
     """Read, override and validate an instance file.
 
     CSV sections are read only from inside the instance's folder, or from one
     of the folders ``allow_files_outside`` names (``--allow-files-outside``).
+    ``before_validation`` sees the document as read, before the (slow, for a
+    huge file) validation: ``wfopt solve`` refuses there an instance whose model
+    would not fit in memory (:func:`optimiser.solve.check_document_size`).
 
     ``overrides`` are :class:`~optimiser.overrides.Override` objects or
     ``(kind, key, value)`` tuples with kind ``set`` or ``scale`` (SPEC §5).
@@ -1125,6 +1130,8 @@ def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
     doc, prov, problems = read_document(Path(path), [Path(r) for r in allow_files_outside])
     if problems and not doc:
         raise InputError(problems)
+    if before_validation is not None:
+        before_validation(doc)
     if timings is not None:
         timings["load"] = time.perf_counter() - t0
     return instance_from_document(doc, prov, overrides, problems, timings)

@@ -535,9 +535,36 @@ def check_size(inst: Instance, available: int | None = None) -> None:
     if need > available:
         raise TooLarge(
             f"the model would have about {columns / 1e6:,.1f} million variables "
-            f"({len(inst.units):,} units × {len(inst.staff_groups):,} groups × "
-            f"{inst.horizon.years} years) and need about {need / 2**30:,.1f} GiB of memory; "
+            f"({_many(len(inst.units), 'unit')} × {_many(len(inst.staff_groups), 'group')} × "
+            f"{_many(inst.horizon.years, 'year')}) and need about {need / 2**30:,.1f} GiB of "
+            "memory; "
             f"{available / 2**30:,.1f} GiB is free. Solve fewer units, groups or years")
+
+
+def _many(n: int, what: str) -> str:
+    return f"{n:,} {what}{'s' * (n != 1)}"
+
+
+def check_document_size(doc: dict[str, Any], available: int | None = None) -> None:
+    """:func:`check_size` on a document as read, before it is validated: a
+    million-unit file took minutes and gigabytes to validate before the build
+    ran out of memory. Sizes that are not lists or numbers yet count as 1 (the
+    validation reports them)."""
+    from types import SimpleNamespace
+
+    def count(name: str) -> list[Any]:
+        value = doc.get(name)
+        return value if isinstance(value, list) else []
+
+    horizon = doc.get("horizon")
+    years = horizon.get("years") if isinstance(horizon, dict) else None
+    years = years if isinstance(years, int) and not isinstance(years, bool) and 0 < years <= 60 \
+        else 1
+    check_size(SimpleNamespace(  # type: ignore[arg-type]  # only the sizes are read
+        units=count("units") or [None], staff_groups=count("staff_groups") or [None],
+        horizon=SimpleNamespace(years=years), training=count("training"),
+        return_to_practice=count("return_to_practice"), retention=count("retention"),
+        international=count("international")), available)
 
 
 def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: Any,

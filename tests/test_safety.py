@@ -463,6 +463,27 @@ def test_a_model_too_large_for_memory_is_refused_before_it_is_built(tiny, monkey
     assert res.stdout == ""
 
 
+def test_a_huge_file_is_refused_before_it_is_validated(tmp_path, monkeypatch):
+    """The estimate runs on the document as read: validating a million units
+    took minutes and gigabytes before the build ran out of memory."""
+    lines = ["id,name,region"] + [f"u{i},Unit {i},r{i % 7}" for i in range(50_000)]
+    (tmp_path / "units.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = tmp_path / "instance.yaml"
+    path.write_text("name: many\nhorizon: {base_year: 2020, years: 5}\nstaff_groups:\n"
+                    "  - {id: nurse}\nunits: units.csv\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules["optimiser.solve"], "BYTES_PER_COLUMN", 2**40)
+
+    def never(*_a, **_k):
+        raise AssertionError("validated")
+
+    monkeypatch.setattr(sys.modules["optimiser.loader"], "validate_document", never)
+    res = invoke("solve", path)
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{path} | the model would have about 1.0 million variables "
+                                 "(50,000 units × 1 group × 5 years) and need about")
+    assert res.stdout == ""
+
+
 def test_a_million_units_are_refused_by_the_estimate():
     """The size estimate of a million-unit instance, without building anything."""
     from types import SimpleNamespace
