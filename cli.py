@@ -454,6 +454,12 @@ def solve(
     no_scenarios: Annotated[bool, typer.Option(
         "--no-scenarios", help="Ignore the instance's scenarios: one deterministic "
         "plan.")] = False,
+    workers: Annotated[int, typer.Option(
+        metavar="N", min=1, help="With scenarios: local processes for the independent "
+        "solves behind WS and EEV (default 1, in this process).")] = 1,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", metavar="ADDRESS", help="With scenarios: run the WS and EEV solves on "
+        "this Dask scheduler.")] = None,
     allow_files_outside: AllowOpt = None,
 ) -> None:
     """Solve an instance: print the summary, write the result tables.
@@ -492,7 +498,12 @@ def solve(
         if inst.scenarios is not None:
             from optimiser.scenarios import solve_scenarios
 
-            result = solve_scenarios(inst, opts, timings)
+            client = connect_dask(dask) if dask else None
+            try:
+                result = solve_scenarios(inst, opts, timings, workers=workers, client=client)
+            finally:
+                if client is not None:
+                    client.close()
         else:
             result = run_solve(inst, opts, timings)
     except InputError as exc:
