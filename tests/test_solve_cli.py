@@ -172,14 +172,17 @@ def test_invalid_input_keeps_an_existing_output_directory(make_doc, write_instan
 
 
 def test_existing_output_directory_is_replaced_whole(recruit_instance, tmp_path):
-    """A stale file from an earlier run does not survive; nothing is left beside."""
+    """A stale file from an earlier run (its results.xlsx) does not survive;
+    nothing is left beside. (A folder of the user's own files is refused instead:
+    tests/test_atomic.py.)"""
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.csv").write_text("old", encoding="utf-8")
+    res = invoke("solve", recruit_instance, "--out", out, "--xlsx")
+    assert res.exit_code == 0, res.output
+    assert (out / "results.xlsx").exists()
     res = invoke("solve", recruit_instance, "--out", out)
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
-    assert "stale.csv" not in names
+    assert "results.xlsx" not in names
     assert {f"{t}.csv" for t in SPEC_COLUMNS} | {"summary.json"} <= set(names)
     assert leftovers(tmp_path, "out") == []
 
