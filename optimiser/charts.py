@@ -361,7 +361,7 @@ def _percent(ax) -> None:
 
 def vacancy_rates(panels: list[tuple[str, list[str], list[float]]], *, alt: str, caption: str,
                   reference: tuple[str, list[float]] | None = None, cols: int = 4,
-                  row_height: float = 2.1) -> str:
+                  row_height: float = 2.1, label: str = "the region's vacancy rate") -> str:
     """One small panel per place (a region): its vacancy rate per year (a line,
     with each year's rate on its point, the last one labelled), all panels on
     one scale from 0 so that places compare at a glance; ``reference``
@@ -382,7 +382,7 @@ def vacancy_rates(panels: list[tuple[str, list[str], list[float]]], *, alt: str,
             if reference is not None:
                 ax.plot(x, reference[1], "--", color="#8a8a8a", linewidth=1.2,
                         label=reference[0])
-            ax.plot(x, rates, marker="o", color=colour(5), label="vacancy rate")
+            ax.plot(x, rates, marker="o", color=colour(5), label=label)
             last = next((k for k in range(len(rates) - 1, -1, -1)
                          if not math.isnan(rates[k])), None)
             if last is not None:
