@@ -845,6 +845,9 @@ def print_sweep(frame, columns: list[str], most: int = 40) -> None:
 DEBUG = False
 """Whether ``--debug`` was given: internal errors show their traceback."""
 
+ARGV_DEBUG = False
+"""``--debug`` found by the console script anywhere on its command line."""
+
 PROCESS_START: float | None = None
 """``time.perf_counter()`` at the process's start, set by :func:`main` (the
 console script), where the time limit starts to run."""
@@ -855,7 +858,9 @@ def main_options(debug: Annotated[bool, typer.Option(
         "--debug", help="Show the traceback of an internal error (a fault in wfopt, to "
         "report), not only its one line. May also follow the command.")] = False) -> None:
     global DEBUG
-    DEBUG = DEBUG or debug
+    # Per invocation: --debug of an earlier command in this process (a test, a
+    # notebook) does not carry over; the console script's own --debug does.
+    DEBUG = debug or ARGV_DEBUG or bool(os.environ.get("WFOPT_DEBUG"))
 
 
 INTERNAL_ERROR = ("internal error: {what}. This is a fault in wfopt, not in the input: "
@@ -868,12 +873,12 @@ def main() -> None:
     """Console entry point: an unexpected failure is reported in one line that
     says how to report it, exit 1 (``--debug`` or ``WFOPT_DEBUG=1`` shows the
     traceback); input problems never reach here."""
-    global DEBUG, PROCESS_START
+    global DEBUG, PROCESS_START, ARGV_DEBUG
     PROCESS_START = time.perf_counter() - process_age()
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     if "--debug" in argv[:cut]:  # anywhere before "--": after the command as well
-        DEBUG = True
+        DEBUG = ARGV_DEBUG = True
         sys.argv[1:] = [a for a in argv[:cut] if a != "--debug"] + argv[cut:]
     DEBUG = DEBUG or bool(os.environ.get("WFOPT_DEBUG"))
     if not DEBUG:
@@ -901,6 +906,11 @@ def main() -> None:
         what = bounded(f"{type(exc).__name__}: {exc}", 300)
         typer.echo(INTERNAL_ERROR.format(what=what), err=True)
         sys.exit(1)
+    finally:
+        # A later command run in the same process (a test, a notebook calling
+        # main() again) must not inherit this run's clock or --debug.
+        PROCESS_START = None
+        DEBUG = ARGV_DEBUG = False
 
 
 if __name__ == "__main__":  # pragma: no cover
