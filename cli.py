@@ -24,12 +24,12 @@ try:
 
     from optimiser import InputError, Override, Result, SolveOptions, load_instance
     from optimiser import solve as solve_instance
-    from optimiser.atomic import OutputFolderError, check_output_folder
-    from optimiser.checks import fair_share_warnings
+    from optimiser.engine.solve import effective_options
     from optimiser.errors import ModelError, TooLarge, bounded
-    from optimiser.results import RESULTS_FOLDER
-    from optimiser.schema import Instance, json_schema
-    from optimiser.solve import effective_options
+    from optimiser.instance.checks import fair_share_warnings
+    from optimiser.instance.schema import Instance, json_schema
+    from optimiser.results.atomic import OutputFolderError, check_output_folder
+    from optimiser.results.tables import RESULTS_FOLDER
 except KeyboardInterrupt:  # Ctrl-C during the imports (seconds): no traceback
     sys.stderr.write("interrupted\n")
     raise SystemExit(130) from None
@@ -218,7 +218,7 @@ def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None,
                allow: list[Path] | None = None) -> tuple[Instance, dict[str, float]]:
     """Load for a solve: an instance whose model would not fit in memory is
     refused before its (slow, for a huge file) validation, exit 2."""
-    from optimiser.solve import check_document_size
+    from optimiser.engine.solve import check_document_size
 
     timings: dict[str, float] = {}
     overrides = parse_overrides(sets, scales)
@@ -357,7 +357,7 @@ def choose_scenarios(inst: Instance, scenarios: Path | None, scenario: str | Non
         return inst.model_copy(update={"scenarios": None})
     if scenarios is None and scenario is None:
         return inst
-    from optimiser.scenarios import load_scenarios_file, scenario_set
+    from optimiser.engine.scenarios import load_scenarios_file, scenario_set
 
     try:
         if scenarios is not None:
@@ -496,7 +496,7 @@ def solve(
         raise typer.Exit(2) from None
     try:
         if inst.scenarios is not None:
-            from optimiser.scenarios import solve_scenarios
+            from optimiser.engine.scenarios import solve_scenarios
 
             client = connect_dask(dask) if dask else None
             try:
@@ -564,11 +564,11 @@ def process_age() -> float:
 
 
 def print_profile(result: Result, total: float, started: float, err: bool) -> None:
-    """The ``--profile`` table (:mod:`optimiser.profile`); ``started`` is the
+    """The ``--profile`` table (:mod:`optimiser.engine.profile`); ``started`` is the
     ``perf_counter`` at the start of the run, for the interpreter's start-up time."""
     import psutil
 
-    from optimiser.profile import peak_memory_bytes, profile_table
+    from optimiser.engine.profile import peak_memory_bytes, profile_table
 
     # Seconds from process creation to the run: interpreter start and imports.
     startup = max(time.time() - (time.perf_counter() - started)
@@ -591,7 +591,7 @@ def report(
 
     One self-contained page: it opens offline, with its charts inline.
     """
-    from optimiser.report import ResultsView, write_report
+    from optimiser.report.page import ResultsView, write_report
 
     target = output or results_dir / "report.html"
     problems = []
@@ -632,8 +632,8 @@ def convert(
     (docs/planners.md). The written file is read back and must give the same
     instance. Exit 2 for an invalid instance or output name.
     """
-    from optimiser.workbook import ConversionError
-    from optimiser.workbook import convert as run_convert
+    from optimiser.instance.convert import convert as run_convert
+    from optimiser.instance.workbook import ConversionError
 
     overrides = parse_overrides(set_, scale)
     if target.suffix.lower() not in (".xlsx", ".yaml", ".yml"):
@@ -669,8 +669,8 @@ def export(
     One sheet per result table and a summary sheet, as 'wfopt solve --xlsx'
     writes; the same results give the same bytes (docs/planners.md).
     """
-    from optimiser.report import ResultsView
-    from optimiser.workbook import write_results_workbook
+    from optimiser.report.page import ResultsView
+    from optimiser.results.workbook import write_results_workbook
 
     problems: list = []
     try:
@@ -718,8 +718,8 @@ def compare(
     a directory holds no results, or the plans have different horizons or staff
     groups.
     """
-    from optimiser.compare import compare as run_compare
-    from optimiser.compare import format_comparison, write_comparison
+    from optimiser.report.compare import compare as run_compare
+    from optimiser.report.compare import format_comparison, write_comparison
 
     if output is not None and output.is_dir():
         typer.echo(f"--output {output} | is a directory, not a file", err=True)
@@ -786,8 +786,8 @@ def sweep(
     to every point before the grid's values. Exit 0 when every point has a plan,
     1 when some have none (their rows say why), 2 for invalid input.
     """
-    from optimiser.sweep import axes_from_options
-    from optimiser.sweep import sweep as run_sweep
+    from optimiser.sweep.run import axes_from_options
+    from optimiser.sweep.run import sweep as run_sweep
 
     if mode is not None and mode not in ("lexicographic", "weighted"):
         typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
@@ -831,7 +831,7 @@ def connect_dask(address: str):
 
 def print_sweep(frame, columns: list[str], most: int = 40) -> None:
     """The sweep's rows: point, swept values, status, W and C."""
-    from optimiser.grid import format_value
+    from optimiser.sweep.grid import format_value
 
     for _, r in frame.head(most).iterrows():
         values = "  ".join(f"{c}={format_value(r[c])}" for c in columns)

@@ -5,10 +5,10 @@
 
 For each instance (a folder under ``instances/`` or a generated size S / M as in
 ``benchmarks/run.py``) it solves once with ``explain=False``, then on that plan
-times the marginal values (``optimiser.marginals``: the fixed-integer LP, the
+times the marginal values (``optimiser.explain.marginals``: the fixed-integer LP, the
 places-free LP, ranging, the whole-place and funded-unit re-solves), the
-explanations (``optimiser.diagnose.explain_shortfall``) and the report
-(``optimiser.report``: render and write), and prints a markdown table with the
+explanations (``optimiser.explain.diagnose.explain_shortfall``) and the report
+(``optimiser.report.page``: render and write), and prints a markdown table with the
 solve time for scale. Each is the best of ``--repeat`` runs. The machine's load
 is printed too: on a shared machine the numbers are noisy.
 """
@@ -53,10 +53,10 @@ def best(fn, repeat: int) -> tuple[float, object]:
 
 def measure(name: str, work: Path, time_limit: float, repeat: int) -> dict[str, object]:
     from optimiser import SolveOptions, load_instance, solve
-    from optimiser.diagnose import explain_shortfall
-    from optimiser.marginals import marginal_values
-    from optimiser.report import ResultsView, write_report
-    from optimiser.solve import HighsModel
+    from optimiser.engine.solve import HighsModel
+    from optimiser.explain.diagnose import explain_shortfall
+    from optimiser.explain.marginals import marginal_values
+    from optimiser.report.page import ResultsView, write_report
 
     inst = load_instance(instance_path(name, work))
     t0 = time.perf_counter()

@@ -47,11 +47,11 @@ def hand_over(route: str, m) -> float:
     """Seconds for one hand-over of the built model ``m`` by ``route``."""
     import pyomo.environ as pyo
 
-    from optimiser.highs import new_highs
+    from optimiser.engine.highs import new_highs
 
     t0 = time.perf_counter()
     if route == "standard-form":
-        from optimiser.solve import HighsModel
+        from optimiser.engine.solve import HighsModel
 
         HighsModel(m)
     elif route in ("contrib-persistent", "appsi-persistent"):
@@ -93,7 +93,7 @@ def stage_two(path: Path) -> dict:
     """The second lexicographic stage: reuse the HiGHS model, or compile again."""
     import numpy as np
 
-    from optimiser.solve import HighsModel
+    from optimiser.engine.solve import HighsModel
 
     m = build(path)
     hm = HighsModel(m)

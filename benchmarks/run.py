@@ -63,8 +63,8 @@ def run_engine(folder: Path, time_limit: float, explain: bool, reference: bool) 
     (untimed) export the model as MPS for the reference run."""
     startup = seconds_since_process_start()  # the interpreter, before the imports below
     from optimiser import SolveOptions, load_instance, solve
-    from optimiser.results import versions
-    from optimiser.solve import HighsModel
+    from optimiser.engine.solve import HighsModel
+    from optimiser.results.tables import versions
 
     imports = seconds_since_process_start() - startup
     timings: dict[str, float] = {}
@@ -111,7 +111,7 @@ def run_reference(folder: Path, options: dict) -> dict:
     import highspy
     import numpy as np
 
-    from optimiser.highs import new_highs
+    from optimiser.engine.highs import new_highs
 
     t0 = time.perf_counter()
     h = new_highs(threads=options.get("threads"))

@@ -47,8 +47,8 @@ def scenarios(n: int) -> dict:
 def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(REPO))
     from optimiser import SolveOptions, load_instance
-    from optimiser.scenarios import scenario_set, solve_scenarios, stochastic_figures
-    from optimiser.schema import Scenarios
+    from optimiser.engine.scenarios import scenario_set, solve_scenarios, stochastic_figures
+    from optimiser.instance.schema import Scenarios
 
     inst = load_instance(args.instance)
     sc = scenarios(args.count)
@@ -57,7 +57,7 @@ def child(args: argparse.Namespace) -> None:
     opts = SolveOptions(time_limit=args.time_limit, mip_gap=args.mip_gap, explain=False)
     out: dict = {"count": args.count}
     if args.figures:
-        from optimiser.solve import effective_options
+        from optimiser.engine.solve import effective_options
 
         ss = scenario_set(inst)
         o = effective_options(inst, opts)

@@ -64,8 +64,8 @@ def run_variant(args: argparse.Namespace) -> dict:
         return run_cli(args)
     import pandas as pd
 
-    from optimiser.solve import SolveOptions
-    from optimiser.sweep import sweep
+    from optimiser.engine.solve import SolveOptions
+    from optimiser.sweep.run import sweep
 
     factors = factor_list(args)
     options = SolveOptions(time_limit=args.time_limit, mip_gap=args.mip_gap)

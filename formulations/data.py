@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing optimiser here would be circular
-    from optimiser.schema import Instance, RetentionScheme
+    from optimiser.instance.schema import Instance, RetentionScheme
 
 DEFAULT_POT = "main"
 

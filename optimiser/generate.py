@@ -44,7 +44,7 @@ from typing import Any
 
 import yaml
 
-from optimiser.atomic import atomic_directory, only_files_with_suffixes
+from optimiser.results.atomic import atomic_directory, only_files_with_suffixes
 
 BASE_YEAR = 2017
 NATIONAL_TRUSTS = 55
@@ -427,7 +427,7 @@ def write_instance(doc: dict[str, Any], out_dir: str | Path) -> Path:
     """Write ``doc`` as ``instance.yaml`` with the big sections as CSV files, atomically
     (the folder appears complete or not at all). Returns the instance file's path.
 
-    Raises :class:`~optimiser.atomic.OutputFolderError` when ``out_dir`` exists and
+    Raises :class:`~optimiser.results.atomic.OutputFolderError` when ``out_dir`` exists and
     holds other files than an instance's, or holds the current folder.
     """
     yaml_doc = dict(doc)

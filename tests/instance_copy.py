@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import optimiser
-from optimiser.loader import parse_yaml
+from optimiser.instance.reading import parse_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny"

@@ -1,4 +1,4 @@
-"""Atomic output folders (``optimiser.atomic``): replaced whole when that is safe,
+"""Atomic output folders (``optimiser.results.atomic``): replaced whole when that is safe,
 refused when the folder holds other files or the current folder; results folders
 marked by their writer, links, places no folder can be made, a full disk, stale
 temporaries of killed writers, a SIGKILL mid-write and two writers at once."""
@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from optimiser.atomic import (
+from optimiser.results.atomic import (
     MARKER,
     Marked,
     OutputFolderError,
@@ -198,7 +198,7 @@ def test_a_place_where_no_folder_can_be_made_is_refused_before_solving(tmp_path,
 def test_a_full_disk_keeps_the_summary_on_the_terminal(tmp_path, monkeypatch):
     import errno
 
-    import optimiser.results as results
+    import optimiser.results.tables as results
 
     real = results.write_csv
     calls = []
@@ -254,7 +254,7 @@ def test_a_folder_moved_aside_by_a_killed_swap_is_put_back(tmp_path):
 
 CHILD = """
 import sys, time
-import optimiser.results as results
+import optimiser.results.tables as results
 from optimiser import load_instance, solve
 result = solve(load_instance(sys.argv[1]))
 real = results.write_csv

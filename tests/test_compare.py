@@ -2,7 +2,7 @@
 
 tiny is solved three times through the command line — the plan, a +10% budget
 what-if and a lean one (``main`` cut to £300,000 a year) — and compared: the
-terminal table and ``optimiser.compare``'s DataFrames agree with each plan's
+terminal table and ``optimiser.report.compare``'s DataFrames agree with each plan's
 summary and tables, every difference is the plan's value minus the base's, the
 HTML page is self-contained, deterministic and draws in a real headless
 Chromium without errors, and results that cannot be compared (no results,
@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 import optimiser
 from cli import app
-from optimiser.compare import delta, format_comparison
+from optimiser.report.compare import delta, format_comparison
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny" / "instance.yaml"

@@ -5,7 +5,7 @@ form, readable as prose and parseable here::
 
     Measured: status optimal, W = 8,341.70 FTE, C = £368.00m.
 
-Each instance is solved through the library (``optimiser.solve`` of
+Each instance is solved through the library (``optimiser.engine.solve`` of
 ``optimiser.load_instance``) with the options ``tests/test_realistic.py`` gives
 the command line (the instance's own, plus its time limit as a guard), and the
 quoted status, W and C must match: W and C within the instance's relative MIP

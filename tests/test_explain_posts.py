@@ -1,7 +1,7 @@
 """Posts, unplaced graduates and stable commissioning in the explanations:
-marginal values (optimiser.marginals), why the shortfall remains
-(optimiser.diagnose.explain_shortfall), the conflict in words
-(optimiser.wording) and the summary the command line prints (cli.print_summary).
+marginal values (optimiser.explain.marginals), why the shortfall remains
+(optimiser.explain.diagnose.explain_shortfall), the conflict in words
+(optimiser.explain.wording) and the summary the command line prints (cli.print_summary).
 
 Every number is worked out by hand in the test's docstring. Base year 2020;
 recruits and graduates count in post at the end of the year they join.
@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 from cli import app
 from formulations import build_model, model_data
 from optimiser import load_instance
-from optimiser.diagnose import irreducible_set
-from optimiser.marginals import fixed_integer_lp, gain
-from optimiser.solve import HighsModel
-from optimiser.wording import Words
+from optimiser.engine.solve import HighsModel
+from optimiser.explain.diagnose import irreducible_set
+from optimiser.explain.marginals import fixed_integer_lp, gain
+from optimiser.explain.wording import Words
 
 
 def route(**fields):

@@ -28,7 +28,7 @@ from pytest import approx
 
 from formulations import build_model, model_data
 from optimiser import SolveOptions, load_instance, solve
-from optimiser.solve import SUBMIP_HEURISTICS, HighsModel
+from optimiser.engine.solve import SUBMIP_HEURISTICS, HighsModel
 
 RESPONSE = [[0, 0], [1000, 20], [3000, 30]]
 

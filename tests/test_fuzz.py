@@ -34,8 +34,8 @@ if str(REPO) not in sys.path:  # run as a script
     sys.path.insert(0, str(REPO))
 
 from optimiser.errors import MAX_LOCATION, MAX_MESSAGE, InputError  # noqa: E402
-from optimiser.loader import load_instance  # noqa: E402
-from optimiser.overrides import Override  # noqa: E402
+from optimiser.instance.load import load_instance  # noqa: E402
+from optimiser.instance.overrides import Override  # noqa: E402
 
 TINY = REPO / "instances" / "tiny"
 CANARY = "CANARY_7f3a9"
@@ -294,7 +294,7 @@ def mutant(case: int, seed: int = SEED) -> dict[str, Any]:
     elif family == "structural":
         files[name] = _structural(rng)
     elif family == "json":
-        from optimiser.loader import parse_yaml
+        from optimiser.instance.reading import parse_yaml
 
         name = "instance.json"
         doc = parse_yaml(BASE["instance.yaml"])

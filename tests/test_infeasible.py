@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 from cli import app
 from formulations import build_model, model_data
 from optimiser import load_instance, solve
-from optimiser.diagnose import irreducible_set
-from optimiser.solve import HighsModel
+from optimiser.engine.solve import HighsModel
+from optimiser.explain.diagnose import irreducible_set
 
 DATA = Path(__file__).resolve().parent / "data" / "infeasible"
 

@@ -1,5 +1,5 @@
-"""Marginal values (optimiser.marginals) and why the shortfall remains
-(optimiser.diagnose.explain_shortfall).
+"""Marginal values (optimiser.explain.marginals) and why the shortfall remains
+(optimiser.explain.diagnose.explain_shortfall).
 
 ``tests/data/marginal/instance.yaml`` works every value out by hand in its
 header. The values are checked three ways: against those hand numbers, against
@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimiser import Override, SolveOptions, load_instance, solve
-from optimiser.marginals import COLUMNS, fixed_integer_lp, gain
-from optimiser.solve import HighsModel
+from optimiser.engine.solve import HighsModel
+from optimiser.explain.marginals import COLUMNS, fixed_integer_lp, gain
 
 HERE = Path(__file__).resolve().parent
 MARGINAL = HERE / "data" / "marginal" / "instance.yaml"

@@ -8,8 +8,8 @@ import sys
 
 
 def test_formulations_imports_first_in_a_fresh_interpreter():
-    """``formulations`` → ``optimiser.schema`` → ``optimiser/__init__`` →
-    ``optimiser.results`` → ``formulations.budgets`` was a cycle that only
+    """``formulations`` → ``optimiser.instance.schema`` → ``optimiser/__init__`` →
+    ``optimiser.results.tables`` → ``formulations.budgets`` was a cycle that only
     showed when ``formulations`` was imported first."""
     proc = subprocess.run([sys.executable, "-c", "import formulations"],
                           capture_output=True, text=True, timeout=120)

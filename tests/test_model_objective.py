@@ -89,7 +89,7 @@ def test_first_plan_starts_with_no_integer_decisions_and_leaves_the_model_whole(
     """
     from formulations import build_model, model_data
     from optimiser import load_instance
-    from optimiser.solve import HighsModel
+    from optimiser.engine.solve import HighsModel
 
     doc = make_doc(
         years=2,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimiser import InputError, Override
-from optimiser.overrides import OverrideSyntaxError
+from optimiser.instance.overrides import OverrideSyntaxError
 
 
 @pytest.fixture
@@ -252,8 +252,8 @@ def test_the_typed_text_does_not_change_what_an_override_is() -> None:
 def test_overrides_record_what_they_wrote(tiny: TinyCopy) -> None:
     """The key paths an override wrote (items by position), for naming it in a
     problem found there later; ``*`` writes one path per item."""
-    from optimiser.loader import read_document
-    from optimiser.overrides import apply_overrides, overrides_at
+    from optimiser.instance.load import read_document
+    from optimiser.instance.overrides import apply_overrides, overrides_at
 
     doc, _, _ = read_document(tiny.path)
     written: list = []

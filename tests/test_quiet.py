@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from optimiser import SolveOptions, load_instance, solve
-from optimiser.highs import highs_version, new_highs
-from optimiser.sweep import sweep
+from optimiser.engine.highs import highs_version, new_highs
+from optimiser.sweep.run import sweep
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "instances" / "tiny" / "instance.yaml"

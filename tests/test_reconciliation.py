@@ -27,7 +27,7 @@ from pytest import approx
 from formulations import model_data
 from formulations.targets import scope_units, weights
 from optimiser import Result, SolveOptions, load_instance, solve
-from optimiser.schema import Instance
+from optimiser.instance.schema import Instance
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(REPO.glob("instances/*/instance.yaml"))

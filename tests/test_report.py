@@ -1,4 +1,4 @@
-"""The HTML report (optimiser.report, ``wfopt report``, ``Result.report``).
+"""The HTML report (optimiser.report.page, ``wfopt report``, ``Result.report``).
 
 The report is read from a real results directory written by ``wfopt solve``
 and checked as text (every section, the headline numbers, nothing fetched from
@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimiser import load_instance, solve
-from optimiser.marginals import CAVEAT
-from optimiser.report import SECTIONS, ResultsView, marginal_section, render_report, sections
-from optimiser.wording import money
+from optimiser.explain.marginals import CAVEAT
+from optimiser.explain.wording import money
+from optimiser.report.page import SECTIONS, ResultsView, marginal_section, render_report, sections
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny" / "instance.yaml"
@@ -227,7 +227,7 @@ def test_report_in_headless_chromium(report, tmp_path):
 @pytest.fixture
 def figures(monkeypatch) -> list:
     """The matplotlib figures the report's charts would embed, in page order."""
-    from optimiser import charts
+    from optimiser.report import charts
 
     caught: list = []
 
@@ -249,8 +249,8 @@ def chart_texts(fig) -> list[str]:
 def test_charts_use_names_and_ids_as_words_never_raw_ids(results, figures):
     """Targets by label, staff groups and units by the instance's names (from the
     summary's names), programmes and pots without a name as words."""
-    from optimiser.report import render_report
-    from optimiser.results import instance_names
+    from optimiser.report.page import render_report
+    from optimiser.results.tables import instance_names
 
     view = ResultsView.from_dir(results)
     view.summary["names"] = instance_names(load_instance(TINY))
@@ -282,7 +282,7 @@ def test_without_names_ids_read_as_words(results):
 def test_target_panels_show_a_small_gap_and_say_how_large(figures):
     """1,728 FTE short of 43,788 is 4%: on an axis from zero it was invisible.
     The axis is around the data and the gap is drawn and labelled."""
-    from optimiser import charts
+    from optimiser.report import charts
 
     charts.target_gaps([("Mental health nurses (+8,100)", ["2018", "2019", "2020"],
                          [39116.3, 41088.0, 42060.1], [38388.0, 41088.0, 43788.0])],
@@ -300,7 +300,7 @@ def test_target_panels_show_a_small_gap_and_say_how_large(figures):
 
 
 def test_long_titles_wrap_and_are_not_cut(figures):
-    from optimiser import charts
+    from optimiser.report import charts
 
     title = ("Children and young people's psychological therapist training, North East and "
              "Yorkshire (CYP IAPT)")
@@ -317,7 +317,7 @@ def test_up_to_twenty_series_get_twenty_colours(figures, n):
     """Twelve staff groups or targets drew with eight colours, so four pairs shared one."""
     from matplotlib.colors import to_hex
 
-    from optimiser import charts
+    from optimiser.report import charts
 
     assert len(set(charts.palette(n))) == n
     charts.stacked_years({f"series {k}": [1.0, 2.0] for k in range(n)}, ["2017", "2018"],
@@ -450,7 +450,7 @@ def test_the_sections_show_only_what_the_results_have(posts_results, tmp_path):
 
 
 def test_vacancy_and_fair_share_charts_use_names(posts_results, figures):
-    from optimiser.report import fair_shares_section, vacancies_section
+    from optimiser.report.page import fair_shares_section, vacancies_section
 
     view = ResultsView.from_dir(posts_results)
     vacancies_section(view)

@@ -24,8 +24,8 @@ import cli
 from cli import app
 from optimiser import SolveOptions, load_instance, solve
 from optimiser.errors import InputError, ModelError, Problem, TooLarge
-from optimiser.loader import MAX_ALIAS_VALUES
-from optimiser.overrides import Override
+from optimiser.instance.overrides import Override
+from optimiser.instance.reading import MAX_ALIAS_VALUES
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny"
@@ -122,7 +122,7 @@ def test_the_instance_itself_must_be_a_regular_file(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused(tiny, monkeypatch):
-    import optimiser.loader as loader
+    import optimiser.instance.loader as loader
 
     monkeypatch.setattr(loader, "MAX_FILE_BYTES", 200)
     lines = problems_of(tiny)
@@ -398,7 +398,7 @@ def test_the_time_limit_counts_from_the_start(tiny):
 def test_explaining_degrades_rather_than_overrun(tiny, monkeypatch):
     """The deadline passes during the marginal values: none are reported (not a
     partial table), the plan says so, and what binds is still explained."""
-    module = sys.modules["optimiser.solve"]
+    module = sys.modules["optimiser.engine.solve"]
     real = module.marginal_values
     seen = {}
 
@@ -417,8 +417,8 @@ def test_explaining_degrades_rather_than_overrun(tiny, monkeypatch):
 
 def test_marginal_values_stop_at_their_deadline(tiny):
     from formulations import build_model, model_data
-    from optimiser.marginals import OutOfTime, marginal_values
-    from optimiser.solve import HighsModel
+    from optimiser.engine.solve import HighsModel
+    from optimiser.explain.marginals import OutOfTime, marginal_values
 
     inst = load_instance(tiny)
     result = solve(inst)
@@ -447,7 +447,7 @@ def test_a_generated_plan_returns_within_its_time_limit(tmp_path):
 
 
 def test_a_model_too_large_for_memory_is_refused_before_it_is_built(tiny, monkeypatch):
-    from optimiser.solve import check_size
+    from optimiser.engine.solve import check_size
 
     inst = load_instance(tiny)
     with pytest.raises(TooLarge) as info:
@@ -456,7 +456,7 @@ def test_a_model_too_large_for_memory_is_refused_before_it_is_built(tiny, monkey
         "the model would have about 0.0 million variables (3 units × 3 groups × 4 years) "
         "and need about 0.0 GiB of memory; 0.0 GiB is free. Solve fewer units, groups or "
         "years")
-    monkeypatch.setattr(sys.modules["optimiser.solve"], "BYTES_PER_COLUMN", 2**50)
+    monkeypatch.setattr(sys.modules["optimiser.engine.solve"], "BYTES_PER_COLUMN", 2**50)
     res = invoke("solve", tiny)
     assert res.exit_code == 2
     assert res.stderr.startswith(f"{tiny} | the model would have about 0.0 million variables")
@@ -471,12 +471,12 @@ def test_a_huge_file_is_refused_before_it_is_validated(tmp_path, monkeypatch):
     path = tmp_path / "instance.yaml"
     path.write_text("name: many\nhorizon: {base_year: 2020, years: 5}\nstaff_groups:\n"
                     "  - {id: nurse}\nunits: units.csv\n", encoding="utf-8")
-    monkeypatch.setattr(sys.modules["optimiser.solve"], "BYTES_PER_COLUMN", 2**40)
+    monkeypatch.setattr(sys.modules["optimiser.engine.solve"], "BYTES_PER_COLUMN", 2**40)
 
     def never(*_a, **_k):
         raise AssertionError("validated")
 
-    monkeypatch.setattr(sys.modules["optimiser.loader"], "validate_document", never)
+    monkeypatch.setattr(sys.modules["optimiser.instance.loader"], "validate_document", never)
     res = invoke("solve", path)
     assert res.exit_code == 2, res.output
     assert res.stderr.startswith(f"{path} | the model would have about 1.0 million variables "
@@ -488,7 +488,7 @@ def test_a_million_units_are_refused_by_the_estimate():
     """The size estimate of a million-unit instance, without building anything."""
     from types import SimpleNamespace
 
-    from optimiser.solve import check_size, estimated_columns
+    from optimiser.engine.solve import check_size, estimated_columns
 
     inst = SimpleNamespace(units=[0] * 1_000_000, staff_groups=[0] * 5,
                            horizon=SimpleNamespace(years=5), training=[], return_to_practice=[],

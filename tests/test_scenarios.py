@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimiser import InputError, load_instance, solve, solve_scenarios
-from optimiser.scenarios import risk_measure, scenario_set
+from optimiser.engine.scenarios import risk_measure, scenario_set
 
 
 def hedge(make_doc, *, places=40, route=20, risk="expected", alpha=None, extra=(),

@@ -3,7 +3,7 @@
 The schema must be a valid Draft 2020-12 schema that accepts every shipped
 instance file as written (CSV-path sections are strings) and refuses unknown
 keys. ``docs/instance-format.md`` must document every field of every model in
-``optimiser.schema``, in that model's section, with its default, so the docs
+``optimiser.instance.schema``, in that model's section, with its default, so the docs
 cannot drift from the code.
 """
 
@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from cli import app
-from optimiser import schema as schema_module
-from optimiser.loader import parse_yaml
+from optimiser.instance import schema as schema_module
+from optimiser.instance.reading import parse_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "instance-format.md"

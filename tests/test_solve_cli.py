@@ -300,7 +300,7 @@ def test_largest_shortfalls_show_the_priority_and_weighted_shortfall_they_are_or
 
     from cli import print_summary
     from optimiser import Result
-    from optimiser.results import empty_tables
+    from optimiser.results.tables import empty_tables
 
     tables = empty_tables()
     tables["targets"] = pd.DataFrame([

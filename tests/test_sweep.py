@@ -24,12 +24,12 @@ from typer.testing import CliRunner
 
 import optimiser
 from cli import app
+from optimiser.engine.solve import SolveOptions
 from optimiser.errors import InputError
-from optimiser.grid import GridAxis, as_axes, format_value, grid_points
-from optimiser.overrides import Override, OverrideSyntaxError
-from optimiser.solve import SolveOptions
-from optimiser.sweep import split_chains, sweep
-from optimiser.sweep_point import PointJob, SweepSource, solve_point
+from optimiser.instance.overrides import Override, OverrideSyntaxError
+from optimiser.sweep.grid import GridAxis, as_axes, format_value, grid_points
+from optimiser.sweep.point import PointJob, SweepSource, solve_point
+from optimiser.sweep.run import split_chains, sweep
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny" / "instance.yaml"
@@ -234,7 +234,7 @@ def test_the_first_stage_starts_from_the_previous_first_stage_plan(one_trust: Pa
     """Not from the reported plan, whose W carries stage 2's tolerance: starting
     there would let W creep up by that tolerance from point to point."""
     from formulations import build_model, model_data
-    from optimiser.warm_start import PlanStart, StartedHighsModel
+    from optimiser.engine.warm_start import PlanStart, StartedHighsModel
 
     inst = SweepSource.from_path(one_trust).instance([Override("set", BUDGET, 4e5)])
     models: list[StartedHighsModel] = []
@@ -380,7 +380,7 @@ def test_wfopt_sweep_writes_the_folder(one_trust: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("keys", [1, 2])
 def test_the_frontier_plot_draws_every_kind_of_point(tmp_path: Path, keys: int) -> None:
     """Optimal, feasible (a limit was reached) and failed points, one key or two."""
-    from optimiser.frontier import plot_frontier, value_label
+    from optimiser.report.frontier import plot_frontier, value_label
 
     axes = [GridAxis("set", BUDGET, (1e5, 2e5, 3e5))]
     frame = pd.DataFrame({"point": [1, 2, 3], BUDGET: [1e5, 2e5, 3e5],
@@ -409,7 +409,7 @@ def test_a_point_without_a_plan_is_not_drawn_as_a_plan(keys: int) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.text import Text
 
-    from optimiser.frontier import frontier_figure
+    from optimiser.report.frontier import frontier_figure
 
     axes = [GridAxis("set", BUDGET, (1e5, 2e5, -1.0))]
     frame = pd.DataFrame({"point": [1, 2, 3], BUDGET: [1e5, 2e5, -1.0],

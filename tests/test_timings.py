@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimiser import load_instance, solve
-from optimiser.profile import ordered_phases, overhead_ratio, profile_table
+from optimiser.engine.profile import ordered_phases, overhead_ratio, profile_table
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny" / "instance.yaml"
@@ -67,7 +67,7 @@ def test_solve_is_highs_time_summed_over_the_stages(written):
 def test_a_stage_counts_its_starting_plan_lp():
     """first_plan's LP is HiGHS time spent for the stage: run() adds it once."""
     from formulations import build_model, model_data
-    from optimiser.solve import HighsModel
+    from optimiser.engine.solve import HighsModel
 
     hm = HighsModel(build_model(model_data(load_instance(TINY))))
     assert hm.first_plan(hm.c_W, None) is not None
@@ -85,7 +85,7 @@ class SlowStart:
     def __new__(cls, m):
         import time as _time
 
-        from optimiser.solve import HighsModel
+        from optimiser.engine.solve import HighsModel
 
         class Probe(HighsModel):
             limits: ClassVar[list[float | None]] = []

@@ -1,5 +1,5 @@
-"""Plain-language sentences about a plan (optimiser.diagnose) and the names the
-report shows for ids (optimiser.wording.readable).
+"""Plain-language sentences about a plan (optimiser.explain.diagnose) and the names the
+report shows for ids (optimiser.explain.wording.readable).
 
 The budget sentences are built here from hand-made tables (no solve): the
 point is what a planner reads when a pot is used up in several years.
@@ -13,8 +13,8 @@ import pandas as pd
 
 from formulations.data import model_data
 from optimiser import load_instance
-from optimiser.diagnose import explain_shortfall
-from optimiser.results import empty_tables
+from optimiser.explain.diagnose import explain_shortfall
+from optimiser.results.tables import empty_tables
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny" / "instance.yaml"
 
@@ -60,7 +60,7 @@ def test_a_pot_used_up_in_one_year():
 
 
 def test_amounts_and_year_spans_read_as_a_planner_writes_them():
-    from optimiser.wording import amount, spans
+    from optimiser.explain.wording import amount, spans
 
     assert [amount(x) for x in (1234.0, 1234.04, 12.5, 0.26, 20000.0)] == [
         "1,234", "1,234", "12.5", "0.3", "20,000"]

@@ -26,16 +26,16 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimiser import load_instance, solve
-from optimiser.loader import YEAR_FIELDS
-from optimiser.results import COLUMNS, TABLES
-from optimiser.schema import LIST_SECTIONS, Instance
-from optimiser.workbook import (
+from optimiser.instance.loader import YEAR_FIELDS
+from optimiser.instance.schema import LIST_SECTIONS, Instance
+from optimiser.instance.workbook import (
     FTE_FORMAT,
     MONEY_FORMAT,
     _digits,
     instance_workbook,
     section_columns,
 )
+from optimiser.results.format import COLUMNS, TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCES = sorted(p.parent.name for p in (REPO / "instances").glob("*/instance.yaml"))

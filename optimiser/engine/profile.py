@@ -1,6 +1,6 @@
 """Where a solve's time and memory went: the table of ``wfopt solve --profile``.
 
-The phases are those of :attr:`optimiser.results.Result.timings` (seconds):
+The phases are those of :attr:`optimiser.results.tables.Result.timings` (seconds):
 
 - ``load``: read the instance file and its CSV sections, apply overrides;
 - ``validate``: field checks (pydantic) and cross-references;

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optimiser.errors import Problem, known
-from optimiser.schema import LEVER_SECTIONS, Instance
+from optimiser.instance.schema import LEVER_SECTIONS, Instance
 
 Locate = Callable[[Iterable[Any]], str]
 

@@ -35,6 +35,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from optimiser.errors import shorten
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no locks, the swap is still atomic
@@ -135,8 +137,6 @@ def write_marker(folder: Path, writer: str) -> None:
 
 
 def _shown(out_dir: str | Path) -> str:
-    from optimiser.errors import shorten
-
     return shorten(out_dir, 200)
 
 

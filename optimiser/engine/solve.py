@@ -25,12 +25,12 @@ from formulations import build_model, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from formulations.targets import settle_deployment, settle_shortfalls
-from optimiser.diagnose import explain_shortfall, infeasibility, ledger_conflicts
+from optimiser.engine.highs import LATER, new_highs, use_threads
 from optimiser.errors import ModelError, TooLarge
-from optimiser.highs import LATER, new_highs, use_threads
-from optimiser.marginals import OutOfTime, marginal_values
-from optimiser.results import Result, clean, extract_tables, instance_names
-from optimiser.schema import Instance
+from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
+from optimiser.explain.marginals import OutOfTime, marginal_values
+from optimiser.instance.schema import Instance
+from optimiser.results.tables import Result, clean, extract_tables, instance_names
 
 STAGE1_TIME_SHARE = 0.8
 """Share of a lexicographic solve's time limit that stage 1 (W) may use."""
@@ -53,7 +53,7 @@ class SolveOptions:
     """Show HiGHS's log."""
     explain: bool = True
     """Explain the outcome: marginal values and what binds for a plan
-    (:mod:`optimiser.marginals`, :mod:`optimiser.diagnose`), the conflicting
+    (:mod:`optimiser.explain.marginals`, :mod:`optimiser.explain.diagnose`), the conflicting
     constraints without one. Sweeps that only need W and C may switch it off."""
     started: float | None = None
     """``time.perf_counter()`` at which ``time_limit`` started to run (the

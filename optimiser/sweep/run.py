@@ -1,7 +1,7 @@
 """Sensitivity sweeps (SPEC §5): solve every point of a grid, in parallel.
 
-:func:`sweep` reads the instance once, checks the grid (:mod:`optimiser.grid`)
-and solves each point (:mod:`optimiser.sweep_point`), then returns one row per
+:func:`sweep` reads the instance once, checks the grid (:mod:`optimiser.sweep.grid`)
+and solves each point (:mod:`optimiser.sweep.point`), then returns one row per
 point and, given ``out``, writes the sweep folder atomically:
 
 - ``sweep.csv``: ``point``, one column per swept key, ``status``,
@@ -13,14 +13,14 @@ point and, given ``out``, writes the sweep folder atomically:
   solver stages started from the previous point's plans: ``1``, ``2``, ``1+2``
   or empty) and the seconds of each phase (validate, build, handover, each
   solver stage, ...);
-- ``frontier.png``: the frontier plot (:mod:`optimiser.frontier`);
+- ``frontier.png``: the frontier plot (:mod:`optimiser.report.frontier`);
 - ``points/NNN/``: each point's result folder as ``wfopt solve --out`` writes it
   (left out with ``write_points=False``).
 
 Reuse. The points are split into chains, contiguous runs of the grid order
 (one chain per worker). A chain's points are solved one after another, each
 started from the last plan found before it in the chain
-(:mod:`optimiser.warm_start`), which is where neighbouring points of a data
+(:mod:`optimiser.engine.warm_start`), which is where neighbouring points of a data
 sweep save time. The start is explicit data passed with the job, so a point's
 result depends only on its chain, never on which worker ran it or when: the
 same sweep with the same number of chains gives the same bytes. With
@@ -47,14 +47,21 @@ from typing import Any
 
 import pandas as pd
 
-from optimiser.atomic import atomic_directory
+from optimiser.engine.solve import SolveOptions, effective_options
 from optimiser.errors import InputError, Problem
-from optimiser.grid import GridAxis, GridSpec, as_axes, format_value, grid_points, point_overrides
-from optimiser.overrides import as_overrides
-from optimiser.results import write_csv, write_summary, write_tables
-from optimiser.schema import Instance
-from optimiser.solve import SolveOptions, effective_options
-from optimiser.sweep_point import PointJob, PointOutcome, SweepSource, solve_point
+from optimiser.instance.overrides import OverrideSyntaxError, as_overrides
+from optimiser.instance.schema import Instance
+from optimiser.results.atomic import atomic_directory
+from optimiser.results.tables import write_csv, write_summary, write_tables
+from optimiser.sweep.grid import (
+    GridAxis,
+    GridSpec,
+    as_axes,
+    format_value,
+    grid_points,
+    point_overrides,
+)
+from optimiser.sweep.point import PointJob, PointOutcome, SweepSource, solve_point
 
 RESULT_COLUMNS = ["status", "weighted_shortfall", "total_cost", "mip_gap", "message"]
 """Columns of ``sweep.csv`` after ``point`` and the swept keys."""
@@ -76,7 +83,7 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
 
     ``instance`` is an instance file or a validated :class:`Instance`; ``grid``
     is ``{key: [values]}`` (``--set-grid`` axes) or a list of
-    :class:`~optimiser.grid.GridAxis` / ``(kind, key, values)``. ``overrides``
+    :class:`~optimiser.sweep.grid.GridAxis` / ``(kind, key, values)``. ``overrides``
     (``--set``/``--scale``) apply to every point before the grid's. ``options``
     apply to each point (``time_limit`` is per point); ``threads`` defaults to 1
     per worker. ``workers`` is the number of chains (and local processes;
@@ -91,7 +98,7 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
     ``total_cost``, ``mip_gap``, ``message``, ``solve_seconds``, ``seconds``,
     ``cpu_seconds`` and ``warm_start``. A point that fails is a row, never an exception. Raises
     :class:`~optimiser.errors.InputError` for a bad grid, an invalid base
-    instance or options, and :class:`~optimiser.atomic.OutputFolderError` for
+    instance or options, and :class:`~optimiser.results.atomic.OutputFolderError` for
     an ``out`` that may not be replaced, both before anything is solved.
     """
     axes = as_axes(grid)
@@ -197,7 +204,7 @@ def executor_factory(workers: int, client: Any, n_chains: int) -> Callable[[], c
         # solver once, never from this process with its threads (progress bar,
         # Dask) running.
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["optimiser.sweep_point"])
+        ctx.set_forkserver_preload(["optimiser.sweep.point"])
         return cf.ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
                                       initializer=ignore_interrupts)
 
@@ -343,7 +350,7 @@ def write_sweep_files(folder: Path, frame: pd.DataFrame, axes: Sequence[GridAxis
                       outcomes: Sequence[PointOutcome], instance_name: str,
                       currency: str = "GBP") -> None:
     """``sweep.csv``, ``sweep_timings.csv`` and ``frontier.png`` in ``folder``."""
-    from optimiser.frontier import plot_frontier
+    from optimiser.report.frontier import plot_frontier
 
     table = frame[["point", *(a.column for a in axes), *RESULT_COLUMNS]].copy()
     for a in axes:
@@ -401,8 +408,6 @@ class Progress:
 def axes_from_options(set_grid: Sequence[str], scale_grid: Sequence[str]) -> list[GridAxis]:
     """``--set-grid``/``--scale-grid`` texts as axes, sets first, in the order
     given. Raises :class:`~optimiser.errors.InputError` with every problem."""
-    from optimiser.overrides import OverrideSyntaxError
-
     axes, problems = [], []
     for kind, texts in (("set", set_grid), ("scale", scale_grid)):
         for text in texts:

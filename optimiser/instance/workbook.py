@@ -1,19 +1,19 @@
 """Instances and results as Excel workbooks (SPEC §3 "Workbooks", §4 ``--xlsx``).
 
 Reading: :func:`read_workbook` turns an ``.xlsx`` instance into the same
-expanded document and :class:`~optimiser.loader.Provenance` as a YAML file with
+expanded document and :class:`~optimiser.instance.loader.Provenance` as a YAML file with
 CSV sections, so overrides, validation and every later step are shared. The
 ``instance`` sheet holds the scalar fields as ``key, value`` rows with dotted
 keys; every list section is a sheet of the same name whose rows go through the
-loader's CSV code (:func:`optimiser.loader.section_from_rows`), so cells follow
+loader's CSV code (:func:`optimiser.instance.loader.section_from_rows`), so cells follow
 the CSV conventions and problems are located as ``workforce sheet row 14,
 column fte``. What a sheet can hold and a CSV cannot is checked here: merged
 cells, formulas (their cached value is used; a formula never calculated has
 none and is an error), error values such as ``#DIV/0!``.
 
 Writing: :func:`instance_workbook` lays out a validated
-:class:`~optimiser.schema.Instance` generically over the schema (every list
-section of :data:`~optimiser.schema.LIST_SECTIONS`, every field of its model),
+:class:`~optimiser.instance.schema.Instance` generically over the schema (every list
+section of :data:`~optimiser.instance.schema.LIST_SECTIONS`, every field of its model),
 for a planner to read and edit: a ``README`` sheet saying what each sheet and
 column is, headers bold and frozen, widths set, money and FTE formatted.
 :func:`instance_tables` gives the same rows for CSV files (``wfopt convert``
@@ -36,7 +36,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import json
 import math
 import os
 import re
@@ -51,8 +50,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from optimiser.errors import Problem, known
-from optimiser.loader import YEAR_FIELDS, Provenance, section_from_rows
-from optimiser.schema import LIST_SECTIONS, Instance
+from optimiser.instance.loader import YEAR_FIELDS, Provenance, section_from_rows
+from optimiser.instance.schema import LIST_SECTIONS, Instance
 
 INSTANCE_SHEET = "instance"
 README_SHEET = "README"
@@ -122,7 +121,7 @@ class WorkbookProvenance(Provenance):
 
 def read_workbook(path: Path) -> tuple[dict[str, Any], Provenance, list[Problem]]:
     """Read an instance workbook into the expanded document (as
-    :func:`optimiser.loader.read_document` does for YAML and CSV)."""
+    :func:`optimiser.instance.loader.read_document` does for YAML and CSV)."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -660,82 +659,6 @@ def write_instance_workbook(inst: Instance, path: str | Path, source: str | None
 # ---------------------------------------------------------------- results
 
 
-def results_workbook(folder: str | Path):
-    """A results directory (``summary.json`` and its CSV tables) as a workbook:
-    ``summary`` first, then one sheet per table in the order of SPEC §4, then
-    ``marginal_values`` when present. Cells hold the numbers of the CSV files
-    (6 decimals), formatted as money or FTE by column."""
-    from openpyxl import Workbook
-
-    from optimiser.results import TABLES
-
-    folder = Path(folder)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "summary"
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    rows: list[list[Any]] = []
-    _flatten_summary("", summary, rows)
-    _table(ws, ["key", "value"], rows, formats={}, freeze="B2")
-    for row in ws.iter_rows(min_row=2, max_col=2):
-        key = str(row[0].value).rsplit(".", 1)[-1]
-        if isinstance(row[1].value, int | float) and not isinstance(row[1].value, bool):
-            fmt = (MONEY_FORMAT if key in RESULT_MONEY else
-                   FTE_FORMAT if key in RESULT_FTE else None)
-            if fmt:
-                row[1].number_format = fmt
-    ws.column_dimensions["B"].width = 80
-    names = [*TABLES, "marginal_values"]
-    for name in names:
-        path = folder / f"{name}.csv"
-        if not path.is_file():
-            continue
-        with path.open(newline="", encoding="utf-8") as fh:
-            grid = list(csv.reader(fh))
-        if not grid:
-            continue
-        header, body = grid[0], [[_typed(v) for v in r] for r in grid[1:]]
-        sheet = wb.create_sheet(name)
-        formats = {c: (YEAR_FORMAT if c == "year" else MONEY_FORMAT if c in RESULT_MONEY
-                       else FTE_FORMAT if c in RESULT_FTE else None) for c in header}
-        _table(sheet, header, body, formats=formats, freeze="B2")
-    return wb
-
-
-def _flatten_summary(prefix: str, node: Any, rows: list[list[Any]]) -> None:
-    """``summary.json`` as ``key, value`` rows: dotted keys, list items as
-    ``key[1]``, empty lists and objects left out."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            _flatten_summary(f"{prefix}.{k}" if prefix else str(k), v, rows)
-    elif isinstance(node, list):
-        for i, v in enumerate(node, start=1):
-            _flatten_summary(f"{prefix}[{i}]", v, rows)
-    else:
-        rows.append([prefix, node])
-
-
-def _typed(text: str) -> Any:
-    """A CSV cell of a results table as a cell value: a number when it is one
-    (whole numbers as int), text otherwise, empty as empty."""
-    if text == "":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        v = float(text)
-    except ValueError:
-        return text
-    return v if math.isfinite(v) else text
-
-
-def write_results_workbook(folder: str | Path, path: str | Path) -> Path:
-    """``wfopt export``: the results directory ``folder`` as the workbook ``path``."""
-    return save_workbook(results_workbook(folder), path)
-
-
 # ---------------------------------------------------------------- convert
 
 INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
@@ -823,36 +746,3 @@ def write_instance_yaml(inst: Instance, path: str | Path, source: str | None = N
             Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-def convert(source: str | Path, target: str | Path, overrides: Iterable[Any] | None = None
-            ) -> tuple[Instance, Path]:
-    """``wfopt convert``: read the instance ``source`` (YAML, JSON or workbook,
-    with ``overrides`` applied) and write it as ``target`` (``.xlsx``, or
-    ``.yaml``/``.yml`` with CSV files beside it).
-
-    The written instance is read back and must equal the one read, numbers to
-    the :data:`DIGITS` significant digits a workbook cell holds; otherwise
-    :class:`ConversionError` names the sections that differ (and the written
-    files stay, to be looked at). Raises
-    :class:`~optimiser.errors.InputError` for an invalid source.
-    """
-    from optimiser.loader import load_instance
-
-    source, target = Path(source), Path(target)
-    inst = load_instance(source, overrides)
-    suffix = target.suffix.lower()
-    if suffix == ".xlsx":
-        written = write_instance_workbook(inst, target, source.name)
-    elif suffix in (".yaml", ".yml"):
-        written = write_instance_yaml(inst, target, source.name)
-    else:
-        raise ConversionError(f"{target} | write .xlsx (a workbook) or .yaml (YAML with CSV "
-                              "files beside it)")
-    again = load_instance(written)
-    differ = [] if again == inst else [
-        f for f in Instance.model_fields if _digits(getattr(again, f)) != _digits(getattr(inst, f))]
-    if differ:
-        raise ConversionError(f"{written} | does not read back as {source.name}: "
-                              f"{', '.join(differ)} differ (a value this form cannot hold)")
-    return inst, written

@@ -1,9 +1,9 @@
 """Read an instance file (YAML or JSON, list sections inline or as CSV) into a
-validated :class:`~optimiser.schema.Instance`.
+validated :class:`~optimiser.instance.schema.Instance`.
 
 The order is fixed by SPEC §3 and §5: read the document, expand CSV sections,
 apply overrides, validate field by field (pydantic), then check cross-references
-(``optimiser.checks``). Every problem is collected with its place (the CSV file,
+(``optimiser.instance.checks``). Every problem is collected with its place (the CSV file,
 row and column it came from, or its key path) and raised together as an
 :class:`~optimiser.errors.InputError`.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -24,14 +23,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from optimiser.errors import MAX_VALUE, InputError, Problem, clip, one_line, shorten
-from optimiser.schema import LIST_SECTIONS, Instance
+from optimiser.errors import MAX_VALUE, Problem, clip, one_line, shorten
+from optimiser.instance.checks import Declared, run_checks
+from optimiser.instance.overrides import overrides_at
+from optimiser.instance.reading import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_INT_TEXT,
+    MAX_PATH,
+    MAX_TEXT,
+    _TooLong,
+)
+from optimiser.instance.schema import LIST_SECTIONS, MAX_AMOUNT, Instance
 
 if TYPE_CHECKING:
-    from optimiser.overrides import Written
+    from optimiser.instance.overrides import Written
 
 # Fields whose CSV cell holds a list (``a;b``), a mapping (``a:1;b:0.8``) or
 # breakpoints (``0:0;2e6:600``).
@@ -202,8 +210,6 @@ class Locator:
     written: Written = field(default_factory=list)
 
     def __call__(self, loc: Iterable[Any]) -> str:
-        from optimiser.overrides import overrides_at
-
         loc = list(loc)
         where = self.provenance.locate(loc, self.doc)
         by = overrides_at(loc, self.written) if self.written else []
@@ -213,203 +219,6 @@ class Locator:
 
 
 # ---------------------------------------------------------------- limits
-
-MAX_FILE_BYTES = 64 * 2**20
-"""Largest instance or CSV file read (64 MiB): a 100,000-unit instance's
-workforce file is about 20 MiB. A larger file is refused before it is read."""
-
-MAX_DEPTH = 32
-"""Deepest nesting of lists and mappings read (an instance needs six levels)."""
-
-MAX_ALIAS_VALUES = 100_000
-"""Most values YAML aliases (``*name``) may add when expanded: an alias reuses a
-value, and aliases of aliases multiply, so a few hundred bytes could otherwise
-expand to billions of values."""
-
-MAX_TEXT = 10_000
-"""Longest text value (an id, a name, a description, a CSV cell) read."""
-
-MAX_INT_TEXT = 24
-"""Longest whole number, in characters, read from YAML or JSON: Python refuses to
-turn 4,300 digits into a number, and nothing in an instance needs more than 19."""
-
-MAX_PATH = 1_000
-"""Longest CSV path read."""
-
-
-class _TooLong:
-    """A whole number too long to read (JSON's ``parse_int`` gets the text; the
-    problem is reported where the number sits, by :func:`_check_document`)."""
-
-    def __init__(self, text: str):
-        self.length = len(text)
-
-
-class _LimitError(yaml.MarkedYAMLError):
-    """A YAML document over one of the limits above, at a place in the text."""
-
-    def __init__(self, problem: str, mark: Any):
-        super().__init__(problem=problem, problem_mark=mark)
-
-
-# ---------------------------------------------------------------- YAML
-
-# YAML 1.1 (PyYAML's default) reads ``2e6`` and ``2.0e6`` as strings; planners
-# write money that way, so floats follow YAML 1.2's rule.
-_FLOAT_12 = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 floats and the limits above.
-
-    The limits are checked while the document is composed, before any Python
-    value exists: nesting depth (the composer recurses once per level, so 1,000
-    levels would end in a RecursionError), the values aliases add (an alias
-    bomb), an alias inside the value it names (a loop), long texts and long
-    whole numbers. Each is a YAML error at its line and column."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._depth = 0
-        self._size: dict[int, tuple[yaml.Node, int]] = {}
-        """id(node) -> (node, its value count with aliases expanded); the node is
-        kept so that its id is not reused."""
-        self._aliased = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            node = super().compose_node(parent, index)
-            known = self._size.get(id(node))
-            if known is None:
-                raise _LimitError(f"alias *{event.anchor} is inside the value it names "
-                                  "(a loop)", event.start_mark)
-            self._aliased += known[1]
-            if self._aliased > MAX_ALIAS_VALUES:
-                raise _LimitError(f"aliases expand to more than {MAX_ALIAS_VALUES:,} values",
-                                  event.start_mark)
-            return node
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _LimitError(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-        if isinstance(node, yaml.ScalarNode):
-            if len(node.value) > MAX_TEXT:
-                raise _LimitError(f"a value of {len(node.value):,} characters; at most "
-                                  f"{MAX_TEXT:,} are read", node.start_mark)
-            size = 1
-        elif isinstance(node, yaml.SequenceNode):
-            size = 1 + sum(self._size[id(c)][1] for c in node.value)
-        else:
-            size = 1 + sum(self._size[id(k)][1] + self._size[id(v)][1] for k, v in node.value)
-        self._size[id(node)] = (node, size)
-        return node
-
-    def construct_object(self, node: Any, deep: bool = False) -> Any:
-        # A scalar that matches a tag but cannot be built (``2021-02-30`` as a
-        # date, ``!!float abc``, ``!!timestamp x``) raises ValueError,
-        # AttributeError and the like in PyYAML: a YAML error at the value.
-        try:
-            return super().construct_object(node, deep=deep)
-        except yaml.YAMLError:
-            raise
-        except Exception as exc:
-            why = shorten(exc) if isinstance(exc, (ValueError, OverflowError)) else \
-                f"not a valid {node.tag.rsplit(':', 1)[-1]}"
-            raise _LimitError(f"cannot read this value: {why}", node.start_mark) from None
-
-    def construct_yaml_int(self, node: Any) -> Any:
-        if len(node.value) > MAX_INT_TEXT:
-            raise _LimitError(f"a whole number of {len(node.value):,} characters; at most "
-                              f"{MAX_INT_TEXT} are read", node.start_mark)
-        return super().construct_yaml_int(node)
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-
-
-def parse_yaml(text: str) -> Any:
-    """Parse YAML text with YAML 1.2 floats (``2e6`` is a number) and the limits
-    on depth, aliases, texts and whole numbers (a :class:`yaml.YAMLError`)."""
-    loader = _Loader(text)  # a SafeLoader subclass
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
-def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> Problem:
-    """One located line for a YAML error (PyYAML's own text spans lines)."""
-    if isinstance(exc, yaml.reader.ReaderError):
-        # Raised before parsing, with a position but no line or column.
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        char = exc.character
-        code = f"#x{ord(char) if isinstance(char, str) else int(char):04x}"
-        return Problem(f"{name} line {line}, column {column}",
-                       f"invalid YAML: character {code} is not allowed in YAML text")
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = name if mark is None else f"{name} line {mark.line + 1}, column {mark.column + 1}"
-    what = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
-    return Problem(where, f"invalid YAML: {what}")
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def _json_int(text: str) -> Any:
-    return _TooLong(text) if len(text) > MAX_INT_TEXT else int(text)
-
-
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def _json_too_deep(text: str) -> tuple[int, int] | None:
-    """Line and column where the JSON text first nests deeper than
-    :data:`MAX_DEPTH` (strings skipped), or None."""
-    depth = 0
-    for m in _JSON_TOKENS.finditer(text):
-        tok = m.group()
-        if tok in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                pos = m.start()
-                return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
-        elif tok in "]}":
-            depth -= 1
-    return None
-
-
-def parse_json(text: str, name: str) -> tuple[Any, Problem | None]:
-    """The JSON document, or the one problem that stops it being read. Depth
-    beyond :data:`MAX_DEPTH` that the parser survives is reported by
-    :func:`_check_document` where it sits; beyond the interpreter's recursion
-    limit (about 1,000 levels) it is located here."""
-    try:
-        return json.loads(text, parse_int=_json_int), None
-    except json.JSONDecodeError as exc:
-        return None, Problem(f"{name} line {exc.lineno}, column {exc.colno}",
-                             f"invalid JSON: {exc.msg}")
-    except RecursionError:
-        deep = _json_too_deep(text)
-        where = name if deep is None else f"{name} line {deep[0]}, column {deep[1]}"
-        return None, Problem(where, f"invalid JSON: nested more than {MAX_DEPTH} levels deep")
-
 
 def _check_document(doc: Any, locate: Callable[[Iterable[Any]], str]) -> list[Problem]:
     """What the parsers could not check where it sits (JSON's depth, long texts and
@@ -533,67 +342,6 @@ def csv_location(base: Path, value: str, roots: Iterable[Path] = ()) -> Path | s
 
 
 # ---------------------------------------------------------------- reading
-
-
-def read_document(path: Path, roots: Iterable[Path] = ()
-                  ) -> tuple[dict[str, Any], Provenance, list[Problem]]:
-    """Read the instance document and expand its CSV sections.
-
-    CSV sections are read only from inside the instance's folder or one of
-    ``roots`` (see :func:`csv_location`); every file only when it is a regular
-    file of at most :data:`MAX_FILE_BYTES`."""
-    path = Path(path)
-    prov = Provenance(file=path.name)
-    shown = _path_text(str(path))
-    if _path_problem(str(path)) is not None:
-        return {}, prov, [Problem(shown, "the path holds a control character or is empty")]
-    try:
-        data = _read_bytes(path)
-    except _Refused as why:
-        return {}, prov, [Problem(shown, str(why))]
-    if path.suffix.lower() == ".xlsx":
-        # A workbook holds the whole instance, its list sections as sheets
-        # (SPEC §3, "Workbooks"); optimiser.workbook reads it into the same
-        # document and provenance, so everything after this is shared.
-        from optimiser.workbook import read_workbook
-
-        doc, prov, problems = read_workbook(path)
-        return _checked(doc, prov, problems)
-    problems: list[Problem] = []
-    try:
-        text = _decode(data)
-    except _Refused as why:
-        return {}, prov, [Problem(shown, str(why))]
-    if path.suffix.lower() == ".json":
-        doc, problem = parse_json(text, path.name)
-        if problem is not None:
-            return {}, prov, [problem]
-    else:
-        try:
-            doc = parse_yaml(text)
-        except yaml.YAMLError as exc:
-            return {}, prov, [_yaml_problem(exc, path.name, text)]
-    if not isinstance(doc, dict):
-        return {}, prov, [Problem(path.name, "the instance must be a mapping of sections")]
-    limits = _check_document(doc, lambda loc: prov.locate(loc, doc))
-    if limits:
-        return {}, prov, limits
-    for section, model in LIST_SECTIONS.items():
-        value = doc.get(section)
-        if isinstance(value, str):
-            where = csv_location(path.parent, value, roots)
-            if isinstance(where, str):
-                items, src, csv_problems = [], None, [Problem(section, where)]
-            else:
-                items, src, csv_problems = read_csv_section(where, section, model,
-                                                            resolved=True)
-            problems += csv_problems
-            doc[section] = items
-            if src is not None:
-                prov.csv[section] = src
-            else:
-                prov.unread.add(section)
-    return _checked(doc, prov, problems)
 
 
 def _checked(doc: dict[str, Any], prov: Provenance, problems: list[Problem]
@@ -1014,11 +762,9 @@ threads."""
 def number_problems(inst: BaseModel, locate: Callable[[Iterable[Any]], str]) -> list[Problem]:
     """Numbers of a validated instance the model cannot use: not finite (``.inf``,
     ``.nan`` in a field without the schema's finite types, such as
-    ``max_trainees_per_fte``), above :data:`~optimiser.schema.MAX_AMOUNT`, or a
+    ``max_trainees_per_fte``), above :data:`~optimiser.instance.schema.MAX_AMOUNT`, or a
     whole number above :data:`MAX_INT`. The schema's number types check their
     own fields; this covers every other one, wherever it is."""
-    from optimiser.schema import MAX_AMOUNT
-
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(inst, ())]
     while stack:
@@ -1059,8 +805,6 @@ def partial_checks(doc: dict[str, Any], prov: Provenance,
     or the units cannot be used at all, since every check depends on them.
     ``located`` names places of ``doc`` (default: a :class:`Locator` of it).
     """
-    from optimiser.checks import Declared, run_checks
-
     extra: dict[str, set[str]] = {"staff_groups": set(), "units": set(), "regions": set(),
                                   "budgets": set()}
     partial: dict[str, Any] = {"name": "partial", "horizon": doc.get("horizon")}
@@ -1105,69 +849,3 @@ def partial_checks(doc: dict[str, Any], prov: Provenance,
     return run_checks(inst, locate, declared)
 
 
-def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
-                  timings: dict[str, float] | None = None,
-                  allow_files_outside: Iterable[str | Path] = (),
-                  before_validation: Callable[[dict[str, Any]], None] | None = None
-                  ) -> Instance:
-    """Read, override and validate an instance file.
-
-    CSV sections are read only from inside the instance's folder, or from one
-    of the folders ``allow_files_outside`` names (``--allow-files-outside``).
-    ``before_validation`` sees the document as read, before the (slow, for a
-    huge file) validation: ``wfopt solve`` refuses there an instance whose model
-    would not fit in memory (:func:`optimiser.solve.check_document_size`).
-
-    ``overrides`` are :class:`~optimiser.overrides.Override` objects or
-    ``(kind, key, value)`` tuples with kind ``set`` or ``scale`` (SPEC §5).
-    Raises :class:`~optimiser.errors.InputError` listing every problem.
-    ``timings``, when given, receives the seconds spent in ``load`` (reading,
-    CSV, overrides) and ``validate`` (fields and cross-references).
-    """
-    import time
-
-    t0 = time.perf_counter()
-    doc, prov, problems = read_document(Path(path), [Path(r) for r in allow_files_outside])
-    if problems and not doc:
-        raise InputError(problems)
-    if before_validation is not None:
-        before_validation(doc)
-    if timings is not None:
-        timings["load"] = time.perf_counter() - t0
-    return instance_from_document(doc, prov, overrides, problems, timings)
-
-
-def instance_from_document(doc: dict[str, Any], prov: Provenance,
-                           overrides: Iterable[Any] | None = None,
-                           problems: Iterable[Problem] = (),
-                           timings: dict[str, float] | None = None) -> Instance:
-    """Apply overrides to an expanded document (in place) and validate it.
-
-    The second half of :func:`load_instance`, for callers that read a document
-    once and validate many variants of it (sweeps copy the document per point).
-    ``problems`` are those already found while reading; ``timings`` gains the
-    override seconds in ``load`` and sets ``validate``.
-    """
-    import time
-
-    from optimiser.checks import run_checks
-    from optimiser.overrides import apply_overrides, as_overrides
-
-    t0 = time.perf_counter()
-    locate = Locator(prov, doc)
-    problems = [*problems, *apply_overrides(doc, as_overrides(overrides), locate.written)]
-    _NAMES.clear()  # overrides may have renamed items
-    t1 = time.perf_counter()
-    inst, field_problems = validate_document(doc, prov, locate)
-    problems += field_problems
-    if inst is not None:
-        problems += run_checks(inst, locate)
-    else:
-        problems += partial_checks(doc, prov, locate)
-    if timings is not None:
-        timings["load"] = timings.get("load", 0.0) + t1 - t0
-        timings["validate"] = time.perf_counter() - t1
-    if problems:
-        raise InputError(problems)
-    assert inst is not None
-    return inst

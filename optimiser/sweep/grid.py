@@ -1,7 +1,7 @@
 """Sweep grids (SPEC §5): the keys a sweep varies, their values, and its points.
 
 A grid is a list of axes. Each axis is one override key (SPEC §5 key syntax,
-the same :class:`~optimiser.overrides.Override` mechanism as ``--set`` and
+the same :class:`~optimiser.instance.overrides.Override` mechanism as ``--set`` and
 ``--scale``) with the values it takes: ``--set-grid KEY=v1,v2,...`` sets the key
 to each value, ``--scale-grid KEY=f1,f2,...`` multiplies every number under the
 key by each factor. The points are the cartesian product of the axes in grid
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from optimiser.errors import InputError, Problem
-from optimiser.overrides import Override, OverrideSyntaxError, factor_problem
+from optimiser.instance.overrides import Override, OverrideSyntaxError, factor_problem
+from optimiser.instance.reading import parse_yaml
 
 Kind = Literal["set", "scale"]
 
@@ -57,10 +58,8 @@ class GridAxis:
         """Parse ``KEY=v1,v2,...``. The values are read as one YAML flow sequence,
         so ``3e8`` is a number and a value may itself be a mapping
         (``{2017: 1e6, 2018: 2e6},{2017: 2e6}``). Raises
-        :class:`~optimiser.overrides.OverrideSyntaxError` (one ``location |
+        :class:`~optimiser.instance.overrides.OverrideSyntaxError` (one ``location |
         message`` line)."""
-        from optimiser.loader import parse_yaml
-
         option = f"--{kind}-grid"
         key, sep, raw = text.partition("=")
         key = key.strip()

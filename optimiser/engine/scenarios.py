@@ -18,7 +18,7 @@ decisions are per scenario. The risk measure ρ of the scenarios' W_s::
     worst_case:  ρ = t,  t ≥ W_s                                  worst_case_bound
     cvar:        ρ = t + 1/(1 − α)·Σ_s π_s·z_s,  z_s ≥ W_s − t,  z ≥ 0   cvar_excess
 
-The stages are the deterministic ones (:func:`optimiser.solve.run_stages`) on
+The stages are the deterministic ones (:func:`optimiser.engine.solve.run_stages`) on
 ρ, then (worst_case, cvar) the expected shortfall Σ π_s·W_s, fairness Σ π_s·M_s
 and the expected cost Σ π_s·C_s, then the unplaced tie-break on Σ π_s·UP_s.
 
@@ -47,12 +47,7 @@ from formulations import build_into, build_model, lever_decisions, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from formulations.targets import settle_deployment, settle_shortfalls
-from optimiser.errors import InputError, Problem
-from optimiser.loader import Provenance, parse_yaml
-from optimiser.overrides import Override
-from optimiser.results import Result, clean, extract_tables, instance_names
-from optimiser.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
-from optimiser.solve import (
+from optimiser.engine.solve import (
     HighsModel,
     SolveOptions,
     effective_options,
@@ -64,7 +59,14 @@ from optimiser.solve import (
     time_left,
     unplaced_weights,
 )
-from optimiser.sweep_point import SweepSource
+from optimiser.errors import InputError, Problem
+from optimiser.instance.loader import Provenance
+from optimiser.instance.overrides import Override
+from optimiser.instance.reading import parse_yaml
+from optimiser.instance.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
+from optimiser.results.tables import Result, clean, extract_tables, instance_names
+from optimiser.sweep.point import SweepSource
+from optimiser.sweep.run import executor_factory
 
 PROBABILITY_TOL = 1e-9
 
@@ -355,8 +357,6 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
     scenario's full plan, then each scenario held to its here-and-now decisions —
     and EVPI, VSS. The solves run on the sweep's executors: in this process
     (``workers`` 1), on local worker processes, or on a Dask cluster (``client``)."""
-    from optimiser.sweep import executor_factory
-
     t0 = time.perf_counter()
     n = len(ss.ids)
     parallel = client is not None or workers > 1

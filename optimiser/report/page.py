@@ -3,7 +3,7 @@
 :class:`ResultsView` is what the report reads: ``summary.json`` and the result
 tables (plus ``marginal_values.csv`` when present), either from a results
 directory (:meth:`ResultsView.from_dir`, so ``wfopt report`` works on any
-results directory) or from a :class:`~optimiser.results.Result` in memory.
+results directory) or from a :class:`~optimiser.results.tables.Result` in memory.
 :func:`render_report` turns it into HTML: the headline, why the shortfall
 remains, workforce against target, shortfall by target and year, spend by lever
 and by pot against budget, training, retention, return to practice and
@@ -12,9 +12,10 @@ embedded as ``data:`` URIs (no CDN, no script, no network); the same results
 give the same bytes.
 
 Charts name things as the instance does: a target by its label, staff groups,
-units and levers by the ``names`` the summary carries (:func:`optimiser.results.instance_names`),
+units and levers by the ``names`` the summary carries
+(:func:`optimiser.results.tables.instance_names`),
 and an id with no name as words (``nursing_degree_east_of_england`` →
-"Nursing degree east of england", :func:`optimiser.wording.readable`). Tables
+"Nursing degree east of england", :func:`optimiser.explain.wording.readable`). Tables
 keep the ids, which are the keys ``--set`` takes.
 """
 
@@ -32,11 +33,12 @@ from typing import Any
 
 import pandas as pd
 
-from optimiser import charts
 from optimiser.errors import InputError, Problem
-from optimiser.marginals import CAVEAT, KINDS
-from optimiser.results import COLUMNS, DECIMALS, TABLES
-from optimiser.wording import money, readable
+from optimiser.explain.marginals import CAVEAT, KINDS
+from optimiser.explain.marginals import COLUMNS as MV_COLUMNS
+from optimiser.explain.wording import money, readable
+from optimiser.report import charts
+from optimiser.results.format import COLUMNS, DECIMALS, TABLES
 
 MARGINAL_FILE = "marginal_values.csv"
 
@@ -97,8 +99,6 @@ class ResultsView:
                                      optional=LATER.get(name, ()))
         mv = None
         if (folder / MARGINAL_FILE).is_file():
-            from optimiser.marginals import COLUMNS as MV_COLUMNS
-
             mv = _read_csv(folder / MARGINAL_FILE, MV_COLUMNS, problems,
                            optional=("holds_up_to", "value_places_free"))
         if problems:
@@ -134,7 +134,7 @@ class ResultsView:
 
     @classmethod
     def from_result(cls, result) -> ResultsView:
-        """The view of a :class:`~optimiser.results.Result` in memory."""
+        """The view of a :class:`~optimiser.results.tables.Result` in memory."""
         return cls(summary=result.summary(),
                    tables=_normalise({k: v.copy() for k, v in result.tables.items()}),
                    marginal_values=_normalise_mv(result.marginal_values))

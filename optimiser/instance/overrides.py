@@ -26,7 +26,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from optimiser.errors import Problem, known
-from optimiser.schema import Instance
+from optimiser.instance.reading import parse_yaml
+from optimiser.instance.schema import Instance
 
 # Keys whose values are names, never scaled.
 _NAME_KEYS = {"id", "name", "label", "unit", "group", "from_group", "region", "pot",
@@ -69,8 +70,6 @@ class Override:
         Raises :class:`OverrideSyntaxError` (a ``ValueError``) whose text is one
         ``location | message`` line.
         """
-        from optimiser.loader import parse_yaml
-
         key, sep, raw = text.partition("=")
         key = key.strip()
         if not sep or not key:

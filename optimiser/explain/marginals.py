@@ -54,8 +54,8 @@ import scipy.sparse as sp
 from formulations.budgets import per_year_limit
 from formulations.data import ModelData
 from formulations.training import intake_years
-from optimiser.results import clean as _clean
-from optimiser.wording import money
+from optimiser.explain.wording import money
+from optimiser.results.format import clean as _clean
 
 COLUMNS = ["kind", "item", "year", "limit", "used", "binding", "value", "per",
            "holds_up_to", "value_places_free", "note"]
@@ -133,7 +133,7 @@ def _key(component_data) -> tuple[str, Any]:
 
 def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray,
                      hold: np.ndarray | None = None) -> FixedLP:
-    """The LP of ``hm`` (a :class:`optimiser.solve.HighsModel`) with its integer
+    """The LP of ``hm`` (a :class:`optimiser.engine.solve.HighsModel`) with its integer
     columns fixed at the plan ``x`` and objective ``cost``, solved.
 
     ``hold`` (a mask of columns) fixes only those integer columns; the others
@@ -426,7 +426,7 @@ def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic"
                     ) -> tuple[pd.DataFrame, list[str]]:
     """Marginal values of budgets and binding caps around the plan ``x``.
 
-    ``hm`` is the :class:`optimiser.solve.HighsModel` the plan came from. Returns
+    ``hm`` is the :class:`optimiser.engine.solve.HighsModel` the plan came from. Returns
     the ``marginal_values.csv`` frame and notes (empty when all went well,
     otherwise why the values are missing). ``deadline`` (a
     ``time.perf_counter()``): :class:`OutOfTime` when it passes first.

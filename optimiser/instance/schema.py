@@ -7,7 +7,7 @@ default. It becomes the field's ``description`` in the JSON Schema exported by
 
 Only checks that concern a single field or a single item live here; checks that
 cross sections (unknown ids, years outside the horizon) live in
-``optimiser.checks`` so that all problems are collected and reported together.
+``optimiser.instance.checks`` so that all problems are collected and reported together.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ remove.
 
 :func:`infeasibility` asks HiGHS for an irreducible infeasible set (IIS) of the
 LP relaxation when no plan exists and words each member in the instance's terms
-(:mod:`optimiser.wording`). In this model every target has a shortfall variable
+(:mod:`optimiser.explain.wording`). In this model every target has a shortfall variable
 and every lever may be left at zero, so budgets, minimum cohorts and minimum
 retention funding can never conflict (nothing forces a cohort to run or a unit
 to be funded); only what the data forces can: entrants already in training
@@ -33,7 +33,7 @@ from formulations.data import ModelData
 from formulations.response import max_spend
 from formulations.targets import scope_units, weights
 from formulations.training import intake_years
-from optimiser.wording import Words, amount, money, spans
+from optimiser.explain.wording import Words, amount, money, spans
 
 EXHAUSTED = 0.995
 """A budget counts as used up from this share of its limit: whole training places
@@ -535,7 +535,7 @@ class Conflict:
 
 def irreducible_set(hm, time_limit: float | None = 60.0) -> Conflict | None:
     """An irreducible infeasible set of the LP relaxation of ``hm`` (a
-    :class:`optimiser.solve.HighsModel`): drop any member and the rest can hold
+    :class:`optimiser.engine.solve.HighsModel`): drop any member and the rest can hold
     together. ``None`` when HiGHS finds none (the LP relaxation is feasible)."""
     h = hm.lp_copy()
     # Elastic LP, then the irreducibility pass (iis_strategy 2 + 4 = 6): without
@@ -559,7 +559,7 @@ def irreducible_set(hm, time_limit: float | None = 60.0) -> Conflict | None:
 def infeasibility(hm, d: ModelData, model: Any = None,
                   time_limit: float | None = 60.0) -> list[str]:
     """The conflicting constraints of an infeasible model, one sentence each, in
-    the instance's words (:func:`irreducible_set`, :class:`optimiser.wording.Words`)."""
+    the instance's words (:func:`irreducible_set`, :class:`optimiser.explain.wording.Words`)."""
     conflict = irreducible_set(hm, time_limit)
     if conflict is None:
         return ["HiGHS could not isolate the conflict: the constraints can hold together "

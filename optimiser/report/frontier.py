@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from optimiser.grid import GridAxis, format_value
+from optimiser.sweep.grid import GridAxis, format_value
 
 MONEY_FIELDS = {"per_year", "total", "cost_per_place_year", "cohort_fixed_cost",
                 "cost_per_returner", "fixed_cost", "cost_per_recruit", "min_funding",

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from optimiser.engine.solve import SolveOptions, solve
+from optimiser.engine.warm_start import PlanStart, StartedHighsModel
 from optimiser.errors import InputError, Problem
-from optimiser.loader import Provenance, instance_from_document, read_document
-from optimiser.overrides import Override
-from optimiser.results import Result
-from optimiser.schema import Instance
-from optimiser.solve import SolveOptions, solve
-from optimiser.warm_start import PlanStart, StartedHighsModel
+from optimiser.instance.load import instance_from_document, read_document
+from optimiser.instance.loader import Provenance
+from optimiser.instance.overrides import Override, apply_overrides
+from optimiser.instance.schema import Instance
+from optimiser.results.tables import Result
 
 INVALID = "invalid"
 """Status of a point whose overridden instance does not validate (SPEC §2.10's
@@ -70,8 +71,6 @@ class SweepSource:
         checked now; values when each point is validated)."""
         if not overrides:
             return self
-        from optimiser.overrides import apply_overrides
-
         doc = copy.deepcopy(self.doc)
         problems = apply_overrides(doc, overrides)
         if problems:
@@ -88,8 +87,6 @@ class SweepSource:
     def key_problems(self, overrides: list[Override]) -> list[Problem]:
         """Problems with the keys of ``overrides`` (unknown key, no such item),
         which no value can mend: a sweep reports them before solving anything."""
-        from optimiser.overrides import apply_overrides
-
         return apply_overrides(copy.deepcopy(self.doc), overrides)
 
 
@@ -131,7 +128,7 @@ class PointOutcome:
     warm_start: str = ""
     """The solver stages that started from a plan of the previous point:
     ``""`` (none), ``"1"``, ``"2"`` or ``"1+2"`` (see
-    :class:`~optimiser.warm_start.StartedHighsModel`)."""
+    :class:`~optimiser.engine.warm_start.StartedHighsModel`)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (``Result.timings``: validate, build, handover,
     solve_shortfall, solve_cost, extract, ...), for profiling a sweep."""

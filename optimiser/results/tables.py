@@ -26,44 +26,19 @@ from formulations.data import ModelData
 from formulations.posts import vacancies
 from formulations.targets import scope_label
 from formulations.training import has_runs, intake_years
-from optimiser.atomic import Marked, atomic_directory
-
-TABLES = ("workforce", "targets", "training", "return_to_practice", "retention",
-          "international", "budget")
-
-COLUMNS: dict[str, list[str]] = {
-    "workforce": ["unit", "region", "group", "year", "fte", "leavers", "retained",
-                  "graduates", "upskilled_out", "returners", "international", "joiners",
-                  "posts", "vacancies"],
-    "targets": ["target", "label", "service", "scope", "year", "required", "achieved",
-                "shortfall", "priority", "fair_share"],
-    "training": ["programme", "group", "year", "places", "cohort_runs", "graduates",
-                 "unplaced", "cost"],
-    "return_to_practice": ["campaign", "group", "year", "spend", "returners", "cost"],
-    "retention": ["scheme", "unit", "year", "funding", "funded", "retained", "cost"],
-    "international": ["route", "group", "year", "recruits", "cost"],
-    "budget": ["pot", "year", "spent", "limit"],
-}
-
-DECIMALS = 6
+from optimiser.engine.highs import highs_version
+from optimiser.results.atomic import Marked, atomic_directory
+from optimiser.results.format import COLUMNS, DECIMALS, TABLES, clean
 
 RESULTS_FOLDER = Marked("wfopt solve", later=frozenset({"report.html"}))
 """What a results directory holds: what :meth:`Result.write` wrote there (tables,
-summary, ``results.xlsx``), listed in its marker (:data:`optimiser.atomic.MARKER`),
+summary, ``results.xlsx``), listed in its marker (:data:`optimiser.results.atomic.MARKER`),
 and the ``report.html`` that ``wfopt report`` adds. An existing folder holding
 anything else, or without the marker, is not replaced: a planner's own ``.csv``
 files look like results but are not."""
 
 RESULTS_WORKBOOK = "results.xlsx"
 """The workbook ``wfopt solve --xlsx`` adds to a results directory."""
-
-
-def clean(x: float | None) -> float:
-    """Round solver noise away; ``None`` (a variable the solver never saw) is 0."""
-    if x is None:
-        return 0.0
-    r = round(float(x), DECIMALS)
-    return 0.0 if r == 0 else r
 
 
 def _val(v) -> float:
@@ -195,8 +170,6 @@ def versions() -> dict[str, str]:
     from pyomo.version import version as pyomo_version
 
     import optimiser
-    from optimiser.highs import highs_version
-
     return {
         "wfopt": optimiser.__version__,
         "python": platform.python_version(),
@@ -214,7 +187,7 @@ NAMED = {"staff_groups": "name", "units": "name", "training": "name",
 
 
 def instance_names(inst) -> dict[str, dict[str, str]]:
-    """{section: {id: name}} of an :class:`~optimiser.schema.Instance`, for the
+    """{section: {id: name}} of an :class:`~optimiser.instance.schema.Instance`, for the
     summary's ``names``, so that a report made from a results folder alone can
     name groups, units and levers (items without a name are left out)."""
     out: dict[str, dict[str, str]] = {}
@@ -251,17 +224,17 @@ class Result:
     options: dict[str, Any] = field(default_factory=dict)
     marginal_values: pd.DataFrame | None = None
     """What one more unit of each budget and binding cap is worth around the plan,
-    integers fixed (:mod:`optimiser.marginals`); written as ``marginal_values.csv``."""
+    integers fixed (:mod:`optimiser.explain.marginals`); written as ``marginal_values.csv``."""
     explanations: list[str] = field(default_factory=list)
     """Why the shortfall remains: what binds, in plain language
-    (:mod:`optimiser.diagnose`)."""
+    (:mod:`optimiser.explain.diagnose`)."""
     conflicts: list[str] = field(default_factory=list)
     """Without a plan: the conflicting constraints in the instance's words."""
     names: dict[str, dict[str, str]] = field(default_factory=dict)
     """Readable names of the instance's items ({section: {id: name}})."""
     scenarios: dict[str, Any] | None = None
     """With scenarios: the risk measure, here-and-now years and each scenario's
-    W and C (:mod:`optimiser.scenarios`)."""
+    W and C (:mod:`optimiser.engine.scenarios`)."""
     stochastic: dict[str, Any] | None = None
     """With scenarios: RP, WS, EEV, EVPI, VSS and the scenarios infeasible under
     the reference plan's decisions."""
@@ -315,8 +288,8 @@ class Result:
 
     def report(self, path: str | Path) -> Path:
         """Write the plan's self-contained HTML report to ``path``
-        (:func:`optimiser.report.write_report`)."""
-        from optimiser.report import ResultsView, write_report
+        (:func:`optimiser.report.page.write_report`)."""
+        from optimiser.report.page import ResultsView, write_report
 
         return write_report(ResultsView.from_result(self), path)
 
@@ -325,7 +298,7 @@ class Result:
         everything goes to a temporary sibling folder that replaces ``out_dir``
         only once complete. An existing ``out_dir`` that an earlier
         ``Result.write`` did not write (:data:`RESULTS_FOLDER`), or holding the
-        current folder, is left alone: :class:`~optimiser.atomic.OutputFolderError`.
+        current folder, is left alone: :class:`~optimiser.results.atomic.OutputFolderError`.
         A failed write (a full disk: ``OSError``) leaves no temporary folder and
         the previous ``out_dir`` as it was.
 
@@ -341,7 +314,7 @@ class Result:
             self.timings["write"] = time.perf_counter() - t0
             write_summary(self, tmp)
             if xlsx:
-                from optimiser.workbook import write_results_workbook
+                from optimiser.results.workbook import write_results_workbook
 
                 write_results_workbook(tmp, tmp / RESULTS_WORKBOOK)
         return Path(out_dir).resolve()

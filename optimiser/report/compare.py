@@ -1,7 +1,7 @@
 """Comparing plans side by side (SPEC §6, ``wfopt compare``).
 
 :func:`compare` takes results (directories written by ``wfopt solve --out``,
-:class:`~optimiser.results.Result` objects or report views), the first as the
+:class:`~optimiser.results.tables.Result` objects or report views), the first as the
 base, and returns a :class:`Comparison` of pandas DataFrames: status, W and C
 per plan; shortfall by target and year; spend by lever and by pot; staff in
 post and vacancies by region and group in the last plan year. Each table has
@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from optimiser.errors import InputError, Problem
-from optimiser.wording import money
+from optimiser.explain.wording import money
 
 LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
           "retention": "Retention", "international": "International recruitment"}
@@ -95,8 +95,8 @@ class Comparison:
 
 
 def _view(item: Any, problems: list[Problem]):
-    from optimiser.report import ResultsView
-    from optimiser.results import Result
+    from optimiser.report.page import ResultsView
+    from optimiser.results.tables import Result
 
     if isinstance(item, ResultsView):
         return item
@@ -186,7 +186,7 @@ def compare(*results: Any, names: Sequence[str] | None = None) -> Comparison:
     """Compare plans, the first as the base.
 
     Each of ``results`` is a results directory (path), a
-    :class:`~optimiser.results.Result` or a :class:`~optimiser.report.ResultsView`;
+    :class:`~optimiser.results.tables.Result` or a :class:`~optimiser.report.page.ResultsView`;
     ``names`` names the plans (default: the folders' names). Raises
     :class:`~optimiser.errors.InputError` for a directory without results, and
     for plans over different horizons or with different staff groups.
@@ -420,7 +420,7 @@ def format_comparison(cmp: Comparison, width: int | None = None) -> str:
 
 
 def _colours(n: int) -> list[str]:
-    from optimiser.charts import PALETTE
+    from optimiser.report.charts import PALETTE
 
     return [PALETTE[k % len(PALETTE)] for k in range(n)]
 
@@ -432,7 +432,7 @@ def _figure(width: float, height: float):
 
 
 def _embed(fig, alt: str, caption: str) -> str:
-    from optimiser.charts import embed
+    from optimiser.report.charts import embed
 
     return embed(fig, alt, caption)
 
@@ -440,7 +440,7 @@ def _embed(fig, alt: str, caption: str) -> str:
 def _style():
     import matplotlib
 
-    from optimiser.charts import STYLE
+    from optimiser.report.charts import STYLE
 
     return matplotlib.rc_context(STYLE)
 
@@ -548,7 +548,7 @@ def _shortfall_charts(cmp: Comparison) -> str:
     size = moved[dcols].fillna(0.0).abs().max(axis=1)
     moved = moved.loc[size.sort_values(ascending=False, kind="mergesort").index[:MAX_TARGETS]]
     labels = [lab or tgt for tgt, lab in zip(moved["target"], moved["label"], strict=True)]
-    from optimiser.charts import wrap
+    from optimiser.report.charts import wrap
 
     labels = [wrap(lab, 40, 2) for lab in labels]
     with _style():
@@ -642,7 +642,7 @@ def _region_charts(cmp: Comparison) -> str:
 
 def _table(frame: pd.DataFrame, cmp: Comparison, kind: str, keys: list[str],
            caption: str | None = None) -> str:
-    from optimiser.report import table
+    from optimiser.report.page import table
 
     names = cmp.names
     if kind == "money":
@@ -656,7 +656,7 @@ def _table(frame: pd.DataFrame, cmp: Comparison, kind: str, keys: list[str],
 
 
 def _plans_table(cmp: Comparison) -> str:
-    from optimiser.report import table
+    from optimiser.report.page import table
 
     p = cmp.plans
     frame = pd.DataFrame({
@@ -673,7 +673,7 @@ def _plans_table(cmp: Comparison) -> str:
 
 def render_comparison(cmp: Comparison) -> str:
     """The comparison as one self-contained HTML page."""
-    from optimiser.report import CSS, esc
+    from optimiser.report.page import CSS, esc
 
     names = cmp.names
     others = ", ".join(names[1:])

@@ -1,0 +1,1 @@
+"""Reports: the HTML report and its charts, the sweep frontier, and comparing plans."""

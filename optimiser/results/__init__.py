@@ -1,0 +1,1 @@
+"""The results: the plan as tables, the summary, and writing them atomically."""

@@ -1,0 +1,1 @@
+"""Sweeps: a grid of overrides solved point by point, locally or on Dask."""
