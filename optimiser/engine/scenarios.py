@@ -48,6 +48,7 @@ from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
+    SUBMIP_HEURISTICS,
     HighsModel,
     SolveOptions,
     effective_options,
@@ -410,6 +411,12 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     t0 = time.perf_counter()
     hm = HighsModel(ef.m)
     hm.set_options(opts)
+    # The deterministic rule switches HiGHS's root sub-MIP heuristics off when every
+    # integer is on/off; the extensive form is the exception measured: five
+    # stepping-forward-2017 futures, 120 s of stage 1, gap 1.48% off, 0.84% on
+    # (W 10,767 against 10,401; the same bound search).
+    for name in SUBMIP_HEURISTICS:
+        hm.h.setOptionValue(name, True)
     timings["handover"] = time.perf_counter() - t0
     deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
     expected = hm.objectives.get("expected_shortfall")
