@@ -23,7 +23,11 @@ The shape follows the NHS England mental-health workforce (figures in
   other per-year limits and a horizon total);
 - targets by profession (national), by service and region (crisis care,
   talking therapies), by service nationally (children's services) and for
-  single trusts, with trajectories rising to the Stepping Forward growth.
+  single trusts, with trajectories rising to the Stepping Forward growth;
+- funded posts: every workforce row has posts with a vacancy rate drawn
+  between 5% and 15% (about 10% at the start of Stepping Forward), and the
+  groups that targets grow gain posts in every plan year at the pace of their
+  targets (``posts`` rows), so that no target asks for more staff than posts.
 
 Trust-level splits, costs the figures do not give and response curves are
 calibrated assumptions, not data. Every generated instance has a plan: all
@@ -136,6 +140,11 @@ PSYCHOLOGICAL_GROWTH = 4200 / 20500
 """+4,200 allied health and psychological staff on a base of about 20,500."""
 
 
+VACANCY_RATE = (0.05, 0.15)
+"""Range of a workforce row's vacancy rate (posts = fte / (1 − rate)): about 10% of
+posts were vacant at the start of Stepping Forward (HEE, July 2017)."""
+
+
 class GeneratorError(ValueError):
     """Arguments the generator cannot honour (one ``location | message`` line)."""
 
@@ -205,6 +214,14 @@ def generate_instance(units: int, groups: int, years: int, seed: int) -> dict[st
             s0[u, p.id], lam[u, p.id] = fte, rate
             workforce.append({"unit": u, "group": p.id, "fte": fte, "leaver_rate": rate,
                               "joiners": joiners})
+
+    # Funded posts: a vacancy rate per row from a stream of its own, so that every
+    # other draw (and so the rest of the instance) is what it was before posts.
+    posts_rng = random.Random(f"{seed}/posts")
+    p0: dict[tuple[str, str], float] = {}
+    for row in workforce:
+        rate = posts_rng.uniform(*VACANCY_RATE)
+        p0[row["unit"], row["group"]] = row["posts"] = round(row["fte"] / (1 - rate), 1)
 
     def national(gid: str) -> float:
         return sum(s0.get((u, gid), 0.0) for u in uids)
@@ -300,6 +317,7 @@ def generate_instance(units: int, groups: int, years: int, seed: int) -> dict[st
     ]
 
     targets = _targets(rng, profs, uids, region_of, regions, s0, plan_years)
+    posts = _posts(gids, uids, p0, plan_years)
 
     return {
         "name": f"synthetic-u{units}-g{groups}-t{years}-s{seed}",
@@ -311,6 +329,7 @@ def generate_instance(units: int, groups: int, years: int, seed: int) -> dict[st
                          for p in profs],
         "units": unit_rows,
         "workforce": workforce,
+        "posts": posts,
         "training": training,
         "return_to_practice": return_to_practice,
         "retention": retention,
@@ -379,9 +398,45 @@ def _targets(rng: random.Random, profs: list[Profession], uids: list[str],
     return out
 
 
+def post_growth(gids: list[str]) -> dict[str, float]:
+    """Growth of each group's posts over four years: the growth its profession
+    target asks (nurses, consultants, the psychological professions), else the
+    largest growth a service target asks of the group (the service's growth × the
+    share of the group deployed there); groups no target grows keep their posts."""
+    growth = dict.fromkeys(gids, 0.0)
+    for gid in gids:
+        if gid in PROFESSION_GROWTH:
+            growth[gid] = PROFESSION_GROWTH[gid]
+        elif gid in PSYCHOLOGICAL:
+            growth[gid] = PSYCHOLOGICAL_GROWTH
+        else:
+            growth[gid] = max([share * g for _, _, weights, share, g, _ in SERVICES
+                               if gid in weights], default=0.0)
+    return growth
+
+
+def _posts(gids: list[str], uids: list[str], p0: dict[tuple[str, str], float],
+           plan_years: list[int]) -> list[dict[str, Any]]:
+    """Posts rows: posts[u,g,y_k] = base posts · (1 + growth_g · k/4) in the k-th plan
+    year, the pace of the targets' trajectories (:func:`_trajectory`), for every
+    unit and group the targets grow. Every target then asks at most its groups'
+    posts: the profession targets grow their groups' staff by growth_g (posts grow
+    as much, on a base with vacancies), a service target by its share × growth."""
+    growth = post_growth(gids)
+    rows: list[dict[str, Any]] = []
+    for u in uids:
+        for gid in gids:
+            if (u, gid) not in p0 or growth[gid] <= 0:
+                continue
+            for k, y in enumerate(plan_years):
+                rows.append({"unit": u, "group": gid, "year": y,
+                             "posts": round(p0[u, gid] * (1 + growth[gid] * (k + 1) / 4), 1)})
+    return rows
+
+
 # ------------------------------------------------------------------ writing
 
-CSV_SECTIONS = ("units", "workforce", "targets")
+CSV_SECTIONS = ("units", "workforce", "posts", "targets")
 """Sections written as CSV files beside ``instance.yaml`` (the ones that grow with size)."""
 
 GENERATED_FOLDER = only_files_with_suffixes(".yaml", ".csv")

@@ -16,12 +16,15 @@ from pytest import approx
 from typer.testing import CliRunner
 
 from cli import app
+from formulations.data import model_data
 from optimiser import SolveOptions, load_instance, solve
 from optimiser.generate import (
     CATALOGUE,
     PROFESSION_GROWTH,
+    VACANCY_RATE,
     GeneratorError,
     generate_instance,
+    post_growth,
     write_instance,
 )
 
@@ -51,7 +54,7 @@ def test_size_s_validates_with_the_requested_size(size_s):
                                               "north_west", "east_of_england"}
     # Small sections inline, the ones that grow with size as CSV files.
     assert sorted(p.name for p in size_s.parent.iterdir()) == [
-        "instance.yaml", "targets.csv", "units.csv", "workforce.csv"]
+        "instance.yaml", "posts.csv", "targets.csv", "units.csv", "workforce.csv"]
 
 
 def test_size_s_has_every_lever_and_the_national_shape(size_s):
@@ -85,6 +88,56 @@ def test_national_nurse_target_rises_to_the_stepping_forward_growth(size_s):
                 for r in rows(size_s.parent / "targets.csv") if r["id"] == "mh_nurse_national"}
     assert required == {2018 + k: approx(round(base * (1 + growth * (k + 1) / 4), 1))
                         for k in range(4)}
+
+
+def test_every_workforce_row_has_posts_with_a_vacancy_rate_of_5_to_15_percent(size_s):
+    """posts = fte / (1 − rate), rate drawn in [5%, 15%] (about 10% of posts were
+    vacant at the start of Stepping Forward); posts rounded to 0.1 FTE."""
+    inst = load_instance(size_s)
+    lo, hi = VACANCY_RATE
+    for row in inst.workforce:
+        assert row.posts is not None
+        assert row.fte / (1 - lo) - 0.05 - 1e-9 <= row.posts <= row.fte / (1 - hi) + 0.05 + 1e-9
+    rates = [1 - r.fte / r.posts for r in inst.workforce if r.posts > 0]
+    assert min(rates) < 0.08 and max(rates) > 0.12  # drawn, not one number
+
+
+def test_posts_grow_at_the_pace_of_the_targets(size_s):
+    """posts[u,g,y_k] = base posts · (1 + growth_g · k/4) for the groups the targets
+    grow (nurses +8,100/35,700 over four years), none for the others; every target
+    then asks for at most the posts of its groups in its scope."""
+    inst = load_instance(size_s)
+    growth = post_growth([g.id for g in inst.staff_groups])
+    assert growth["mh_nurse"] == PROFESSION_GROWTH["mh_nurse"]
+    assert growth["nursing_associate"] == 0.0  # no target grows it
+    base = {(r.unit, r.group): r.posts for r in inst.workforce}
+    rows = {(r.unit, r.group, r.year): r.posts for r in inst.posts}
+    assert {g for _, g, _ in rows} == {g for g, v in growth.items() if v > 0}
+    for (u, g, y), posts in rows.items():
+        k = inst.years.index(y) + 1
+        assert posts == approx(round(base[u, g] * (1 + growth[g] * k / 4), 1))
+    d = model_data(inst)
+    for t in inst.targets:
+        weights = t.groups if isinstance(t.groups, dict) else dict.fromkeys(t.groups, 1.0)
+        units = [u.id for u in inst.units if (t.unit is None or u.id == t.unit)
+                 and (t.region is None or u.region == t.region)]
+        for y, required in t.required.items():
+            room = sum(w * d.posts.get((u, g, y), 0.0) for u in units for g, w in weights.items())
+            assert required <= room + 1e-6, (t.id, y)
+
+
+def test_posts_keep_every_other_draw(size_s):
+    """Posts are drawn from a stream of their own: without them the document is
+    what the generator wrote before posts existed (same workforce, levers, targets)."""
+    doc = generate_instance(*S, seed=7)
+    again = generate_instance(*S, seed=7)
+    assert doc == again
+    other = generate_instance(*S, seed=8)
+    assert [r["posts"] for r in doc["workforce"]] != [r["posts"] for r in other["workforce"]]
+    # The first nurse row of seed 7, as the generator wrote it before posts.
+    first = {k: v for k, v in doc["workforce"][0].items() if k != "posts"}
+    assert first == {"unit": "trust_0001", "group": "mh_nurse", "fte": 525.1,
+                     "leaver_rate": 0.1338, "joiners": 39.4}
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
