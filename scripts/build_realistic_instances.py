@@ -3,7 +3,8 @@
 Writes ``instances/stepping-forward-2017/`` (base 2016, 4 plan years, to 2020/21)
 and ``instances/long-term-2028/`` (the same system over 12 years, with the Long
 Term Plan additions by 2023/24): ``instance.yaml`` plus ``units.csv``,
-``workforce.csv``, ``training.csv`` and ``targets.csv``.
+``workforce.csv`` (with each trust's funded posts in March 2017), ``posts.csv`` (the
+plan's new posts, per trust and year), ``training.csv`` and ``targets.csv``.
 
 Every number is either **published** (its source named as in
 ``/work/shared/data/nhs-mh-figures.md``, marked ``# published:``) or a
@@ -26,6 +27,7 @@ import csv
 import math
 import random
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -667,6 +669,217 @@ def target_rows(sysm: System, targets: list[Growth]) -> list[dict]:
     return rows
 
 
+# ----------------------------------------------------------------- posts
+
+VACANCY_RATE: dict[str, float] = {
+    # published: 8,448 registered mental-health nurse vacancies against 35,674 in
+    # post, Q1 2018/19 (NHS Improvement): posts ≈ in post + vacancies, 19.1% vacant;
+    # calibrated: the same rate on the March 2017 baseline (35,688 → 44,139 posts).
+    "mh_nurse": 8448 / (35674 + 8448),
+    # published: 5,730 consultant psychiatrist posts, 568 vacant, 2019 (RCPsych census).
+    "consultant_psychiatrist": 568 / 5730,
+    # published: 349 of 417 core psychiatry training posts filled in 2016 (Stepping
+    # Forward); calibrated: the same rate for higher trainees.
+    "psychiatry_trainee": (417 - 349) / 417,
+    # New roles: none in post and no posts in March 2017; their posts are the plan's.
+    "emhp": 0.0,
+    "nursing_associate": 0.0,
+}
+OTHER_VACANCY_RATE = 0.10
+"""published: about 20,000 vacancies (10%) at the start of Stepping Forward (HEE,
+July 2017), for every group without a figure of its own. With the nurses' 19.1%
+the instance starts at 13.7% vacant over its twelve groups: the 10% counts the
+whole mental-health workforce (about 200,000, non-clinical staff included)."""
+
+PROFESSION_POSTS = {"nurses": "mh_nurse", "consultants": "consultant_psychiatrist",
+                    "psychologists": "clinical_psychologist",
+                    "occupational_therapists": "occupational_therapist",
+                    "iapt_high_intensity": "hit", "iapt_low_intensity": "pwp"}
+"""Targets that count the staff of exactly one group (a profession nationally, or a
+service the whole group works in): the group's new posts are the target's growth."""
+
+REGIONAL_POSTS = {"crisis_nurses_": "mh_nurse", "iapt_": None}
+"""Regional targets (id prefix) that place their group's new posts in their region:
+crisis nurses (published 4,600 of the crisis posts, split by region); IAPT, whose
+regional growth is split between HIT and PWP posts as the national targets split it
+(60/40). The rest of a group's new posts are national."""
+
+CYP_THERAPIST_POSTS = 4200 - 2900
+"""published: +4,200 AHP and psychological staff (RCPsych Mental Health Watch) less
++2,900 IAPT therapists (DHSC): calibrated as CYP therapists (the CYP IAPT plan trains
+1,700–1,800 new therapists by 2020/21, replacements included). No target counts them
+alone; the CYP service target (+2,000) counts them with EMHPs and deployed staff."""
+
+JOINT_POSTS = {
+    "new_roles": (["nursing_associate", "emhp", "peer_support_worker"], 2017, 0.0),
+    # published: +5,610 on the 2020/21 level (Long Term Plan), the target's growth
+    # from its 2020/21 value (IAPT's +2,900 on the baseline).
+    "ltp_psychological_professions": (["pwp", "hit", "cyp_therapist", "emhp"], 2020, 2900.0),
+}
+"""Targets that count several groups together with no published split: their new
+posts are the target's growth from its value in the year given (above the
+baseline), added to whatever posts the groups have then. calibrated: split in
+proportion to the most graduates each group's courses can produce a year (max
+places × completion × employment, summed over its programmes): posts where the
+system can grow staff. They rise linearly from that year (2017 for Stepping
+Forward, 2020 for the Long Term Plan additions) to the target's first year at its
+highest value (2020/21 and 2023/24), and hold. The Long Term Plan's posts so
+exceed its target by the CYP-therapist and EMHP posts of Stepping Forward (1,300 +
+1,267 = 2,567 by 2020/21): the target counts the four groups from IAPT's +2,900 in
+2020/21, as Stepping Forward's targets grew only IAPT by profession, while the
+published +5,610 are additions to the posts of 2020/21."""
+
+POSTS_SPREAD_LIKE = {"emhp": "cyp_therapist", "nursing_associate": "mh_nurse"}
+"""calibrated: new posts of a group with no base posts are spread over trusts as the
+base posts of the group they work beside (EMHPs in CYP services, nursing associates
+in nursing teams)."""
+
+
+def base_posts(sysm: System) -> dict[tuple[str, str], float]:
+    """Funded posts in March 2017 per trust and group. A group's national vacancies
+    are baseline × v / (1 − v) (v its vacancy rate); each trust carries a share of
+    them equal to its share of the group's leavers (FTE × leaver rate), so trusts
+    with higher leaver rates carry more vacancies (calibrated: a post a leaver
+    vacates stays vacant for a while; the rule is deterministic, no draw). Rounded
+    to 0.1 FTE, the residue on the largest trust."""
+    out: dict[tuple[str, str], float] = {}
+    for g in GROUPS:
+        v = VACANCY_RATE.get(g.id, OTHER_VACANCY_RATE)
+        vacant = g.baseline * v / (1 - v)
+        leavers = {u["id"]: sysm.fte[u["id"], g.id] * sysm.lam[u["id"], g.id]
+                   for u in sysm.units}
+        total_leavers = sum(leavers.values())
+        raw = {u: sysm.fte[u, g.id] + (vacant * lv / total_leavers if total_leavers else 0.0)
+               for u, lv in leavers.items()}
+        col = round_to_total(raw, round(g.baseline + vacant, 1))
+        for u, value in col.items():
+            out[u, g.id] = value
+    return out
+
+
+@dataclass(frozen=True)
+class NewPosts:
+    """New posts of one group over the base year, by year (cumulative), in one region
+    or nationally; spread over the trusts in scope by their base posts."""
+
+    group: str
+    steps: dict[int, float]
+    region: str | None = None
+
+
+def carried(steps: dict[int, float], years: list[int]) -> dict[int, float]:
+    """``steps`` in every year, the latest earlier value carried (0 before the first)."""
+    out, current = {}, 0.0
+    for y in years:
+        current = steps.get(y, current)
+        out[y] = current
+    return out
+
+
+def course_capacity(sysm: System, years: list[int]) -> dict[str, float]:
+    """The most graduates a group's courses can produce a year: max places ×
+    completion × employment, summed over its programmes."""
+    seen, out = set(), defaultdict(float)
+    for r in training_rows(sysm, years):
+        if r["id"] in seen:
+            continue
+        seen.add(r["id"])
+        out[r["group"]] += r["max_places_per_year"] * r["completion_rate"] * r["employment_rate"]
+    return dict(out)
+
+
+def new_posts(sysm: System, targets: list[Growth], years: list[int]) -> list[NewPosts]:
+    """The plan's new posts by group, from its targets (the rules above): a
+    target's growth where it counts one group's staff; its region where it is
+    regional; a joint target's growth split by course capacity.
+
+    Stepping Forward's published 21,000 new posts by 2020/21 are here 17,870:
+    nurses 8,100, consultants 570, IAPT 2,900, CYP therapists 1,300 and new roles
+    5,000. The other 3,130 (the support staff among its "8,000 support and new
+    roles") are no posts here: no target counts them and no lever recruits them."""
+    by_id = {t.id: t for t in targets}
+    national = {g: carried(by_id[t].steps, years) for t, g in PROFESSION_POSTS.items()
+                if t in by_id}
+    out: list[NewPosts] = []
+    # Regional parts first; the rest of each group's growth is national.
+    regional: dict[str, dict[int, float]] = defaultdict(lambda: dict.fromkeys(years, 0.0))
+    for t in targets:
+        if t.region is None:
+            continue
+        prefix = next((p for p in REGIONAL_POSTS if t.id.startswith(p)), None)
+        if prefix is None:
+            continue
+        steps = carried(t.steps, years)
+        if REGIONAL_POSTS[prefix] is not None:
+            split = {REGIONAL_POSTS[prefix]: dict.fromkeys(years, 1.0)}
+        else:  # IAPT: HIT and PWP as the national targets split the growth
+            iapt = {y: national["hit"][y] + national["pwp"][y] for y in years}
+            split = {g: {y: national[g][y] / iapt[y] if iapt[y] else 0.0 for y in years}
+                     for g in ("hit", "pwp")}
+        for g, share in split.items():
+            part = {y: steps[y] * share[y] for y in years}
+            out.append(NewPosts(g, part, t.region))
+            for y in years:
+                regional[g][y] += part[y]
+    for g, steps in national.items():
+        rest = {y: steps[y] - regional[g][y] if g in regional else steps[y] for y in years}
+        if any(abs(v) > 1e-9 for v in rest.values()):
+            out.append(NewPosts(g, rest))
+    out.append(NewPosts("cyp_therapist", carried(trajectory(2017, 2020, CYP_THERAPIST_POSTS),
+                                                 years)))
+    capacity = course_capacity(sysm, years)
+    for tid, (groups, start, before) in JOINT_POSTS.items():
+        if tid not in by_id:
+            continue
+        steps = by_id[tid].steps
+        top = min(y for y in steps if steps[y] == max(steps.values()))
+        extra = steps[top] - before
+        total_cap = sum(capacity[g] for g in groups)
+        for g in groups:
+            out.append(NewPosts(g, {y: extra * capacity[g] / total_cap
+                                    * min(1.0, max(0.0, (y - start) / (top - start)))
+                                    for y in years}))
+    return out
+
+
+def posts_rows(sysm: System, base: dict[tuple[str, str], float], targets: list[Growth],
+               years: list[int]) -> list[dict]:
+    """Funded posts in plan years: base posts plus the new posts, each group's new
+    posts in a scope (its region, or the nation) spread over the scope's trusts in
+    proportion to their base posts of the group (or of ``POSTS_SPREAD_LIKE``). One
+    row per trust, group and year in which the value changes (a row holds from its
+    year on); each group-year rounded to 0.1 FTE with the national total kept."""
+    region_of = {u["id"]: u["region"] for u in sysm.units}
+    value: dict[tuple[str, str, int], float] = {}
+    growing: list[str] = []
+    for np_ in new_posts(sysm, targets, years):
+        if np_.group not in growing:
+            growing.append(np_.group)
+        like = POSTS_SPREAD_LIKE.get(np_.group, np_.group)
+        scope = [u["id"] for u in sysm.units if np_.region in (None, region_of[u["id"]])]
+        weight = sum(base[u, like] for u in scope)
+        for u in scope:
+            for y in years:
+                value[u, np_.group, y] = (value.get((u, np_.group, y), 0.0)
+                                          + np_.steps[y] * base[u, like] / weight)
+    rows = []
+    for g in [g.id for g in GROUPS if g.id in growing]:
+        previous = {u["id"]: base[u["id"], g] for u in sysm.units}
+        for y in years:
+            raw = {u["id"]: base[u["id"], g] + value.get((u["id"], g, y), 0.0)
+                   for u in sysm.units}
+            col = round_to_total(raw, round(sum(raw.values()), 1))
+            for u in sysm.units:
+                uid = u["id"]
+                if col[uid] != previous[uid]:
+                    rows.append({"unit": uid, "group": g, "year": y, "posts": col[uid]})
+                    previous[uid] = col[uid]
+    unit_order = {u["id"]: i for i, u in enumerate(sysm.units)}
+    group_order = {g.id: i for i, g in enumerate(GROUPS)}
+    rows.sort(key=lambda r: (unit_order[r["unit"]], group_order[r["group"]], r["year"]))
+    return rows
+
+
 # ----------------------------------------------------------------- budgets
 
 
@@ -790,6 +1003,7 @@ def instance_yaml(spec: InstanceSpec, years: list[int]) -> str:
         yaml_list(groups),
         "units: units.csv",
         "workforce: workforce.csv",
+        "posts: posts.csv",
         "training: training.csv",
         "return_to_practice:",
         yaml_list(return_to_practice()),
@@ -829,20 +1043,24 @@ def build(out_root: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "instance.yaml").write_text(instance_yaml(spec, years), encoding="utf-8")
         write_csv(folder / "units.csv", ["id", "name", "region"], sysm.units)
+        posts = base_posts(sysm)
         wf = [{"unit": u["id"], "group": g.id, "fte": sysm.fte[u["id"], g.id],
-               "leaver_rate": sysm.lam[u["id"], g.id], "joiners": sysm.joiners[u["id"], g.id]}
+               "leaver_rate": sysm.lam[u["id"], g.id], "joiners": sysm.joiners[u["id"], g.id],
+               "posts": posts[u["id"], g.id]}
               for u in sysm.units for g in GROUPS]
-        write_csv(folder / "workforce.csv", ["unit", "group", "fte", "leaver_rate", "joiners"],
-                  wf)
+        write_csv(folder / "workforce.csv",
+                  ["unit", "group", "fte", "leaver_rate", "joiners", "posts"], wf)
         write_csv(folder / "training.csv", TRAINING_COLUMNS,
                   [{**r, "intake_years": ";".join(map(str, r["intake_years"]))}
                    if "intake_years" in r else r for r in training_rows(sysm, years)])
         targets = long_term_targets(sysm) if spec.long_term else stepping_forward_targets(sysm)
+        write_csv(folder / "posts.csv", ["unit", "group", "year", "posts"],
+                  posts_rows(sysm, posts, targets, years))
         write_csv(folder / "targets.csv",
                   ["id", "label", "region", "service", "groups", "year", "required",
                    "priority"], target_rows(sysm, targets))
         written += [folder / n for n in ("instance.yaml", "units.csv", "workforce.csv",
-                                         "training.csv", "targets.csv")]
+                                         "posts.csv", "training.csv", "targets.csv")]
     return written
 
 
