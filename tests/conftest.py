@@ -128,3 +128,31 @@ def solve_doc(write_instance: Callable[..., Path]) -> Callable[..., Plan]:
         return Plan(solve(inst, SolveOptions(**options)))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shipped_solve(tmp_path_factory) -> Callable[[str, list[str]], tuple[Path, dict[str, Any]]]:
+    """Solve a shipped instance through ``wfopt solve`` once per session and
+    argument list: its results folder and summary. The realistic instances take
+    minutes; tests/test_realistic.py and tests/test_docs_numbers.py share them."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    done: dict[tuple[str, tuple[str, ...]], tuple[Path, dict[str, Any]]] = {}
+    repo = Path(__file__).resolve().parent.parent
+
+    def run(name: str, args: list[str]) -> tuple[Path, dict[str, Any]]:
+        key = (name, tuple(args))
+        if key not in done:
+            out = tmp_path_factory.mktemp(name) / "out"
+            res = CliRunner().invoke(app, ["solve", str(repo / "instances" / name /
+                                                         "instance.yaml"),
+                                           "--out", str(out), *args])
+            assert res.exit_code == 0, res.output
+            done[key] = (out, json.loads((out / "summary.json").read_text()))
+        return done[key]
+
+    return run

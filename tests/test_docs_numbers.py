@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from test_realistic import SOLVE_ARGS
 
-from optimiser import Result, SolveOptions, load_instance, solve
+from optimiser import SolveOptions, load_instance
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCES = sorted(p.parent for p in (REPO / "instances").glob("*/instance.yaml"))
@@ -92,22 +92,24 @@ def test_every_instance_has_a_readme_that_quotes_its_plan() -> None:
 
 
 @pytest.fixture(scope="module", params=[p.name for p in INSTANCES])
-def solved(request) -> tuple[str, float, Result]:
-    """One solve per instance: its name, its relative MIP gap and the result."""
+def solved(request, shipped_solve) -> tuple[str, float, dict]:
+    """One solve per instance, shared with tests/test_realistic.py (the realistic
+    ones take minutes): its name, its relative MIP gap and its summary."""
     name = request.param
     inst = load_instance(REPO / "instances" / name / "instance.yaml")
     options = solve_options()
     gap = options.mip_gap if options.mip_gap is not None else inst.solver.mip_gap
-    return name, gap, solve(inst, options)
+    _out, summary = shipped_solve(name, list(SOLVE_ARGS))
+    return name, gap, summary
 
 
-def test_readme_numbers_are_a_solves(solved: tuple[str, float, Result]) -> None:
-    name, gap, result = solved
+def test_readme_numbers_are_a_solves(solved: tuple[str, float, dict]) -> None:
+    name, gap, summary = solved
     quote = measured(REPO / "instances" / name / "README.md")
-    assert result.status == quote.status, name
-    assert result.weighted_shortfall == pytest.approx(
+    assert summary["status"] == quote.status, name
+    assert summary["weighted_shortfall"] == pytest.approx(
         quote.w, abs=gap * max(abs(quote.w), 1.0) + quote.w_half_unit), name
-    assert result.total_cost == pytest.approx(
+    assert summary["total_cost"] == pytest.approx(
         quote.c, abs=gap * max(abs(quote.c), 1.0) + quote.c_half_unit), name
 
 

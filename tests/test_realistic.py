@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import json
 import math
 import sys
 from collections import defaultdict
@@ -31,9 +30,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pytest import approx
-from typer.testing import CliRunner
 
-from cli import app
 from formulations.data import model_data
 from optimiser import Instance, load_instance
 
@@ -271,14 +268,11 @@ of about 3× the longer solve, not more."""
 
 
 @pytest.fixture(scope="module", params=NAMES)
-def solved(request, tmp_path_factory) -> tuple[Instance, Path, dict]:
-    """Solve through the command line; return the instance, results folder, summary."""
+def solved(request, shipped_solve) -> tuple[Instance, Path, dict]:
+    """Solve through the command line (once per session: tests/conftest.py);
+    return the instance, results folder, summary."""
     name = request.param
-    out = tmp_path_factory.mktemp(name) / "out"
-    result = CliRunner().invoke(app, ["solve", str(instance_path(name)), "--out", str(out),
-                                      *SOLVE_ARGS])
-    assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
+    out, summary = shipped_solve(name, SOLVE_ARGS)
     return load_instance(instance_path(name)), out, summary
 
 
