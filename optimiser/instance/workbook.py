@@ -52,6 +52,7 @@ from pydantic import BaseModel
 from optimiser.errors import Problem, known
 from optimiser.instance.loader import YEAR_FIELDS, Provenance, section_from_rows
 from optimiser.instance.schema import LIST_SECTIONS, Instance
+from optimiser.results.atomic import write_file_atomically
 
 INSTANCE_SHEET = "instance"
 README_SHEET = "README"
@@ -632,23 +633,9 @@ def save_workbook(wb, path: str | Path) -> Path:
 
 
 def write_bytes_atomically(data: bytes, path: str | Path) -> Path:
-    """``data`` into ``path`` through a temporary sibling renamed into place, so
-    that a failed run never leaves half a file; the file gets the permissions of
-    any new file (0666 less the umask)."""
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """``data`` into ``path`` atomically
+    (:func:`optimiser.results.atomic.write_file_atomically`)."""
+    return write_file_atomically(data, path)
 
 
 def write_instance_workbook(inst: Instance, path: str | Path, source: str | None = None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ import pandas as pd
 
 from optimiser.errors import InputError, Problem
 from optimiser.explain.wording import money
+from optimiser.results.atomic import write_file_atomically
 
 LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
           "retention": "Retention", "international": "International recruitment"}
@@ -718,21 +718,7 @@ def render_comparison(cmp: Comparison) -> str:
 
 def write_comparison(cmp: Comparison, path: str | Path) -> Path:
     """Render and write the page atomically (a temporary file renamed into place)."""
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_comparison(cmp)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_file_atomically(render_comparison(cmp), path)
 
 
 __all__ = ["Comparison", "compare", "delta", "format_comparison", "render_comparison",

@@ -24,8 +24,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from optimiser.explain.marginals import CAVEAT, KINDS
 from optimiser.explain.marginals import COLUMNS as MV_COLUMNS
 from optimiser.explain.wording import money, readable
 from optimiser.report import charts
+from optimiser.results.atomic import write_file_atomically
 from optimiser.results.format import COLUMNS, DECIMALS, TABLES
 
 MARGINAL_FILE = "marginal_values.csv"
@@ -960,20 +959,4 @@ def render_report(view: ResultsView) -> str:
 def write_report(view: ResultsView, path: str | Path) -> Path:
     """Render and write the report atomically (a temporary file renamed into
     place), so a failed run never leaves half a page. Returns the path."""
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_report(view)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        # mkstemp makes the file private (0600); a report is for sharing, so it
-        # gets the permissions of any new file (0666 less the umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_file_atomically(render_report(view), path)

@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -350,3 +351,26 @@ def atomic_directory(out_dir: str | Path, replaceable: Replaceable | None = None
     finally:
         if held is not None:
             os.close(held)
+
+
+def write_file_atomically(data: bytes | str, path: str | Path) -> Path:
+    """``data`` (text is written as UTF-8 with ``\n`` line ends) into ``path``
+    through a temporary sibling renamed into place, so that a failed run never
+    leaves half a file. ``mkstemp`` makes the file private (0600); a report or a
+    workbook is for sharing, so it gets the permissions of any new file (0666
+    less the umask). Returns the resolved path."""
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
