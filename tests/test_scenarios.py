@@ -195,3 +195,20 @@ def test_ws_and_eev_on_worker_processes_equal_in_process(make_doc, write_instanc
     two = solve_scenarios(inst, workers=2).stochastic
     for key in ("RP", "WS", "EEV", "EVPI", "VSS", "EEV_by_scenario", "WS_by_scenario"):
         assert two[key] == approx(one[key], abs=1e-6), key
+
+
+def test_a_reference_decision_above_a_scenarios_cap_makes_eev_undefined(make_doc,
+                                                                         write_instance):
+    """``slow`` halves the route to 10 a year. The central scenario alone buys no
+    recruits in 2021 here, so take a central scenario that needs them: no course,
+    120 nurses required in 2021 → 20 recruits in 2021, above ``slow``'s cap of 10:
+    EEV is undefined and ``slow`` is named (the decision is not silently allowed)."""
+    doc = hedge(make_doc)
+    doc["training"] = []
+    doc["targets"] = [{"id": "grow", "groups": ["nurse"], "required": {2021: 110}}]
+    doc["scenarios"]["list"] = [{"id": "central", "probability": 0.5},
+                                {"id": "slow", "probability": 0.5,
+                                 "scale": {"international.abroad.max_per_year": 0.5}}]
+    r = stochastic(write_instance, doc)
+    assert r.stochastic["EEV_infeasible"] == ["slow"]
+    assert r.stochastic["EEV"] is None and r.stochastic["VSS"] is None

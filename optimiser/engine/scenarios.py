@@ -329,7 +329,14 @@ def shortfall_only(inst: Instance, opts: dict[str, Any],
                 year = idx[-1] if isinstance(idx, tuple) else idx
                 key = (comp.local_name, idx)
                 if year <= last_year and key in fixed:
-                    v.fix(fixed[key])
+                    value = fixed[key]
+                    lo, hi = v.bounds
+                    tol = 1e-6 * max(1.0, abs(value))
+                    if (lo is not None and value < lo - tol) or (hi is not None
+                                                                 and value > hi + tol):
+                        return None  # the held decision is outside this scenario's cap
+                    v.fix(min(max(value, lo if lo is not None else value),
+                              hi if hi is not None else value), skip_validation=True)
     try:
         hm = HighsModel(m)
     except InfeasibleConstraintException:
