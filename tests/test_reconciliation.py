@@ -31,8 +31,9 @@ from optimiser.instance.schema import Instance
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(REPO.glob("instances/*/instance.yaml"))
-TIME_LIMIT = 10.0
-"""Seconds per shipped instance: enough for a plan, not necessarily a proof."""
+TIME_LIMIT = 60.0
+"""Seconds per shipped instance: enough for a plan, not necessarily a proof (with
+funded posts, long-term-2028 found no plan in 10 s on a loaded 2-core machine)."""
 TOL = 1e-5
 
 
