@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import math
 import random
 import re
@@ -139,6 +140,15 @@ PWP = Course(740, 0.90, 0.90)
 HIT = Course(483, 0.92, 0.90)
 CYP = Course(124, 0.90, 0.90)
 PEER = Course(78, 0.85, 0.90)
+
+CYP_RAMP = 130
+"""The most the CYP course's intake may grow in a year. calibrated from the published
+CYP IAPT ambition, 1,700–1,800 new therapists by 2020/21: four intakes (2017–2020)
+rising by at most 130 a year from the 2016 intake of 124 give 254 + 384 + 514 + 644
+= 1,796."""
+EMHP_RAMP = 220
+"""published: 220 EMHP places in the first round (2018): the most the EMHP course's
+intake may grow in a year (from 0 in 2016)."""
 
 
 def bau(committed: dict[int, float], completion: float, employment: float) -> float:
@@ -361,13 +371,37 @@ def build_system(draws: Draws) -> System:
 
 # ----------------------------------------------------------------- levers
 
+RAMP_SHARE = 0.10
+"""Stable commissioning: a programme's intake may change by at most this share of
+its 2016 intake from one year to the next (``max_increase`` = ``max_decrease``).
+published: mental-health nursing commissions moved from 3,755 (2009/10) to 3,343
+(2016/17), 1.6% a year on average; clinical psychology places 583 (2014), 594
+(2017), 593 (2018), 614 (2019), at most +3.5% a year until the funded expansion
+of 2020 (770, +25%). calibrated: 10% a year, six times the nursing average, room
+for a deliberate expansion or contraction but not for opening and closing
+cohorts from one year to the next."""
+
+RAMP_FLOOR = 10
+"""calibrated: the yearly change is at least 10 places, or the course's minimum
+cohort where larger: a small regional course (29 HIT entrants in the South West)
+may grow or shrink by one seminar group a year, and a course at its minimum
+cohort may close, or a closed one reopen, in one step."""
+
+
+def ramp(intake: float, min_cohort: float = 0) -> dict[str, int]:
+    """``max_increase`` and ``max_decrease`` of a programme whose 2016 intake is
+    ``intake``: RAMP_SHARE of it, at least RAMP_FLOOR and the minimum cohort."""
+    step = max(round(RAMP_SHARE * intake), round(min_cohort), RAMP_FLOOR)
+    return {"max_increase": step, "max_decrease": step}
+
 
 def training_rows(sysm: System, years: list[int]) -> list[dict]:
     """Training programmes, one CSV row per committed intake year (or one row)."""
     share = region_share()
     rows: list[dict] = []
 
-    def add(prog: dict, committed: dict[int, float] | None = None) -> None:
+    def add(prog: dict, committed: dict[int, float] | None = None,
+            intake: float | None = None) -> None:
         # calibrated: places as a continuous number. Every programme here takes 60
         # to 2,000 entrants a year, so a fraction of a place is below the plan's
         # precision (whole places moved W by 2.1 FTE, 0.025%, on Stepping Forward),
@@ -376,6 +410,12 @@ def training_rows(sysm: System, years: list[int]) -> list[dict]:
         # 0.01% gap in 300 s. Minimum cohorts and cohort fixed costs stay binary.
         # See the instance README, "Whole places".
         prog = {**prog, "integer_places": False}
+        # Stable commissioning: the rule of ``ramp`` on the 2016 intake (or on
+        # ``intake`` for a programme without one); a limit given in ``prog`` wins.
+        if not prog.pop("no_ramp", False):
+            base = committed[BASE_YEAR] if intake is None else intake
+            prog = {**prog, **ramp(base, prog.get("min_cohort", 0)),
+                    **{k: prog[k] for k in ("max_increase", "max_decrease") if k in prog}}
         if not committed:
             rows.append(prog)
             return
@@ -430,7 +470,11 @@ def training_rows(sysm: System, years: list[int]) -> list[dict]:
          "group": "nursing_associate", "from_group": "support_worker", "duration": 2,
          "completion_rate": 0.8, "employment_rate": 1.0,
          # calibrated: apprenticeship and backfill, ~£9,000 a year.
-         "cost_per_place_year": 9000, "max_places_per_year": 2000, "pot": "hee_education"})
+         "cost_per_place_year": 9000, "max_places_per_year": 2000,
+         "pot": "hee_education"},
+        # calibrated: a new programme (0 in 2016): the rule on its cap, 200 places
+        # a year.
+        intake=2000)
 
     # One-year talking-therapy courses (published: about 1 year). PWP and HIT run
     # per region with a minimum cohort and a cohort fixed cost (calibrated).
@@ -458,18 +502,26 @@ def training_rows(sysm: System, years: list[int]) -> list[dict]:
          "group": "cyp_therapist", "duration": 1, "completion_rate": CYP.completion,
          "employment_rate": CYP.employment, "cost_per_place_year": 18000,
          "cohort_fixed_cost": 150000, "min_cohort": 20, "max_places_per_year": 700,
+         # A funded national expansion, published faster than RAMP_SHARE allows:
+         # it may grow by CYP_RAMP a year; it falls as the rule says.
+         "max_increase": CYP_RAMP,
          "pot": "iapt_expansion"}, CYP.committed)
     # published: 220 EMHP places in the first round (2018), over 3,000 applicants.
     add({"id": "emhp_course", "name": "Education mental health practitioner course",
          "group": "emhp", "duration": 1, "completion_rate": 0.9, "employment_rate": 0.95,
          "cost_per_place_year": 16000, "cohort_fixed_cost": 150000, "min_cohort": 20,
          "max_places_per_year": 1000, "intake_years": [y for y in years if y >= 2018],
-         "pot": "iapt_expansion"})
-    # calibrated: peer support courses are short and local, run at any size.
+         # A new course (0 in 2016): it may grow by its published first round a
+         # year, and falls as the rule says of an intake of that size.
+         "max_increase": EMHP_RAMP, "pot": "iapt_expansion"}, intake=EMHP_RAMP)
+    # calibrated: peer support courses are short and local, run at any size; trusts
+    # and voluntary-sector providers run them, not university contracts, so they
+    # have no ramp (no max_increase or max_decrease).
     add({"id": "peer_support_course", "name": "Peer support worker course",
          "group": "peer_support_worker", "duration": 1, "completion_rate": PEER.completion,
          "employment_rate": PEER.employment, "cost_per_place_year": 3500,
-         "max_places_per_year": 1200, "pot": "national_programmes"}, PEER.committed)
+         "max_places_per_year": 1200, "pot": "national_programmes", "no_ramp": True},
+        PEER.committed)
     return rows
 
 
@@ -542,6 +594,13 @@ class Growth:
     service: str | None = None
     region: str | None = None
     priority: float = 1.0
+    fair_share: str | None = None
+    """Fair-share group: its members' largest shortfall rate is minimised after W."""
+    hold: bool = True
+    """Reach and keep: the last value is required in every later plan year. Every
+    target here is a level a plan grows the workforce to and keeps (Stepping
+    Forward's "by 2020/21", the Long Term Plan's "by 2023/24"), not a count in
+    one year."""
 
 
 def trajectory(start: int, end: int, amount: float, before: float = 0.0) -> dict[int, float]:
@@ -605,44 +664,61 @@ def stepping_forward_targets(sysm: System) -> list[Growth]:
                           sf(-sum(moves[g] for g in groups)), service="core", priority=prio))
     crisis_nurses = split_integer(4600, share)  # published: 4,600 of the crisis posts
     iapt = split_integer(2900, share)           # published: +2,900 IAPT therapists
+    # calibrated: the regional targets share their region's shortfall fairly: where
+    # money and pipelines cannot meet them all, the plan first keeps W least, then
+    # makes the largest shortfall rate (shortfall / required) of each group as small
+    # as it can, so no region's crisis or talking-therapy service is left far
+    # shorter than the others (docs/model.md, "Fair shares").
     for region, rname, _ in REGIONS:
         out.append(Growth(f"crisis_nurses_{region}", f"Crisis nurses, {rname}",
                           {"mh_nurse": 1}, sf(crisis_nurses[region]), service="crisis",
-                          region=region))
+                          region=region, fair_share="crisis_by_region"))
     for region, rname, _ in REGIONS:
         out.append(Growth(f"iapt_{region}", f"Talking therapies (IAPT), {rname}",
                           {"pwp": 1, "hit": 1}, sf(iapt[region]),
-                          service="talking_therapies", region=region))
+                          service="talking_therapies", region=region,
+                          fair_share="talking_therapies_by_region"))
     return out
 
 
-LTP_YEARS = (2021, 2022, 2023, 2025, 2028)
-"""Target years after 2020/21 in the long-term instance: a trajectory to 2023/24,
-then the level held at 2025/26 and 2028/29."""
+LTP_YEARS = (2021, 2022, 2023)
+"""Target years after 2020/21 in the long-term instance: a trajectory to 2023/24;
+every target holds its last value to 2028/29 (``Growth.hold``)."""
 
 
 def long_term_targets(sysm: System) -> list[Growth]:
     """Stepping Forward to 2020/21, then the Long Term Plan additions by 2023/24 on
-    top (held to 2028/29); the services keep their 2020/21 level."""
+    top; every target holds its last value to 2028/29 (the services and the IAPT
+    targets their 2020/21 level)."""
     # published (RCPsych, on the Long Term Plan): +4,220 nurses, +470 consultants,
     # +2,520 psychologists by 2023/24.
     ltp = {"nurses": 4220, "consultants": 470, "psychologists": 2520}
     out = []
     for t in stepping_forward_targets(sysm):
-        if t.id.startswith("iapt_"):
-            # IAPT growth after 2020/21 is part of the LTP psychological
-            # professions below; counting it here too would count it twice.
+        # No fair-share groups here. Measured (README, "Fair shares"): the fairness
+        # stage ran to its share of the 600 s limit (227 s, gap 21.9%), leaving the
+        # plan feasible, not optimal, and changed no region's shortfall rate (in
+        # stepping-forward-2017, where it takes seconds, it moves two regions' by
+        # under a point): W comes first, and each region's talking-therapy
+        # shortfall is set by its own courses' ramps and posts.
+        t = dataclasses.replace(t, fair_share=None)
+        extra = ltp.get(t.id, 0.0)
+        if not extra:
+            # Held at the 2020/21 level. The IAPT targets too: their growth after
+            # 2020/21 is part of the LTP psychological professions below (counting
+            # it here as well would count it twice), but the level they reached is
+            # kept, not left to lapse.
             out.append(t)
             continue
-        extra = ltp.get(t.id, 0.0)
         end = t.steps[2020]
         steps = dict(t.steps)
-        steps.update({y: end + extra * min(1.0, (y - 2020) / 3) for y in LTP_YEARS})
-        label = t.label if not extra else t.label.replace(")", f", then +{extra:,} by 2023/24)")
-        out.append(Growth(t.id, label, t.groups, steps, t.service, t.region, t.priority))
+        steps.update({y: end + extra * (y - 2020) / 3 for y in LTP_YEARS})
+        label = t.label.replace(")", f", then +{extra:,} by 2023/24)")
+        out.append(Growth(t.id, label, t.groups, steps, t.service, t.region, t.priority,
+                          t.fair_share, t.hold))
 
     def ltp_steps(amount: float) -> dict[int, float]:
-        return {y: amount * min(1.0, (y - 2020) / 3) for y in LTP_YEARS}
+        return {y: amount * (y - 2020) / 3 for y in LTP_YEARS}
 
     out += [
         # published: +5,610 psychotherapists and psychological professions by
@@ -665,7 +741,8 @@ def target_rows(sysm: System, targets: list[Growth]) -> list[dict]:
         for y, add in sorted(t.steps.items()):
             rows.append({"id": t.id, "label": t.label, "region": t.region or "",
                          "service": t.service or "", "groups": groups, "year": y,
-                         "required": round(base + add, 1), "priority": t.priority})
+                         "required": round(base + add, 1), "priority": t.priority,
+                         "hold": t.hold, "fair_share": t.fair_share or ""})
     return rows
 
 
@@ -883,27 +960,62 @@ def posts_rows(sysm: System, base: dict[tuple[str, str], float], targets: list[G
 # ----------------------------------------------------------------- budgets
 
 
-def budgets(years: list[int], kind: str) -> list[dict]:
+HEE_GROWTH_STEP = 10e6
+"""calibrated: the HEE education pot's growth money rises by £10m a year, about
+what one more year's step of the nursing ramp costs at full run (335 places ×
+about £9,000 × 3 years = £9.0m) ..."""
+HEE_GROWTH_MAX = 60e6
+"""... to at most £60m a year (from 2022/23), about half of what taking every HEE
+programme to its cap would cost above business as usual (nursing to 5,000,
+psychology to 800, OT to 750, 2,000 nursing associates: £117m a year at full
+run), so that money binds and the plan chooses which programmes grow."""
+
+
+def business_as_usual_cost(sysm: System, years: list[int], pot: str) -> dict[int, float]:
+    """What the programmes charged to ``pot`` cost in each plan year if each kept
+    its 2016 intake (its committed entrants of the base year) in every plan year:
+    the new places in training (every cohort started since 2016, at most
+    ``duration``) times the cost of a place, and the cohort's fixed cost."""
+    base = {r["id"]: r for r in training_rows(sysm, years)
+            if r["pot"] == pot and r.get("year") == BASE_YEAR}
+    return {y: sum(r["committed"] * r["cost_per_place_year"] * min(r["duration"], y - BASE_YEAR)
+                   + r.get("cohort_fixed_cost", 0) for r in base.values())
+            for y in years}
+
+
+def budgets(sysm: System, years: list[int], kind: str) -> list[dict]:
     """Funding pots (calibrated). HEE education funds degrees, doctorates and
     apprenticeships; NHS England's IAPT expansion funds the therapy courses; the
     national programme pot funds return to practice, retention, international
     recruitment and peer support. Sized so that money binds: more would close
     more of the gap (published context: £1.3bn to transform services, an extra
-    £1bn by 2020/21, most of it not for workforce supply)."""
+    £1bn by 2020/21, most of it not for workforce supply).
+
+    With stable commissioning (``ramp``) the plan cannot stop commissioning, so the
+    HEE education pot pays for business as usual — every programme kept at its
+    2016 intake (``business_as_usual_cost``: £62.6m in 2017/18, two cohorts
+    £125.2m, three from 2019/20 £187.9m a year) — plus growth money
+    (HEE_GROWTH_STEP a year, at most HEE_GROWTH_MAX), rounded to £0.1m. (Before
+    stable commissioning it was £60–125m a year (Stepping Forward) and £40–160m
+    (Long Term Plan): less than keeping the 2016 intakes, so even cutting every
+    programme by 10% a year did not fit, and plans stopped the psychology
+    doctorate for four years.) The IAPT and medical pots already cover business as
+    usual (IAPT £25.2m a year, medical £62.8m at full run)."""
     # calibrated: medical training posts are funded apart from the education
     # contracts (HEE's medical tariff), so psychiatry places do not compete with
     # nursing degrees: enough for the 2016 intake of 417 core posts (published)
     # in each of the 6 years of training, 417 × 6 × £30,000.
     medical = {"id": "hee_medical", "per_year": 75e6}
+    bau = business_as_usual_cost(sysm, years, "hee_education")
+    hee = {y: round(bau[y] + min(HEE_GROWTH_STEP * (y - BASE_YEAR), HEE_GROWTH_MAX), -5)
+           for y in years}
     if kind == "stepping_forward":
-        hee = {2017: 60e6, 2018: 100e6, 2019: 125e6, 2020: 125e6}
         return [
             {"id": "hee_education", "per_year": hee},
             medical,
             {"id": "iapt_expansion", "per_year": 30e6},
             {"id": "national_programmes", "per_year": 25e6, "total": 80e6},
         ]
-    hee = {y: min(40e6 + 30e6 * (y - 2017), 160e6) for y in years}
     return [
         {"id": "hee_education", "per_year": hee},
         medical,
@@ -959,7 +1071,8 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
 
 TRAINING_COLUMNS = ["id", "name", "group", "from_group", "region", "duration",
                     "completion_rate", "employment_rate", "cost_per_place_year",
-                    "cohort_fixed_cost", "min_cohort", "max_places_per_year", "integer_places",
+                    "cohort_fixed_cost", "min_cohort", "max_places_per_year", "max_increase",
+                    "max_decrease", "integer_places",
                     "intake_years", "year", "committed", "supervision.group",
                     "supervision.max_trainees_per_fte", "pot"]
 
@@ -990,7 +1103,7 @@ SPECS = [
 ]
 
 
-def instance_yaml(spec: InstanceSpec, years: list[int]) -> str:
+def instance_yaml(spec: InstanceSpec, years: list[int], sysm: System) -> str:
     groups = [{"id": g.id, "name": g.name, "leaver_rate": g.leaver_rate} for g in GROUPS]
     lines = [
         "# Generated by scripts/build_realistic_instances.py — do not edit by hand;",
@@ -1012,7 +1125,7 @@ def instance_yaml(spec: InstanceSpec, years: list[int]) -> str:
         "international:",
         yaml_list(international(years)),
         "budgets:",
-        yaml_list(budgets(years, spec.budget_kind)),
+        yaml_list(budgets(sysm, years, spec.budget_kind)),
         "targets: targets.csv",
         "objective: {mode: lexicographic}",
         "solver: {time_limit: 600, mip_gap: 1.0e-4}",
@@ -1041,7 +1154,7 @@ def build(out_root: Path) -> list[Path]:
         years = list(range(BASE_YEAR + 1, BASE_YEAR + spec.years + 1))
         folder = out_root / spec.name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "instance.yaml").write_text(instance_yaml(spec, years), encoding="utf-8")
+        (folder / "instance.yaml").write_text(instance_yaml(spec, years, sysm), encoding="utf-8")
         write_csv(folder / "units.csv", ["id", "name", "region"], sysm.units)
         posts = base_posts(sysm)
         wf = [{"unit": u["id"], "group": g.id, "fte": sysm.fte[u["id"], g.id],
@@ -1058,7 +1171,7 @@ def build(out_root: Path) -> list[Path]:
                   posts_rows(sysm, posts, targets, years))
         write_csv(folder / "targets.csv",
                   ["id", "label", "region", "service", "groups", "year", "required",
-                   "priority"], target_rows(sysm, targets))
+                   "priority", "hold", "fair_share"], target_rows(sysm, targets))
         written += [folder / n for n in ("instance.yaml", "units.csv", "workforce.csv",
                                          "posts.csv", "training.csv", "targets.csv")]
     return written
