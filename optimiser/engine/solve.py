@@ -21,11 +21,11 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from formulations import build_model, model_data
+from formulations import build_model, lever_unplaced, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
-from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.engine.highs import LATER, new_highs, use_threads
+from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.errors import ModelError, TooLarge
 from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.explain.marginals import OutOfTime, marginal_values
@@ -427,8 +427,9 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                       conflicts=conflicts, **base)
 
     if final["x"] is not None:
-        rec = least_unplaced(hm, unplaced_weights(hm, {id(m.UP): 1.0}), final["x"],
-                             opts["mode"], instance.objective, remaining())
+        unplaced = unplaced_weights(hm, {id(v): 1.0 for v in lever_unplaced(m)})
+        rec = least_unplaced(hm, unplaced, final["x"], opts["mode"], instance.objective,
+                             remaining())
         if rec is not None:
             stages.append(stage_record("unplaced", rec, hm))
             timings["solve"] = solve_seconds = solve_seconds + rec["seconds"]
