@@ -81,10 +81,6 @@ def kind_words() -> dict[str, str]:
     """Kind id -> words for a planner: the generic limits' and every lever's."""
     return {**GENERIC_KINDS, **lever_kinds()}
 
-
-KINDS = kind_words()
-"""Kind id -> words for a planner (the shipped levers')."""
-
 MILLION = 1e6
 _TOL = 1e-6
 
