@@ -17,11 +17,13 @@ from formulations.data import ModelData
 _TOL = 1e-6
 
 
-def money(x: float, currency: str = "GBP") -> str:
-    """``£1m``, ``£2.35m``, ``£418,000``: money as a planner writes it."""
+def money(x: float, currency: str = "GBP", fixed: bool = False) -> str:
+    """``£1m``, ``£2.35m``, ``£418,000``: money as a planner writes it. ``fixed``
+    keeps two decimals of millions (``£1.00m``), for figures lined up in a column."""
     sym = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, currency + " ")
     if abs(x) >= 1e6:
-        return f"{sym}{x / 1e6:,.2f}".rstrip("0").rstrip(".") + "m"
+        text = f"{sym}{x / 1e6:,.2f}"
+        return (text if fixed else text.rstrip("0").rstrip(".")) + "m"
     return f"{sym}{x:,.0f}"
 
 

@@ -495,7 +495,7 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
             result.stochastic = stochastic_figures(ss, rho, figure_opts, workers,
                                                    client).as_dict()
             timings["stochastic"] = time.perf_counter() - t0
-    result.model = ef.m  # type: ignore[attr-defined]
+    result.model = ef.m
     return result
 
 

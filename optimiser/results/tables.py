@@ -192,13 +192,15 @@ class Result:
     fairness: dict[str, Any] | None = None
     """With fair-share groups: the measure M and each group's shortfall rates per
     year, after and before the fairness stage (:mod:`formulations.fairness`)."""
+    model: Any = field(default=None, repr=False, compare=False)
+    """The solved Pyomo model of a plan (its values loaded), for callers that look
+    further (the marginal values' tests, a stochastic plan's reference decisions);
+    ``None`` without a plan, or once dropped (a sweep point's result travels
+    between processes without it)."""
 
     @property
     def has_plan(self) -> bool:
         return self.status in ("optimal", "feasible")
-
-    def table(self, name: str) -> pd.DataFrame:
-        return self.tables[name]
 
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json``."""
