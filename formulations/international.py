@@ -19,7 +19,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import ColumnCap, Limit, RowLimit, clean
+from formulations.levers import ColumnCap, Limit, RowLimit, by_id, clean
 from formulations.words import Names, listed, reached, value_words
 
 NAME = "international"
@@ -111,11 +111,6 @@ def explain(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | No
     return out
 
 
-def explain_later(d: ModelData, tables: dict[str, pd.DataFrame],
-                  mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
-    return []
-
-
 VARIABLES = {
     "I": "recruits of international route '{0}'",
     "AI": "recruits of international route '{0}' placed in a unit",
@@ -127,19 +122,15 @@ def describe_flow(flow: str, item: str, names: Names) -> str:
     return f"recruits of international route '{item}'"
 
 
-def _route(d: ModelData, i: str):
-    return next(r for r in d.inst.international if r.id == i)
-
-
 def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "recruits_total":
         (i,) = index
         return (f"International route '{i}' recruits at most "
-                f"{_route(names.d, i).max_total:g} over the whole plan.")
+                f"{by_id(names.d.inst.international, i).max_total:g} over the whole plan.")
     if name == "recruits_join":
         i, y = index
         return (f"Recruits of international route '{i}' in {y} join "
-                f"{names.where(_route(names.d, i).region)}.")
+                f"{names.where(by_id(names.d.inst.international, i).region)}.")
     return None
 
 
@@ -147,5 +138,5 @@ def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) 
     if name != "I":
         return None
     i, y = index
-    return (f"International route '{i}' recruits at most {_route(names.d, i).max_per_year:g} "
-            f"in {y}.")
+    cap = by_id(names.d.inst.international, i).max_per_year
+    return f"International route '{i}' recruits at most {cap:g} in {y}."

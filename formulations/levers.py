@@ -66,12 +66,11 @@ Key = tuple[str, Any]
 
 
 @dataclass(frozen=True)
-class RowLimit:
-    """A limit that is a row ``… ≤ limit``: its value is the row's dual, and a row
-    is reported only when it binds."""
-
+class _Limit:
     kind: str
-    row: Key
+    """Its kind in ``marginal_values.csv`` (with words in the lever's ``KINDS``)."""
+    key: Key
+    """The row that holds the limit (the column, for a :class:`ColumnCap`)."""
     item: str
     year: Any
     limit: float
@@ -80,51 +79,39 @@ class RowLimit:
 
 
 @dataclass(frozen=True)
-class ColumnCap:
+class RowLimit(_Limit):
+    """A limit that is a row ``… ≤ limit``: its value is the row's dual, and a row
+    is reported only when it binds."""
+
+
+@dataclass(frozen=True)
+class ColumnCap(_Limit):
     """A cap that is a column's upper bound: its value is the reduced cost, when
     reached. ``also_row`` is a row that repeats the cap (``column ≤ cap·binary``),
     whose dual is added back."""
 
-    kind: str
-    column: Key
-    item: str
-    year: Any
-    limit: float
-    per: str
     also_row: Key | None = None
 
 
 @dataclass(frozen=True)
-class ChoiceCap:
+class ChoiceCap(_Limit):
     """A cap on how many binaries may be 1 (a row over them): its value is found
     by re-solving with the best further choice switched on."""
 
-    kind: str
-    row: Key
-    item: str
-    year: Any
-    limit: float
-    per: str
-    choices: tuple[tuple[str, Key], ...]
+    choices: tuple[tuple[str, Key], ...] = ()
     """(label, column) of every binary the row counts."""
-    one_more: str
+    one_more: str = ""
     """Words for taking one more choice (``"funding one more unit"``)."""
-    none_left: str
+    none_left: str = ""
     """Words for when no further choice is possible."""
 
 
 @dataclass(frozen=True)
-class RampLimit:
+class RampLimit(_Limit):
     """A limit on the change of a lever from year to year: valued with the
     integer places free to grow (held, it could only be worth nothing)."""
 
-    kind: str
-    row: Key
-    item: str
-    year: Any
-    limit: float
-    per: str
-    change: str
+    change: str = "growth"
     """``"growth"`` or ``"fall"``."""
 
 
@@ -132,6 +119,11 @@ Limit = RowLimit | ColumnCap | ChoiceCap | RampLimit
 """A limit worth a marginal value. The rows of ``marginal_values.csv`` come in the
 order of these types (duals, then re-solved caps, then ramps), each in registry
 order."""
+
+
+def by_id(items: list[Any], item_id: str) -> Any:
+    """The item of a lever section with the id (for its sentences)."""
+    return next(x for x in items if x.id == item_id)
 
 
 @dataclass(frozen=True)

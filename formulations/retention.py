@@ -34,7 +34,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import ChoiceCap, Finding, Limit, clean
+from formulations.levers import ChoiceCap, Finding, Limit, by_id, clean
 from formulations.response import max_spend, response_problem, segments
 from formulations.stock import stock
 from formulations.words import Names, listed, reached, value_words
@@ -197,11 +197,6 @@ def explain(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | No
     return out
 
 
-def explain_later(d: ModelData, tables: dict[str, pd.DataFrame],
-                  mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
-    return []
-
-
 VARIABLES = {
     "RET": "staff kept by retention scheme '{0}'", "F": "funding of retention scheme '{0}'",
     "Z": "units funded by retention scheme '{0}'",
@@ -213,15 +208,12 @@ def describe_flow(flow: str, item: str, names: Names) -> str:
     return f"staff kept by retention scheme '{item}'"
 
 
-def _scheme(d: ModelData, s: str):
-    return next(x for x in d.inst.retention if x.id == s)
-
-
 def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "funding_min":
         s, u, y = index
+        least = names.money(by_id(names.d.inst.retention, s).min_funding)
         return (f"Retention scheme '{s}' funds {names.unit(u)} in {y} with at least "
-                f"{names.money(_scheme(names.d, s).min_funding)} if it funds it at all.")
+                f"{least} if it funds it at all.")
     if name == "funding_max":
         s, u, y = index
         return f"Retention scheme '{s}' spends at {names.unit(u)} in {y} only if it funds it."
@@ -232,7 +224,7 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "retention_cap":
         s, u, g, y = index
         return (f"Retention scheme '{s}' keeps at most "
-                f"{_scheme(names.d, s).max_retained_share:.0%} "
+                f"{by_id(names.d.inst.retention, s).max_retained_share:.0%} "
                 f"of the {names.group(g)} leaving {names.unit(u)} in {y}.")
     if name == "leavers_cap":
         u, g, y = index
@@ -240,7 +232,7 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
                 f"leave {names.unit(u)} in {y}.")
     if name == "units_funded_cap":
         s, y = index
-        n = _scheme(names.d, s).max_units_per_year
+        n = by_id(names.d.inst.retention, s).max_units_per_year
         return f"Retention scheme '{s}' funds at most {n} unit{'s' * (n != 1)} in {y}."
     return None
 

@@ -25,7 +25,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import Finding, Limit, RowLimit, clean
+from formulations.levers import Finding, Limit, RowLimit, by_id, clean
 from formulations.response import max_spend, response_problem, segments
 from formulations.words import Names, listed, money, reached, value_words
 
@@ -133,11 +133,6 @@ def explain(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | No
     return out
 
 
-def explain_later(d: ModelData, tables: dict[str, pd.DataFrame],
-                  mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
-    return []
-
-
 VARIABLES = {
     "AR": "returners of campaign '{0}' placed in a unit", "RTP": "returners of campaign '{0}'",
     "X": "spend of campaign '{0}'", "ACT": "campaign '{0}' running",
@@ -149,23 +144,20 @@ def describe_flow(flow: str, item: str, names: Names) -> str:
     return f"returners of campaign '{item}'"
 
 
-def _campaign(d: ModelData, c: str):
-    return next(x for x in d.inst.return_to_practice if x.id == c)
-
-
 def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     c, *rest = index
     if name == "returners_response":
-        camp = _campaign(names.d, c)
+        camp = by_id(names.d.inst.return_to_practice, c)
         return (f"Returners of campaign '{c}' in {rest[0]} follow its response curve: at most "
                 f"{camp.response[-1][1]:g} for the most it can spend, "
                 f"{names.money(max_spend(camp.response))}.")
     if name == "returners_pool":
-        return (f"Campaign '{c}' can bring back at most {_campaign(names.d, c).pool:g} "
+        pool = by_id(names.d.inst.return_to_practice, c).pool
+        return (f"Campaign '{c}' can bring back at most {pool:g} "
                 "returners over the whole plan (its pool).")
     if name == "returners_join":
         return (f"Returners of campaign '{c}' in {rest[0]} join "
-                f"{names.where(_campaign(names.d, c).region)}.")
+                f"{names.where(by_id(names.d.inst.return_to_practice, c).region)}.")
     if name == "campaign_active":
         return f"Campaign '{c}' spends in {rest[0]} only if it runs that year."
     return None
@@ -176,7 +168,7 @@ def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) 
         return None
     c, y = index
     return (f"Campaign '{c}' spends at most "
-            f"{names.money(max_spend(_campaign(names.d, c).response))} "
+            f"{names.money(max_spend(by_id(names.d.inst.return_to_practice, c).response))} "
             f"in {y} (the end of its response curve).")
 
 

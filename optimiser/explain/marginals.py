@@ -364,7 +364,7 @@ class _Table:
         training places free to grow (the places are what it limits)."""
         lp = self.lp
         kind, y, limit, change = r.kind, r.year, r.limit, r.change
-        i = lp.row_of.get(r.row)
+        i = lp.row_of.get(r.key)
         if i is None:
             return
         # The row is the change of intake with the data moved to its bound: the
@@ -396,7 +396,7 @@ class _Table:
         """A binding cap on how many binaries may be 1: switch on the best further
         choice (one re-solve per choice still off)."""
         lp = self.lp
-        i = lp.row_of.get(c.row)
+        i = lp.row_of.get(c.key)
         if i is None or not binding(float(lp.activity[i]), c.limit):
             return
         best, best_choice = None, None
@@ -423,10 +423,10 @@ class _Table:
     def lever_limit(self, lim: Limit) -> None:
         """One lever's limit, valued as its type says."""
         if isinstance(lim, RowLimit):
-            self.limit_row(lim.kind, lim.row, lim.item, lim.year, lim.limit, lim.per, 1.0,
+            self.limit_row(lim.kind, lim.key, lim.item, lim.year, lim.limit, lim.per, 1.0,
                            only_binding=True)
         elif isinstance(lim, ColumnCap):
-            self.cap_column(lim.kind, lim.column, lim.item, lim.year, lim.limit, lim.per,
+            self.cap_column(lim.kind, lim.key, lim.item, lim.year, lim.limit, lim.per,
                             cap_row=lim.also_row)
         elif isinstance(lim, ChoiceCap):
             self.choice_cap(lim)
