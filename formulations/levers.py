@@ -3,46 +3,53 @@
 A lever (training, return to practice, retention, international recruitment)
 keeps its whole story in one module, as GridPath's feature modules do: the
 generic stages (the build, results, marginal values, explanations, conflicts,
-the report) loop over the registry :data:`formulations.LEVER_MODULES` and call
-these hooks; they never name a lever's component. A module provides, at module
-level:
+the report) loop over the registry :data:`formulations.LEVER_MODULES` through
+the functions of :mod:`formulations` (``lever_tables``, ``lever_limits``,
+``explain_levers``, ``describe_row`` …) and never name a lever's component.
+
+Every lever module provides, at module level:
 
 ``NAME``, ``LABEL``
-    Its instance section and results table (``"training"``), and the words for
-    it on a page (``"Training"``).
+    Its instance section and results table (``"training"``), and its name on a
+    page (``"Training"``).
 ``COLUMNS``
     Its results table's columns.
+``FLOWS``
+    The workforce columns its ledger flows show in (``("graduates",
+    "upskilled_out")``).
 ``define(b, d, ledger)``
     Its components on the block ``b`` for the model data ``d``, with their
-    equations in SPEC notation in the module docstring; its flows into units
-    (``ledger.add_inflow``, naming the workforce column the flow shows in) and
-    its spend (``ledger.charge``).
+    equations in SPEC notation in the module docstring; it records its flows
+    into units (``ledger.add_inflow(u, g, y, coef, var, flow)``) and its spend
+    (``ledger.charge(pot, y, expr)``), from which the stock balance, budgets and
+    C are built.
 ``decisions(b) -> list[Var]``
-    Its decisions, indexed with the year last, which a scenario block reuses
-    unchanged (a stochastic plan links those of the here-and-now years).
+    Its decisions, indexed with the year last, so that a scenario's block reuses
+    it unchanged (a stochastic plan links those of the here-and-now years).
 ``results(b, d) -> DataFrame``
-    Its results table from the solved block.
-``limits(d) -> list[Limit]``
-    The limits its marginal values are computed for (:data:`Limit`), with
-    ``KINDS`` their kinds in a planner's words.
-``explain(d, tables, mv, what) -> list[str]``
-    Sentences for where it binds in the plan (``mv``: the marginal values or
-    ``None``; ``what``: what they measure), and ``explain_later`` the same for
-    what it leaves unused, said after the staff-in-post findings.
-``describe_row(name, index, names)``, ``describe_bound(name, index, which, names)``
-    One of its own rows (or a column bound) as a sentence for a conflict;
-    ``None`` for a name that is not its own. ``names`` is a
-    :class:`formulations.words.Names`.
-``VARIABLES``
-    Its variables' names -> a phrase with ``{0}`` for the item, for "cannot be
-    negative" in a conflict.
-``describe_flow(flow, item, names) -> str``
-    One of its ledger flows into a unit's stock, in words.
-``validate(inst) -> list[Finding]``
-    Its own consistency checks on a field-valid instance (:class:`Finding`:
-    where, as a path into the instance, and what is wrong).
+    Its results table (``COLUMNS``) from the solved model or block.
 
-``FLOWS`` names the workforce columns its ledger flows show in.
+and, where it has them (each defaults to nothing):
+
+``limits(d) -> list[Limit]``, ``KINDS``
+    The limits its marginal values are computed for (:data:`Limit`), and their
+    kinds in a planner's words.
+``explain(d, tables, mv, what) -> list[str]``, ``explain_later(…)``, ``EXPLAIN_ORDER``
+    Sentences for where it binds in the plan (``mv``: the marginal values or
+    ``None``; ``what``: what they measure), and for what it leaves unused (said
+    after the staff-in-post findings); ``EXPLAIN_ORDER`` places its sentences
+    among the other levers'.
+``describe_row(name, index, names)``, ``describe_bound(name, index, which, names)``
+    One of its own rows (or column bounds) as a sentence, for a conflict; ``None``
+    for a name that is not its own. ``names`` is a :class:`formulations.words.Names`.
+``VARIABLES``, ``describe_flow(flow, item, names)``
+    Its variables' phrases (``{0}``: the item) for "cannot be negative" in a
+    conflict, and its flows into a unit's stock in words.
+``validate(inst) -> list[Finding]``
+    Its own consistency checks on a field-valid instance (references to groups,
+    units, regions and pots are checked with every section's).
+``unplaced(b) -> Var``
+    Supply no unit has a post for: the engine's tie-break reports the least of it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ filled, intakes that grow (or fall) as fast as their ramp allows, posts full
 where targets are short, posts left vacant while targets are short, graduates
 left unplaced, and training pipelines too long to deliver before the last
 target year. Where marginal values are known it says what one more unit would
-remove.
+remove. The budgets' and the posts' sentences are here; each lever's are in its
+own module (``explain``, ``explain_later`` of :mod:`formulations.levers`).
 
 :func:`infeasibility` asks HiGHS for an irreducible infeasible set (IIS) of the
 LP relaxation when no plan exists and words each member in the instance's terms

@@ -14,6 +14,13 @@ d(limit). ``value`` below is its negation, the shortfall removed, scaled per
 £1m for budgets (dW/d£ × 1e6) and per FTE for caps. ``holds_up_to`` is where the
 basis changes (HiGHS ranging): beyond it the rate is no longer exact.
 
+Which limits get a value is each lever's to say (``limits`` of
+:mod:`formulations.levers`): a :class:`~formulations.levers.RowLimit` is valued
+by its dual, a :class:`~formulations.levers.ColumnCap` by its reduced cost, a
+:class:`~formulations.levers.ChoiceCap` by re-solving, a
+:class:`~formulations.levers.RampLimit` with places free; budgets and posts are
+this module's own.
+
 A cap on funded retention units (``max_units_per_year``) bounds binaries, so
 its value is not a dual: it is measured by funding the best unfunded eligible
 unit on the fixed LP (one re-solve per unfunded unit; only for binding caps).

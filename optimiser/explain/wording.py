@@ -6,8 +6,10 @@ understand it; told "Support worker in post at Coastal Partnership Trust at the
 end of 2017 …" and "Graduates of training 'nurse_associate_upskill' joining in
 2017 are 0.8 × the 300 committed entrants who started in 2015 = 240 FTE …, and
 they leave Support worker", they can see the clash. Every constraint family of
-:mod:`formulations` has a sentence here, with the instance's numbers; bounds on
-columns (caps, "cannot be negative") have theirs.
+:mod:`formulations` has a sentence with the instance's numbers, and so do bounds
+on columns (caps, "cannot be negative"): the generic rows' here, each lever's in
+its own module (``describe_row``, ``describe_bound``, ``VARIABLES``,
+``describe_flow`` of :mod:`formulations.levers`).
 """
 
 from __future__ import annotations
