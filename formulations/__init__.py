@@ -34,7 +34,10 @@ from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.words import Names
 
-__all__ = ["ModelData", "build_into", "build_model", "lever_decisions", "model_data"]
+__all__ = ["LEVER_MODULES", "Ledger", "ModelData", "build_into", "build_model", "describe_bound",
+           "describe_flow", "describe_row", "explain_levers", "lever_decided", "lever_decisions",
+           "lever_flows", "lever_kinds", "lever_labels", "lever_limits", "lever_names",
+           "lever_tables", "lever_unplaced", "model_data", "validate_levers", "variable_phrases"]
 
 LEVER_MODULES: tuple[ModuleType, ...] = (training, return_to_practice, retention, international)
 """The registry: the levers, in the order their components are built. A new
@@ -104,6 +107,12 @@ def lever_flows() -> list[str]:
     return [flow for lever in LEVER_MODULES for flow in lever.FLOWS]
 
 
+def lever_decided() -> list[tuple[str, str]]:
+    """(results table, column) of each lever's main decision, for the decisions a
+    stochastic plan takes now."""
+    return [(lever.NAME, lever.DECIDED) for lever in LEVER_MODULES if hasattr(lever, "DECIDED")]
+
+
 def lever_tables(b: pyo.Block, d: ModelData) -> dict[str, pd.DataFrame]:
     """Every lever's results table from the solved model or block ``b``."""
     return {lever.NAME: lever.results(b, d) for lever in LEVER_MODULES}
@@ -140,7 +149,8 @@ def explain_levers(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFra
 def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     """A lever's row as a sentence; ``None`` when no lever owns ``name``."""
     for lever in LEVER_MODULES:
-        text = getattr(lever, "describe_row", _no_words)(name, index, names)
+        fn = getattr(lever, "describe_row", None)
+        text = fn(name, index, names) if fn else None
         if text is not None:
             return text
     return None
@@ -177,8 +187,3 @@ def validate_levers(inst: Any) -> list[Finding]:
 
 def _none(*_args: Any) -> list[Any]:
     return []
-
-
-
-def _no_words(*_args: Any) -> None:
-    return None

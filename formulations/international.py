@@ -26,6 +26,8 @@ NAME = "international"
 LABEL = "International recruitment"
 COLUMNS = ("route", "group", "year", "recruits", "cost")
 FLOWS = ("international",)
+DECIDED = "recruits"
+"""Its table's column of the decision a stochastic plan takes now."""
 EXPLAIN_ORDER = 3
 
 

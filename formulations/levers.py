@@ -50,6 +50,9 @@ and, where it has them (each defaults to nothing):
     units, regions and pots are checked with every section's).
 ``unplaced(b) -> Var``
     Supply no unit has a post for: the engine's tie-break reports the least of it.
+``DECIDED``
+    Its table's column of its main decision (``"places"``), listed among the
+    decisions a stochastic plan takes now.
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ NAME = "retention"
 LABEL = "Retention"
 COLUMNS = ("scheme", "unit", "year", "funding", "funded", "retained", "cost")
 FLOWS = ("retained",)
+DECIDED = "funding"
+"""Its table's column of the decision a stochastic plan takes now."""
 EXPLAIN_ORDER = 4
 
 

@@ -33,6 +33,8 @@ NAME = "return_to_practice"
 LABEL = "Return to practice"
 COLUMNS = ("campaign", "group", "year", "spend", "returners", "cost")
 FLOWS = ("returners",)
+DECIDED = "spend"
+"""Its table's column of the decision a stochastic plan takes now."""
 EXPLAIN_ORDER = 1
 
 

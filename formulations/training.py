@@ -45,6 +45,8 @@ COLUMNS = ("programme", "group", "year", "places", "cohort_runs", "graduates", "
            "cost")
 FLOWS = ("graduates", "upskilled_out")
 """Graduates joining their group, and (upskilling) leaving ``from_group``."""
+DECIDED = "places"
+"""Its table's column of the decision a stochastic plan takes now."""
 EXPLAIN_ORDER = 2
 
 

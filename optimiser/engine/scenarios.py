@@ -43,7 +43,14 @@ import yaml
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
 
-from formulations import build_into, build_model, lever_decisions, lever_unplaced, model_data
+from formulations import (
+    build_into,
+    build_model,
+    lever_decided,
+    lever_decisions,
+    lever_unplaced,
+    model_data,
+)
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
@@ -505,8 +512,7 @@ def here_and_now(result: Result, ss: ScenarioSet) -> pd.DataFrame:
     last = ss.base.horizon.base_year + ss.here_and_now_years
     ref = ss.ids[0]
     rows = []
-    for table, column in (("training", "places"), ("return_to_practice", "spend"),
-                          ("retention", "funding"), ("international", "recruits")):
+    for table, column in lever_decided():
         frame = result.tables.get(table)
         if frame is None or not len(frame):
             continue

@@ -29,7 +29,7 @@ from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.errors import ModelError, TooLarge
 from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.explain.marginals import OutOfTime, marginal_values
-from optimiser.instance.schema import Instance
+from optimiser.instance.schema import LEVER_SECTIONS, Instance
 from optimiser.results.tables import Result, clean, extract_tables, instance_names
 
 STAGE1_TIME_SHARE = 0.8
@@ -572,8 +572,7 @@ def estimated_columns(inst: Instance) -> int:
     unit, group and year (the shipped and generated plans have 3.5 to 4.5),
     and one per lever, unit and year (graduates, retention, recruits by unit)."""
     units, groups, years = len(inst.units), len(inst.staff_groups), inst.horizon.years
-    levers = (len(inst.training) + len(inst.return_to_practice) + len(inst.retention)
-              + len(inst.international))
+    levers = sum(len(getattr(inst, section)) for section in LEVER_SECTIONS)
     return 4 * units * groups * years + levers * units * years
 
 
@@ -621,9 +620,8 @@ def check_document_size(doc: dict[str, Any], available: int | None = None) -> No
         else 1
     check_size(SimpleNamespace(  # type: ignore[arg-type]  # only the sizes are read
         units=count("units") or [None], staff_groups=count("staff_groups") or [None],
-        horizon=SimpleNamespace(years=years), training=count("training"),
-        return_to_practice=count("return_to_practice"), retention=count("retention"),
-        international=count("international")), available)
+        horizon=SimpleNamespace(years=years),
+        **{section: count(section) for section in LEVER_SECTIONS}), available)
 
 
 def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: Any,

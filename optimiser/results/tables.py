@@ -27,6 +27,7 @@ from formulations.data import ModelData
 from formulations.posts import vacancies
 from formulations.targets import scope_label
 from optimiser.engine.highs import highs_version
+from optimiser.instance.schema import LEVER_SECTIONS
 from optimiser.results.atomic import Marked, atomic_directory
 from optimiser.results.format import COLUMNS, DECIMALS, STOCK_FLOWS, TABLES, clean
 
@@ -131,8 +132,7 @@ def versions() -> dict[str, str]:
     }
 
 
-NAMED = {"staff_groups": "name", "units": "name", "training": "name",
-         "return_to_practice": "name", "retention": "name", "international": "name",
+NAMED = {"staff_groups": "name", "units": "name", **dict.fromkeys(LEVER_SECTIONS, "name"),
          "budgets": "name", "targets": "label"}
 """Instance sections whose items carry a readable name, and the field holding it."""
 
