@@ -19,7 +19,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import ColumnCap, Limit, RowLimit, by_id, clean
+from formulations.levers import ColumnCap, Limit, RowLimit, clean, item_with_id
 from formulations.words import Names, listed, reached, value_words
 
 NAME = "international"
@@ -128,11 +128,11 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "recruits_total":
         (i,) = index
         return (f"International route '{i}' recruits at most "
-                f"{by_id(names.d.inst.international, i).max_total:g} over the whole plan.")
+                f"{item_with_id(names.d.inst.international, i).max_total:g} over the whole plan.")
     if name == "recruits_join":
         i, y = index
         return (f"Recruits of international route '{i}' in {y} join "
-                f"{names.where(by_id(names.d.inst.international, i).region)}.")
+                f"{names.where(item_with_id(names.d.inst.international, i).region)}.")
     return None
 
 
@@ -140,5 +140,5 @@ def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) 
     if name != "I":
         return None
     i, y = index
-    cap = by_id(names.d.inst.international, i).max_per_year
+    cap = item_with_id(names.d.inst.international, i).max_per_year
     return f"International route '{i}' recruits at most {cap:g} in {y}."

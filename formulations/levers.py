@@ -131,7 +131,7 @@ order of these types (duals, then re-solved caps, then ramps), each in registry
 order."""
 
 
-def by_id(items: list[Any], item_id: str) -> Any:
+def item_with_id(items: list[Any], item_id: str) -> Any:
     """The item of a lever section with the id (for its sentences)."""
     return next(x for x in items if x.id == item_id)
 

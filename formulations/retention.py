@@ -34,7 +34,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import ChoiceCap, Finding, Limit, by_id, clean
+from formulations.levers import ChoiceCap, Finding, Limit, clean, item_with_id
 from formulations.response import max_spend, response_problem, segments
 from formulations.stock import stock
 from formulations.words import Names, listed, reached, value_words
@@ -213,7 +213,7 @@ def describe_flow(flow: str, item: str, names: Names) -> str:
 def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "funding_min":
         s, u, y = index
-        least = names.money(by_id(names.d.inst.retention, s).min_funding)
+        least = names.money(item_with_id(names.d.inst.retention, s).min_funding)
         return (f"Retention scheme '{s}' funds {names.unit(u)} in {y} with at least "
                 f"{least} if it funds it at all.")
     if name == "funding_max":
@@ -226,7 +226,7 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "retention_cap":
         s, u, g, y = index
         return (f"Retention scheme '{s}' keeps at most "
-                f"{by_id(names.d.inst.retention, s).max_retained_share:.0%} "
+                f"{item_with_id(names.d.inst.retention, s).max_retained_share:.0%} "
                 f"of the {names.group(g)} leaving {names.unit(u)} in {y}.")
     if name == "leavers_cap":
         u, g, y = index
@@ -234,7 +234,7 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
                 f"leave {names.unit(u)} in {y}.")
     if name == "units_funded_cap":
         s, y = index
-        n = by_id(names.d.inst.retention, s).max_units_per_year
+        n = item_with_id(names.d.inst.retention, s).max_units_per_year
         return f"Retention scheme '{s}' funds at most {n} unit{'s' * (n != 1)} in {y}."
     return None
 

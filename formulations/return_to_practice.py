@@ -25,7 +25,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import Finding, Limit, RowLimit, by_id, clean
+from formulations.levers import Finding, Limit, RowLimit, clean, item_with_id
 from formulations.response import max_spend, response_problem, segments
 from formulations.words import Names, listed, money, reached, value_words
 
@@ -149,17 +149,17 @@ def describe_flow(flow: str, item: str, names: Names) -> str:
 def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     c, *rest = index
     if name == "returners_response":
-        camp = by_id(names.d.inst.return_to_practice, c)
+        camp = item_with_id(names.d.inst.return_to_practice, c)
         return (f"Returners of campaign '{c}' in {rest[0]} follow its response curve: at most "
                 f"{camp.response[-1][1]:g} for the most it can spend, "
                 f"{names.money(max_spend(camp.response))}.")
     if name == "returners_pool":
-        pool = by_id(names.d.inst.return_to_practice, c).pool
+        pool = item_with_id(names.d.inst.return_to_practice, c).pool
         return (f"Campaign '{c}' can bring back at most {pool:g} "
                 "returners over the whole plan (its pool).")
     if name == "returners_join":
         return (f"Returners of campaign '{c}' in {rest[0]} join "
-                f"{names.where(by_id(names.d.inst.return_to_practice, c).region)}.")
+                f"{names.where(item_with_id(names.d.inst.return_to_practice, c).region)}.")
     if name == "campaign_active":
         return f"Campaign '{c}' spends in {rest[0]} only if it runs that year."
     return None
@@ -170,7 +170,7 @@ def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) 
         return None
     c, y = index
     return (f"Campaign '{c}' spends at most "
-            f"{names.money(max_spend(by_id(names.d.inst.return_to_practice, c).response))} "
+            f"{names.money(max_spend(item_with_id(names.d.inst.return_to_practice, c).response))} "
             f"in {y} (the end of its response curve).")
 
 

@@ -34,7 +34,7 @@ import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.levers import ColumnCap, Finding, Limit, RampLimit, by_id, clean
+from formulations.levers import ColumnCap, Finding, Limit, RampLimit, clean, item_with_id
 from formulations.stock import stock
 from formulations.targets import weights
 from formulations.words import GROUP_FROM, Names, amount, listed, reached, spans, value_words
@@ -512,7 +512,7 @@ VARIABLES = {
 
 def describe_flow(flow: str, item: str, names: Names) -> str:
     if flow == "upskilled_out":
-        p = by_id(names.d.inst.training, item)
+        p = item_with_id(names.d.inst.training, item)
         return f"staff leaving for {names.group(p.group)} through training '{item}'"
     return f"graduates of training '{item}'"
 
@@ -526,7 +526,7 @@ def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) 
     if name != "N":
         return None
     pid, y = index
-    cap = by_id(names.d.inst.training, pid).max_places_per_year
+    cap = item_with_id(names.d.inst.training, pid).max_places_per_year
     return f"Training '{pid}' takes at most {cap:g} new places in {y}."
 
 
@@ -541,7 +541,7 @@ def _entrant_words(d: ModelData, p, t: int) -> tuple[str, float | None]:
 
 
 def _row_graduates_join(names: Names, pid: str, y: int) -> str:
-    p = by_id(names.d.inst.training, pid)
+    p = item_with_id(names.d.inst.training, pid)
     t = y - p.duration
     who, n = _entrant_words(names.d, p, t)
     rate = p.completion_rate * p.employment_rate
@@ -573,7 +573,7 @@ def _before(d: ModelData, p, y: int) -> str:
 
 
 def _ramp_words(names: Names, pid: str, y: int, more: str, field: str) -> str:
-    p = by_id(names.d.inst.training, pid)
+    p = item_with_id(names.d.inst.training, pid)
     limit = getattr(p, field)
     text = (f"Training '{pid}' may start at most {amount(limit)} {more} places in {y} "
             f"than {_before(names.d, p, y)} ({field})")
@@ -583,7 +583,7 @@ def _ramp_words(names: Names, pid: str, y: int, more: str, field: str) -> str:
 
 
 def _row_supervision_capacity(names: Names, pid: str, y: int) -> str:
-    p = by_id(names.d.inst.training, pid)
+    p = item_with_id(names.d.inst.training, pid)
     parts = [_entrant_words(names.d, p, y - k) for k in range(p.duration)]
     committed = sum(n for _, n in parts if n)
     fixed = [w for w, n in parts if n]
@@ -606,10 +606,10 @@ _ROWS = {
                                                          "max_decrease"),
     "cohort_min": lambda names, pid, y: (
         f"Training '{pid}' runs a cohort in {y} only with at least "
-        f"{by_id(names.d.inst.training, pid).min_cohort:g} places."),
+        f"{item_with_id(names.d.inst.training, pid).min_cohort:g} places."),
     "cohort_max": lambda names, pid, y: (
         f"Training '{pid}' takes places in {y} only if its cohort runs, and at most "
-        f"{by_id(names.d.inst.training, pid).max_places_per_year:g}."),
+        f"{item_with_id(names.d.inst.training, pid).max_places_per_year:g}."),
 }
 """Its rows, as sentences with the instance's numbers."""
 
