@@ -22,9 +22,10 @@ try:
     import typer
     from typer.core import TyperCommand
 
+    from formulations import words
     from optimiser import InputError, Override, Result, SolveOptions, load_instance
     from optimiser import solve as solve_instance
-    from optimiser.engine.solve import effective_options
+    from optimiser.engine.solve import check_document_size, check_mode, effective_options
     from optimiser.errors import ModelError, TooLarge, bounded
     from optimiser.instance.checks import fair_share_warnings
     from optimiser.instance.schema import Instance, json_schema
@@ -120,11 +121,29 @@ def parse_overrides(sets: list[str] | None, scales: list[str] | None) -> list[Ov
     return out
 
 
+def mode_or_exit(mode: str | None) -> None:
+    """A ``--mode`` that is not a mode: its problem, exit 2 (before any work)."""
+    try:
+        check_mode(mode)
+    except ValueError as exc:
+        typer.echo(f"--mode | {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def load_or_exit(path: Path, sets: list[str] | None, scales: list[str] | None,
-                 allow: list[Path] | None = None) -> Instance:
+                 allow: list[Path] | None = None, timings: dict[str, float] | None = None,
+                 for_solve: bool = False) -> Instance:
+    """Load an instance, or print its problems and exit 2. ``for_solve``: an
+    instance whose model would not fit in memory is refused before its (slow, for
+    a huge file) validation; ``timings`` collects the load and validate phases."""
     overrides = parse_overrides(sets, scales)
     try:
-        return load_instance(path, overrides, allow_files_outside=allow or ())
+        return load_instance(path, overrides, timings=timings,
+                             allow_files_outside=allow or (),
+                             before_validation=check_document_size if for_solve else None)
+    except TooLarge as exc:
+        typer.echo(bounded(f"{path} | {exc}", 1000), err=True)
+        raise typer.Exit(2) from None
     except InputError as exc:
         fail_input(exc.problems)
         raise  # unreachable: fail_input exits
@@ -214,34 +233,9 @@ def generate(
     typer.echo(f"instance written to {path}")
 
 
-def load_timed(path: Path, sets: list[str] | None, scales: list[str] | None,
-               allow: list[Path] | None = None) -> tuple[Instance, dict[str, float]]:
-    """Load for a solve: an instance whose model would not fit in memory is
-    refused before its (slow, for a huge file) validation, exit 2."""
-    from optimiser.engine.solve import check_document_size
-
-    timings: dict[str, float] = {}
-    overrides = parse_overrides(sets, scales)
-    try:
-        inst = load_instance(path, overrides, timings=timings,
-                             allow_files_outside=allow or (),
-                             before_validation=check_document_size)
-    except TooLarge as exc:
-        typer.echo(bounded(f"{path} | {exc}", 1000), err=True)
-        raise typer.Exit(2) from None
-    except InputError as exc:
-        fail_input(exc.problems)
-        raise
-    return inst, timings
-
-
 def money(x: float | None, currency: str = "GBP") -> str:
-    if x is None:
-        return "-"
-    sym = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, currency + " ")
-    if abs(x) >= 1e6:
-        return f"{sym}{x / 1e6:,.2f}m"
-    return f"{sym}{x:,.0f}"
+    """Money in the terminal's columns (two decimals of millions); ``-`` for none."""
+    return "-" if x is None else words.money(x, currency, fixed=True)
 
 
 def print_summary(result: Result, worst: int = 5) -> None:
@@ -472,9 +466,7 @@ def solve(
     # user waits for) when run as ``wfopt``, else from here.
     started = time.perf_counter()
     clock = PROCESS_START if PROCESS_START is not None else started
-    if mode is not None and mode not in ("lexicographic", "weighted"):
-        typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
-        raise typer.Exit(2)
+    mode_or_exit(mode)
     if xlsx and out is None:
         typer.echo("--xlsx | writes results.xlsx into the results directory: give --out DIR",
                    err=True)
@@ -485,7 +477,8 @@ def solve(
         except OutputFolderError as exc:
             typer.echo(f"--out {exc}", err=True)
             raise typer.Exit(2) from None
-    inst, timings = load_timed(instance, set_, scale, allow_files_outside)
+    timings: dict[str, float] = {}
+    inst = load_or_exit(instance, set_, scale, allow_files_outside, timings, for_solve=True)
     inst = choose_scenarios(inst, scenarios, scenario, no_scenarios)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                         mode=mode, verbose=verbose, started=clock)
@@ -789,9 +782,7 @@ def sweep(
     from optimiser.sweep.run import axes_from_options
     from optimiser.sweep.run import sweep as run_sweep
 
-    if mode is not None and mode not in ("lexicographic", "weighted"):
-        typer.echo(f"--mode | must be lexicographic or weighted, got {mode!r}", err=True)
-        raise typer.Exit(2)
+    mode_or_exit(mode)
     overrides = parse_overrides(set_, scale)
     try:
         axes = axes_from_options(set_grid or [], scale_grid or [])

@@ -1,14 +1,24 @@
 """The planning model (SPEC §2) in Pyomo, one module per concern.
 
 :func:`build_model` assembles the modules in order: stock variables first
-(levers read S[u,g,y−1]), then each lever (training, return to practice,
-retention, international), which record their flows and spend in a
-:class:`~formulations.ledger.Ledger`; then the stock balance, targets, budgets
-and the objective read the ledger.
+(levers read S[u,g,y−1]), then each lever of the registry :data:`LEVER_MODULES`
+(training, return to practice, retention, international), which record their
+flows and spend in a :class:`~formulations.ledger.Ledger`; then the stock
+balance, targets, budgets and the objective read the ledger.
+
+Every lever module speaks one protocol (:mod:`formulations.levers`): its
+components, decisions, results table, limits worth a marginal value, sentences
+and validation. The functions below loop over the registry for the generic
+stages, which never name a lever's component; they read the registry when
+called, so a lever added to it (a test's toy lever) is seen everywhere.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
@@ -16,20 +26,22 @@ from formulations import international, retention, return_to_practice, training
 from formulations.budgets import define_budgets
 from formulations.data import ModelData, model_data
 from formulations.fairness import define_fairness
-from formulations.international import define_international
 from formulations.ledger import Ledger
+from formulations.levers import ChoiceCap, ColumnCap, Finding, Limit, RampLimit, RowLimit
 from formulations.objective import define_objective
 from formulations.posts import define_posts
-from formulations.retention import define_retention
-from formulations.return_to_practice import define_return_to_practice
 from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
-from formulations.training import define_training
+from formulations.words import Names
 
-__all__ = ["ModelData", "build_into", "build_model", "lever_decisions", "model_data"]
+__all__ = ["LEVER_MODULES", "Ledger", "ModelData", "build_into", "build_model", "describe_bound",
+           "describe_flow", "describe_row", "explain_levers", "lever_decided", "lever_decisions",
+           "lever_flows", "lever_kinds", "lever_labels", "lever_limits", "lever_names",
+           "lever_tables", "lever_unplaced", "model_data", "validate_levers", "variable_phrases"]
 
-LEVER_MODULES = (training, return_to_practice, retention, international)
-"""The levers, in the order their components are built."""
+LEVER_MODULES: tuple[ModuleType, ...] = (training, return_to_practice, retention, international)
+"""The registry: the levers, in the order their components are built. A new
+lever is one module speaking :mod:`formulations.levers` and one entry here."""
 
 
 def lever_decisions(b: pyo.Block) -> list[pyo.Var]:
@@ -60,10 +72,8 @@ def build_into(b: pyo.Block, d: ModelData) -> None:
     itself, or one scenario's block of a stochastic plan, built by the same code)."""
     ledger = Ledger()
     define_stock_variables(b, d)
-    define_training(b, d, ledger)
-    define_return_to_practice(b, d, ledger)
-    define_retention(b, d, ledger)
-    define_international(b, d, ledger)
+    for lever in LEVER_MODULES:
+        lever.define(b, d, ledger)
     define_stock_balance(b, d, ledger)
     define_posts(b, d)
     define_targets(b, d)
@@ -72,3 +82,108 @@ def build_into(b: pyo.Block, d: ModelData) -> None:
     define_objective(b, d, ledger)
     b.ledger = ledger
     b.model_data = d
+
+
+# ------------------------------------------------------------------ the levers' hooks
+
+def lever_unplaced(b: pyo.Block) -> list[pyo.Var]:
+    """Supply a lever produces that no unit has a post for (graduates): among
+    equally good plans, the engine's tie-break reports the least of it."""
+    return [lever.unplaced(b) for lever in LEVER_MODULES if hasattr(lever, "unplaced")]
+
+
+def lever_names() -> list[str]:
+    """Each lever's instance section and results table, in registry order."""
+    return [lever.NAME for lever in LEVER_MODULES]
+
+
+def lever_labels() -> dict[str, str]:
+    """Results table -> the lever's name on a page."""
+    return {lever.NAME: lever.LABEL for lever in LEVER_MODULES}
+
+
+def lever_flows() -> list[str]:
+    """The workforce columns of the levers' flows into the stock, in registry order."""
+    return [flow for lever in LEVER_MODULES for flow in lever.FLOWS]
+
+
+def lever_decided() -> list[tuple[str, str]]:
+    """(results table, column) of each lever's main decision, for the decisions a
+    stochastic plan takes now."""
+    return [(lever.NAME, lever.DECIDED) for lever in LEVER_MODULES if hasattr(lever, "DECIDED")]
+
+
+def lever_tables(b: pyo.Block, d: ModelData) -> dict[str, pd.DataFrame]:
+    """Every lever's results table from the solved model or block ``b``."""
+    return {lever.NAME: lever.results(b, d) for lever in LEVER_MODULES}
+
+
+LIMIT_ORDER = (RowLimit, ColumnCap), (ChoiceCap,), (RampLimit,)
+"""How the limits' rows follow each other in ``marginal_values.csv``: those valued
+by a dual, then those re-solved, then ramps (valued with places free); the
+generic limits (budgets first, posts before the ramps) are placed around them."""
+
+
+def lever_limits(d: ModelData) -> list[list[Limit]]:
+    """Every lever's limits worth a marginal value, grouped as :data:`LIMIT_ORDER`."""
+    found = [lim for lever in LEVER_MODULES for lim in getattr(lever, "limits", _none)(d)]
+    return [[lim for lim in found if isinstance(lim, kinds)] for kinds in LIMIT_ORDER]
+
+
+def lever_kinds() -> dict[str, str]:
+    """Marginal-value kind -> its words, of every lever."""
+    return {k: v for lever in LEVER_MODULES for k, v in getattr(lever, "KINDS", {}).items()}
+
+
+def explain_levers(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
+                   what: str, later: bool = False) -> list[str]:
+    """The levers' sentences where they bind (``later``: what they leave unused),
+    in each lever's ``EXPLAIN_ORDER`` (the order planners have read them in);
+    a lever without one comes last."""
+    hook = "explain_later" if later else "explain"
+    ordered = sorted(LEVER_MODULES, key=lambda lever: getattr(lever, "EXPLAIN_ORDER", 1e9))
+    return [text for lever in ordered
+            for text in getattr(lever, hook, _none)(d, tables, mv, what)]
+
+
+def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
+    """A lever's row as a sentence; ``None`` when no lever owns ``name``."""
+    for lever in LEVER_MODULES:
+        fn = getattr(lever, "describe_row", None)
+        text = fn(name, index, names) if fn else None
+        if text is not None:
+            return text
+    return None
+
+
+def describe_bound(name: str, index: tuple[Any, ...], which: str,
+                   names: Names) -> str | None:
+    """A lever's column bound as a sentence; ``None`` when no lever owns ``name``."""
+    for lever in LEVER_MODULES:
+        fn = getattr(lever, "describe_bound", None)
+        text = fn(name, index, which, names) if fn else None
+        if text is not None:
+            return text
+    return None
+
+
+def variable_phrases() -> dict[str, str]:
+    """Every lever's variable -> its phrase (``{0}``: the item)."""
+    return {k: v for lever in LEVER_MODULES for k, v in getattr(lever, "VARIABLES", {}).items()}
+
+
+def describe_flow(flow: str, item: str, names: Names) -> str:
+    """A ledger flow into a unit's stock in words, by the lever it belongs to."""
+    for lever in LEVER_MODULES:
+        if flow in lever.FLOWS and hasattr(lever, "describe_flow"):
+            return lever.describe_flow(flow, item, names)
+    return f"{flow} '{item}'"
+
+
+def validate_levers(inst: Any) -> list[Finding]:
+    """Every lever's own consistency checks on a field-valid instance."""
+    return [f for lever in LEVER_MODULES for f in getattr(lever, "validate", _none)(inst)]
+
+
+def _none(*_args: Any) -> list[Any]:
+    return []

@@ -64,9 +64,6 @@ class ModelData:
     def pot_of(self, lever) -> str:
         return lever.pot or DEFAULT_POT
 
-    def prev(self, y: int) -> int:
-        return y - 1
-
 
 def leaver_rank(inst_groups: list[str], units: list[str], S0, lam) -> list[tuple[float, str]]:
     """(FTE-weighted baseline leaver rate, unit) over the given groups, highest
@@ -139,11 +136,10 @@ def model_data(inst: Instance) -> ModelData:
             d.sigma[s.id, u] = sum(S0[u, g] for g in sg) / 1000.0
     declared = [b.id for b in inst.budgets]
     used = []
-    for section in ("training", "return_to_practice", "retention", "international"):
-        for lever in getattr(inst, section):
-            p = d.pot_of(lever)
-            if p not in declared and p not in used:
-                used.append(p)
+    for lever in inst.lever_items:
+        p = d.pot_of(lever)
+        if p not in declared and p not in used:
+            used.append(p)
     d.pots = declared + sorted(used)
     resolve_posts(d)
     return d

@@ -16,9 +16,11 @@ from typing import Any
 
 @dataclass
 class Ledger:
-    inflow: dict[tuple[str, str, int], list[tuple[float, Any]]] = field(
+    inflow: dict[tuple[str, str, int], list[tuple[float, Any, str]]] = field(
         default_factory=lambda: defaultdict(list))
-    """(unit, group, year) -> [(coefficient, variable)] added to S[u,g,y]."""
+    """(unit, group, year) -> [(coefficient, variable, flow)] added to S[u,g,y];
+    ``flow`` is the workforce column the flow shows in (``graduates``), one of
+    its lever's ``FLOWS``, so that the results read the flows from here."""
     spend: dict[tuple[str, int], list[Any]] = field(default_factory=lambda: defaultdict(list))
     """(pot, year) -> cost expressions charged to the pot in the year."""
     costs: list[Any] = field(default_factory=list)
@@ -28,8 +30,8 @@ class Ledger:
     the decisions (their data part already breaks the bound and every decision
     term can only add to it); the solver is not asked about them."""
 
-    def add_inflow(self, u: str, g: str, y: int, coef: float, var: Any) -> None:
-        self.inflow[u, g, y].append((coef, var))
+    def add_inflow(self, u: str, g: str, y: int, coef: float, var: Any, flow: str) -> None:
+        self.inflow[u, g, y].append((coef, var, flow))
 
     def charge(self, pot: str, y: int, expr: Any) -> None:
         self.spend[pot, y].append(expr)

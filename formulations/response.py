@@ -24,3 +24,21 @@ def segments(points) -> list[tuple[float, float, float]]:
 
 def max_spend(points) -> float:
     return float(points[-1][0])
+
+
+def response_problem(points: list[tuple[float, float]]) -> str | None:
+    """Why a response curve is not a concave, increasing-spend curve from (0, 0)."""
+    if tuple(points[0]) != (0.0, 0.0):
+        return f"must start at [0, 0], got [{points[0][0]:g}, {points[0][1]:g}]"
+    slope = float("inf")
+    for k in range(1, len(points)):
+        (s0, r0), (s1, r1) = points[k - 1], points[k]
+        if s1 <= s0:
+            return (f"spends must increase: breakpoint {k + 1} spend {s1:g} is not above "
+                    f"{s0:g}")
+        new = (r1 - r0) / (s1 - s0)
+        if new > slope * (1 + 1e-9) + 1e-15:
+            return (f"not concave: slope rises from {slope:.6g} to {new:.6g} at breakpoint "
+                    f"{k + 1} ({s1:g}, {r1:g}); returns must diminish")
+        slope = new
+    return None

@@ -27,12 +27,25 @@ scheme's groups cannot be funded (σ_u = 0) and get no variables.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.response import max_spend, segments
+from formulations.levers import ChoiceCap, Finding, Limit, clean, item_with_id
+from formulations.response import max_spend, response_problem, segments
 from formulations.stock import stock
+from formulations.words import Names, listed, reached, value_words
+
+NAME = "retention"
+LABEL = "Retention"
+COLUMNS = ("scheme", "unit", "year", "funding", "funded", "retained", "cost")
+FLOWS = ("retained",)
+DECIDED = "funding"
+"""Its table's column of the decision a stochastic plan takes now."""
+EXPLAIN_ORDER = 4
 
 
 def has_funded_flag(s) -> bool:
@@ -43,6 +56,12 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     """The lever's decisions, indexed with the year last: funding and unit funded
     (per unit: the data decides which units are eligible)."""
     return [b.F, b.Z]
+
+
+def unit_cost(scheme, funding, funded):
+    """cost at one unit in a year: its funding, plus the fixed cost when funded
+    (variables in the model, the plan's values in its table)."""
+    return funding + scheme.fixed_cost * funded
 
 
 def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
@@ -106,18 +125,130 @@ def define_retention(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None
         <= by_id[s].max_units_per_year)
 
     for s, u, g, y in ret_index:
-        ledger.add_inflow(u, g, y, 1.0, m.RET[s, u, g, y])
+        ledger.add_inflow(u, g, y, 1.0, m.RET[s, u, g, y], "retained")
 
     def cost(m, s, y):
         scheme = by_id[s]
         total = 0.0
         for u in d.eligible[s]:
-            total += m.F[s, u, y]
             if (s, u, y) in m.Z:
-                total += scheme.fixed_cost * m.Z[s, u, y]
+                total += unit_cost(scheme, m.F[s, u, y], m.Z[s, u, y])
+            else:
+                total += m.F[s, u, y]
         return total
 
     m.retention_cost = pyo.Expression([(s.id, y) for s in schemes for y in d.years], rule=cost)
     for s in schemes:
         for y in d.years:
             ledger.charge(d.pot_of(s), y, m.retention_cost[s.id, y])
+
+
+define = define_retention
+
+
+def results(m: pyo.Block, d: ModelData) -> pd.DataFrame:
+    """The ``retention`` table: funding, funded, staff kept and cost per scheme,
+    eligible unit and year."""
+    rows = []
+    for s in d.inst.retention:
+        for u in d.eligible[s.id]:
+            for y in d.years:
+                funding = clean(m.F[s.id, u, y].value)
+                if (s.id, u, y) in m.Z:
+                    funded = clean(round(m.Z[s.id, u, y].value or 0.0))
+                else:
+                    funded = 1.0 if funding > 0 else 0.0
+                retained = sum(m.RET[s.id, u, g, y].value or 0.0
+                               for g in d.scheme_groups[s.id] if (s.id, u, g, y) in m.RET)
+                rows.append([s.id, u, y, funding, funded, clean(retained),
+                             clean(unit_cost(s, funding, funded))])
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+KINDS = {"retention_units": "units funded per year"}
+
+
+def limits(d: ModelData) -> list[Limit]:
+    """Caps on the units funded a year (valued by funding the best unfunded unit)."""
+    return [ChoiceCap("retention_units", ("units_funded_cap", (s.id, y)), s.id, y,
+                      s.max_units_per_year, "funded unit",
+                      tuple((u, ("Z", (s.id, u, y))) for u in d.eligible[s.id]),
+                      one_more="funding one more unit",
+                      none_left="no further unit could be funded")
+            for s in d.inst.retention if s.max_units_per_year is not None for y in d.years]
+
+
+def explain(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
+            what: str = "weighted shortfall") -> list[str]:
+    """Schemes that fund as many units a year as they may."""
+    out = []
+    ret = tables["retention"]
+    for s in d.inst.retention:
+        if s.max_units_per_year is None:
+            continue
+        rows = ret[ret["scheme"] == s.id]
+        full = [str(y) for y, g in rows.groupby("year", sort=True)
+                if s.max_units_per_year < len(d.eligible[s.id])
+                and reached(g["funded"].sum(), s.max_units_per_year)]
+        if full:
+            n = s.max_units_per_year
+            out.append(f"Retention scheme '{s.id}' funds its maximum of {n} "
+                       f"unit{'s' * (n != 1)} a year in {listed(full)}"
+                       + value_words(mv, "retention_units", s.id, full,
+                                     "funding one more unit", what) + ".")
+    return out
+
+
+VARIABLES = {
+    "RET": "staff kept by retention scheme '{0}'", "F": "funding of retention scheme '{0}'",
+    "Z": "units funded by retention scheme '{0}'",
+}
+"""A column's words when its lower bound of zero is part of a conflict."""
+
+
+def describe_flow(flow: str, item: str, names: Names) -> str:
+    return f"staff kept by retention scheme '{item}'"
+
+
+def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
+    if name == "funding_min":
+        s, u, y = index
+        least = names.money(item_with_id(names.d.inst.retention, s).min_funding)
+        return (f"Retention scheme '{s}' funds {names.unit(u)} in {y} with at least "
+                f"{least} if it funds it at all.")
+    if name == "funding_max":
+        s, u, y = index
+        return f"Retention scheme '{s}' spends at {names.unit(u)} in {y} only if it funds it."
+    if name == "retained_response":
+        s, u, y, *_k = index
+        return (f"Staff kept at {names.unit(u)} in {y} by retention scheme '{s}' follow its "
+                "response curve for the funding given.")
+    if name == "retention_cap":
+        s, u, g, y = index
+        return (f"Retention scheme '{s}' keeps at most "
+                f"{item_with_id(names.d.inst.retention, s).max_retained_share:.0%} "
+                f"of the {names.group(g)} leaving {names.unit(u)} in {y}.")
+    if name == "leavers_cap":
+        u, g, y = index
+        return (f"Retention schemes together keep at most the {names.group(g)} who would "
+                f"leave {names.unit(u)} in {y}.")
+    if name == "units_funded_cap":
+        s, y = index
+        n = item_with_id(names.d.inst.retention, s).max_units_per_year
+        return f"Retention scheme '{s}' funds at most {n} unit{'s' * (n != 1)} in {y}."
+    return None
+
+
+def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) -> str | None:
+    if name != "F":
+        return None
+    s, u, y = index
+    return (f"Retention scheme '{s}' spends at most what its response curve can use at "
+            f"{names.unit(u)} in {y}.")
+
+
+def validate(inst) -> list[Finding]:
+    """Each scheme's response curve is concave and starts at (0, 0) (the units and
+    groups it names are references, checked with the others')."""
+    return [Finding((NAME, i, "response"), why) for i, s in enumerate(inst.retention)
+            if (why := response_problem(s.response))]

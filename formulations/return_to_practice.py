@@ -18,11 +18,24 @@ big-M of ``campaign_active`` is x_max, from the data.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
-from formulations.response import max_spend, segments
+from formulations.levers import Finding, Limit, RowLimit, clean, item_with_id
+from formulations.response import max_spend, response_problem, segments
+from formulations.words import Names, listed, money, reached, value_words
+
+NAME = "return_to_practice"
+LABEL = "Return to practice"
+COLUMNS = ("campaign", "group", "year", "spend", "returners", "cost")
+FLOWS = ("returners",)
+DECIDED = "spend"
+"""Its table's column of the decision a stochastic plan takes now."""
+EXPLAIN_ORDER = 1
 
 
 def decisions(b: pyo.Block) -> list[pyo.Var]:
@@ -66,7 +79,7 @@ def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger
         cy, rule=lambda m, c, y: sum(m.AR[c, u, y] for u in d.units_of(by_id[c].region))
         == m.RTP[c, y])
     for c, u, y in alloc:
-        ledger.add_inflow(u, by_id[c].group, y, 1.0, m.AR[c, u, y])
+        ledger.add_inflow(u, by_id[c].group, y, 1.0, m.AR[c, u, y], "returners")
 
     def cost(m, c, y):
         camp = by_id[c]
@@ -77,3 +90,92 @@ def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger
     for c in camps:
         for y in d.years:
             ledger.charge(d.pot_of(c), y, m.return_to_practice_cost[c.id, y])
+
+
+define = define_return_to_practice
+
+
+def results(m: pyo.Block, d: ModelData) -> pd.DataFrame:
+    """The ``return_to_practice`` table: spend, returners and cost per campaign and year."""
+    rows = []
+    for c in d.inst.return_to_practice:
+        for y in d.years:
+            rows.append([c.id, c.group, y, clean(m.X[c.id, y].value),
+                         clean(m.RTP[c.id, y].value),
+                         clean(pyo.value(m.return_to_practice_cost[c.id, y]))])
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+KINDS = {"return_to_practice_pool": "return-to-practice pool"}
+
+
+def limits(d: ModelData) -> list[Limit]:
+    """Each campaign's pool of returners over the plan."""
+    return [RowLimit("return_to_practice_pool", ("returners_pool", c.id), c.id, "all", c.pool,
+                     "returner") for c in d.inst.return_to_practice]
+
+
+def explain(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
+            what: str = "weighted shortfall") -> list[str]:
+    """Pools used up, campaigns at the end of their response curve."""
+    out = []
+    rtp = tables["return_to_practice"]
+    for c in d.inst.return_to_practice:
+        rows = rtp[rtp["campaign"] == c.id]
+        if c.pool > 0 and reached(rows["returners"].sum(), c.pool):
+            out.append(f"Return-to-practice pool '{c.id}' is used up: all {c.pool:g} "
+                       "returners are brought back"
+                       + value_words(mv, "return_to_practice_pool", c.id, ["all"],
+                                     "one more returner in the pool", what) + ".")
+        top = [str(r["year"]) for _, r in rows.iterrows()
+               if max_spend(c.response) > 0 and reached(r["spend"], max_spend(c.response))]
+        if top:
+            out.append(f"Campaign '{c.id}' spends the most its response curve allows "
+                       f"({money(max_spend(c.response), d.inst.currency)}) in {listed(top)}.")
+    return out
+
+
+VARIABLES = {
+    "AR": "returners of campaign '{0}' placed in a unit", "RTP": "returners of campaign '{0}'",
+    "X": "spend of campaign '{0}'", "ACT": "campaign '{0}' running",
+}
+"""A column's words when its lower bound of zero is part of a conflict."""
+
+
+def describe_flow(flow: str, item: str, names: Names) -> str:
+    return f"returners of campaign '{item}'"
+
+
+def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
+    c, *rest = index
+    if name == "returners_response":
+        camp = item_with_id(names.d.inst.return_to_practice, c)
+        return (f"Returners of campaign '{c}' in {rest[0]} follow its response curve: at most "
+                f"{camp.response[-1][1]:g} for the most it can spend, "
+                f"{names.money(max_spend(camp.response))}.")
+    if name == "returners_pool":
+        pool = item_with_id(names.d.inst.return_to_practice, c).pool
+        return (f"Campaign '{c}' can bring back at most {pool:g} "
+                "returners over the whole plan (its pool).")
+    if name == "returners_join":
+        return (f"Returners of campaign '{c}' in {rest[0]} join "
+                f"{names.where(item_with_id(names.d.inst.return_to_practice, c).region)}.")
+    if name == "campaign_active":
+        return f"Campaign '{c}' spends in {rest[0]} only if it runs that year."
+    return None
+
+
+def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) -> str | None:
+    if name != "X":
+        return None
+    c, y = index
+    return (f"Campaign '{c}' spends at most "
+            f"{names.money(max_spend(item_with_id(names.d.inst.return_to_practice, c).response))} "
+            f"in {y} (the end of its response curve).")
+
+
+def validate(inst) -> list[Finding]:
+    """Each campaign's response curve is concave and starts at (0, 0)."""
+    return [Finding((NAME, i, "response"), why)
+            for i, c in enumerate(inst.return_to_practice)
+            if (why := response_problem(c.response))]

@@ -34,7 +34,7 @@ def stock(m: pyo.ConcreteModel, d: ModelData, u: str, g: str, y: int):
 
 def define_stock_balance(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     def balance(m, u, g, y):
-        inflow = sum(c * v for c, v in ledger.inflow.get((u, g, y), ()))
+        inflow = sum(c * v for c, v, _flow in ledger.inflow.get((u, g, y), ()))
         survivors = (1.0 - d.lam[u, g]) * stock(m, d, u, g, y - 1)
         return m.S[u, g, y] == survivors + d.J[u, g] + inflow
 

@@ -27,11 +27,27 @@ The big-M of ``cohort_max`` is ``max_places_per_year`` itself, from the data.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.data import ModelData
 from formulations.ledger import Ledger
+from formulations.levers import ColumnCap, Finding, Limit, RampLimit, clean, item_with_id
 from formulations.stock import stock
+from formulations.targets import weights
+from formulations.words import GROUP_FROM, Names, amount, listed, reached, spans, value_words
+
+NAME = "training"
+LABEL = "Training"
+COLUMNS = ("programme", "group", "year", "places", "cohort_runs", "graduates", "unplaced",
+           "cost")
+FLOWS = ("graduates", "upskilled_out")
+"""Graduates joining their group, and (upskilling) leaving ``from_group``."""
+DECIDED = "places"
+"""Its table's column of the decision a stochastic plan takes now."""
+EXPLAIN_ORDER = 2
 
 
 def intake_years(d: ModelData, p) -> list[int]:
@@ -55,6 +71,11 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     """The lever's decisions, indexed with the year last: places and cohorts run
     (what a stochastic plan decides now for the here-and-now years)."""
     return [b.N, b.RUN]
+
+
+def supervision_cap(p, supervisors):
+    """The most trainees of ``p`` its supervisors (FTE, or their expression) allow."""
+    return p.supervision.max_trainees_per_fte * supervisors
 
 
 def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
@@ -101,9 +122,9 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
 
     for pid, u, y in alloc_index:
         p = by_id[pid]
-        ledger.add_inflow(u, p.group, y, 1.0, m.A[pid, u, y])
+        ledger.add_inflow(u, p.group, y, 1.0, m.A[pid, u, y], "graduates")
         if p.from_group is not None:
-            ledger.add_inflow(u, p.from_group, y, -1.0, m.A[pid, u, y])
+            ledger.add_inflow(u, p.from_group, y, -1.0, m.A[pid, u, y], "upskilled_out")
 
     sup_rows = []
     for p in progs:
@@ -116,8 +137,8 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
                 # the committed trainees alone must fit: if they do not, no choice of
                 # places helps, and the planner is told why before any solve.
                 trainees = sum(e for e in in_training if isinstance(e, float))
-                cap = p.supervision.max_trainees_per_fte * sum(
-                    d.S0[u, p.supervision.group] for u in d.units_of(p.region))
+                cap = supervision_cap(p, sum(d.S0[u, p.supervision.group]
+                                             for u in d.units_of(p.region)))
                 if trainees > cap * (1 + 1e-9) + 1e-9:
                     ledger.infeasible.append((
                         f"supervision_capacity[{p.id},{y}]",
@@ -137,7 +158,7 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
         trainees = sum(entrants(m, d, p, y - k) for k in range(p.duration))
         supervisors = sum(stock(m, d, u, p.supervision.group, y - 1)
                           for u in d.units_of(p.region))
-        return trainees <= p.supervision.max_trainees_per_fte * supervisors
+        return trainees <= supervision_cap(p, supervisors)
 
     m.supervision_capacity = pyo.Constraint(sup_rows, rule=supervision_capacity)
 
@@ -207,3 +228,421 @@ def ramp_conflict(d: ModelData, p, y: int, before: float, now: float) -> str:
                 f"(0 places)")
     return (f"training '{p.id}' goes from {before:g} entrants in {y - 1} to {now:g} in {y}, "
             f"more than its max_increase of {p.max_increase:g}")
+
+
+define = define_training
+
+
+# ------------------------------------------------------------------ results
+
+def results(m: pyo.Block, d: ModelData) -> pd.DataFrame:
+    """The ``training`` table: places, cohorts run, graduates (placed or not) and
+    cost per programme and plan year."""
+    rows = []
+    for p in d.inst.training:
+        intakes = set(intake_years(d, p))
+        for y in d.years:
+            places = clean(m.N[p.id, y].value) if y in intakes else 0.0
+            if has_runs(p) and (p.id, y) in m.RUN:
+                runs = clean(round(m.RUN[p.id, y].value or 0.0))
+            else:
+                runs = 1.0 if places > 0 else 0.0
+            placed = sum(m.A[p.id, u, y].value or 0.0 for u in d.units_of(p.region)
+                         if (p.id, u, y) in m.A)
+            unplaced = (m.UP[p.id, y].value or 0.0) if (p.id, y) in m.UP else 0.0
+            rows.append([p.id, p.group, y, places, runs, clean(placed + unplaced),
+                         clean(unplaced), clean(pyo.value(m.training_cost[p.id, y]))])
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def unplaced(b: pyo.Block) -> pyo.Var:
+    """Graduates no unit has a post for: the engine's tie-break reports the plan
+    with the least of them among equally good ones."""
+    return b.UP
+
+
+# ------------------------------------------------------------------ marginal values
+
+KINDS = {
+    "training_places": "training places cap",
+    "intake_increase": "intake growth per year",
+    "intake_decrease": "intake fall per year",
+}
+
+
+def limits(d: ModelData) -> list[Limit]:
+    """Places caps (a column bound, repeated by ``cohort_max`` when cohorts run)
+    and the ramps of stable commissioning."""
+    out: list[Limit] = []
+    for p in d.inst.training:
+        if p.max_places_per_year is not None:
+            for y in intake_years(d, p):
+                out.append(ColumnCap("training_places", ("N", (p.id, y)), p.id, y,
+                                     p.max_places_per_year, "place",
+                                     also_row=("cohort_max", (p.id, y))))
+    for p in d.inst.training:
+        for kind, limit, change in (("intake_increase", p.max_increase, "growth"),
+                                    ("intake_decrease", p.max_decrease, "fall")):
+            if limit is not None:
+                for y in d.years:
+                    out.append(RampLimit(kind, (kind, (p.id, y)), p.id, y, limit,
+                                         "place a year", change))
+    return out
+
+
+# ------------------------------------------------------------------ explanations
+
+def explain(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
+            what: str = "weighted shortfall") -> list[str]:
+    """Places caps reached, ramps binding, supervision filled."""
+    return (training_capped(d, tables, mv, what) + ramps_binding(d, tables, mv, what)
+            + supervision_filled(d, tables))
+
+
+def explain_later(d: ModelData, tables: dict[str, pd.DataFrame],
+                  mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
+    """Graduates left unplaced, pipelines too long for the targets."""
+    names = Names(d)
+    return graduates_unplaced(d, tables, names) + pipelines_too_long(d, names)
+
+
+def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
+                    mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
+    """Programmes that take their maximum places: one sentence each, or one for
+    all of them when there are many (a national plan has dozens)."""
+    tr = tables["training"]
+    capped: list[tuple[str, float, list[str]]] = []
+    for p in d.inst.training:
+        if not p.max_places_per_year:
+            continue
+        rows = tr[tr["programme"] == p.id]
+        years = [str(r["year"]) for _, r in rows.iterrows()
+                 if int(r["year"]) in intake_years(d, p)
+                 and reached(r["places"], p.max_places_per_year)]
+        if years:
+            capped.append((p.id, p.max_places_per_year, years))
+    if len(capped) < GROUP_FROM:
+        return [f"Training '{p}' takes its maximum of {cap:g} places in {listed(years)}"
+                + value_words(mv, "training_places", p, years, "one more place", what) + "."
+                for p, cap, years in capped]
+    best = ""
+    if mv is not None and len(mv):
+        rows = mv[(mv["kind"] == "training_places") & (mv["value"] > 1e-9)]
+        if len(rows):
+            top = rows.sort_values(["value", "item", "year"],
+                                   ascending=[False, True, True]).iloc[0]
+            best = (f"; one more place would remove up to {top['value']:,.3g} FTE of {what} "
+                    f"('{top['item']}', {top['year']}) with the plan's whole-number "
+                    "decisions held")
+            if "does not fit" in top["note"]:
+                best += ", though a whole one does not fit within the budgets"
+    names = "; ".join(f"'{p}' ({cap:g} in {listed(years)})" for p, cap, years in capped)
+    return [f"Training takes its maximum places in {len(capped)} programmes: {names}"
+            + best + "."]
+
+
+def _plan_entrants(d: ModelData, tables: dict[str, pd.DataFrame], p) -> dict[int, float]:
+    """E[p,y] of the plan for the base year and the plan years (committed
+    entrants of the base year; 0 outside the intake years)."""
+    tr = tables["training"]
+    places = {int(r["year"]): float(r["places"]) for _, r in
+              tr[tr["programme"] == p.id].iterrows()}
+    intakes = set(intake_years(d, p))
+    e = {d.base: float(p.committed.get(d.base, 0.0))}
+    for y in d.years:
+        e[y] = places.get(y, 0.0) if y in intakes else 0.0
+    return e
+
+
+def _ramp_value(mv: pd.DataFrame | None, kind: str, item: str, years: list[int],
+                change: str, what: str) -> str:
+    """'(one more place of growth a year would remove 2 FTE of weighted shortfall,
+    in 2021, with training places free to grow)'."""
+    if mv is None or not len(mv):
+        return ""
+    rows = mv[(mv["kind"] == kind) & (mv["item"] == item)
+              & (mv["year"].isin([str(y) for y in years])) & (mv["value"] > 1e-9)]
+    if not len(rows):
+        return ""
+    best = rows.sort_values(["value", "year"], ascending=[False, True]).iloc[0]
+    return (f" (one more place of {change} a year would remove {best['value']:,.3g} FTE of "
+            f"{what}, in {best['year']}, with training places free to grow)")
+
+
+def ramps_binding(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
+                  what: str = "weighted shortfall") -> list[str]:
+    """Programmes whose intake grows (or falls) by as much as ``max_increase``
+    (``max_decrease``) allows: the years where the ramp binds, one sentence each
+    (one for all of them from :data:`GROUP_FROM` programmes)."""
+    out = []
+    for kind, field, change, verb in (("intake_increase", "max_increase", "growth", "grow"),
+                                      ("intake_decrease", "max_decrease", "fall", "fall")):
+        found: list[tuple[str, float, list[int]]] = []
+        for p in d.inst.training:
+            limit = getattr(p, field)
+            if limit is None:
+                continue
+            e = _plan_entrants(d, tables, p)
+            years = [y for y in d.years
+                     if reached((e[y] - e[y - 1]) if change == "growth" else (e[y - 1] - e[y]),
+                                limit)]
+            if years:
+                found.append((p.id, limit, years))
+        if len(found) < GROUP_FROM:
+            out += [f"Training '{pid}' can {verb} by at most {amount(limit)} places a year: "
+                    f"{spans(years)}" + _ramp_value(mv, kind, pid, years, change, what) + "."
+                    for pid, limit, years in found]
+        else:
+            names = "; ".join(f"'{pid}' ({amount(limit)} a year, {spans(years)})"
+                              for pid, limit, years in found)
+            out.append(f"Intakes {verb} as fast as allowed in {len(found)} programmes: "
+                       f"{names}.")
+    return out
+
+
+def supervision_filled(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Programmes whose trainees fill their supervision capacity in some year."""
+    out = []
+    wf = tables["workforce"]
+    tr = tables["training"]
+    for p in d.inst.training:
+        sup = p.supervision
+        if sup is None:
+            continue
+        places = {int(r["year"]): float(r["places"]) for _, r in
+                  tr[tr["programme"] == p.id].iterrows()}
+        units = set(d.units_of(p.region))
+        full = []
+        for y in d.years:
+            trainees = sum(places.get(y - k, 0.0) if y - k > d.base
+                           else p.committed.get(y - k, 0.0) for k in range(p.duration))
+            staff = wf[(wf["group"] == sup.group) & (wf["year"] == y - 1)
+                       & wf["unit"].isin(units)]["fte"].sum()
+            if trainees > 1e-6 and reached(trainees, supervision_cap(p, staff)):
+                full.append(str(y))
+        if full:
+            out.append(f"Training '{p.id}' fills its supervision capacity "
+                       f"({sup.max_trainees_per_fte:g} trainees per FTE of {sup.group}) in "
+                       f"{listed(full)}.")
+    return out
+
+
+def graduates_unplaced(d: ModelData, tables: dict[str, pd.DataFrame],
+                       names: Names) -> list[str]:
+    """Programmes whose graduates no unit in scope had a post for (or, for an
+    upskilling programme, who stay in their group because moving them would
+    leave more shortfall than it closes)."""
+    tr = tables["training"]
+    if not len(tr) or "unplaced" not in tr:
+        return []
+    left = tr[tr["unplaced"] > 1e-6]
+    if not len(left):
+        return []
+    wf = tables["workforce"]
+    staff = {(u, g, int(y)): float(f) for u, g, y, f in
+             zip(wf["unit"], wf["group"], wf["year"], wf["fte"], strict=True)}
+
+    def room(u: str, g: str, y: int) -> bool:
+        """Whether u could take one more of g in y (no posts, or below its limit)."""
+        cap = d.posts_cap(u, g, y)
+        return cap is None or staff.get((u, g, y), 0.0) < cap - 1e-6 * max(1.0, cap)
+
+    found = []
+    for p in d.inst.training:
+        rows = left[left["programme"] == p.id]
+        if not len(rows):
+            continue
+        years = [int(y) for y in rows["year"]]
+        total = float(rows["unplaced"].sum())
+        free = any(room(u, p.group, y) for y in years for u in d.units_of(p.region))
+        found.append((p, total, years, free))
+    if len(found) >= GROUP_FROM:
+        found.sort(key=lambda f: (-f[1], f[0].id))
+        total = sum(f[1] for f in found)
+        shown = "; ".join(f"'{p.id}' {amount(n)} ({spans(ys)})" for p, n, ys, _ in found[:3])
+        more = len(found) - 3
+        return [f"Graduates of {len(found)} programmes are left unplaced, {amount(total)} in "
+                f"all: {shown}" + (f" and {more} more" if more > 0 else "")
+                + "; no unit in their scope had a free post for them."]
+    out = []
+    for p, total, years, free in found:
+        text = (f"Training '{p.id}' leaves {amount(total)} graduate{'s' * (total != 1)} "
+                f"unplaced in {spans(years)}: ")
+        if free and p.from_group:
+            text += (f"they stay {names.group(p.from_group)}, where moving them would leave "
+                     "more shortfall than it closes")
+        elif free:
+            text += "the units with a free post would gain nothing from them"
+        else:
+            scope = f"of region {p.region} " if p.region else ""
+            text += f"no unit {scope}had a free {names.group(p.group)} post for them"
+        out.append(text + ".")
+    return out
+
+
+def pipelines_too_long(d: ModelData, names: Names) -> list[str]:
+    """Programmes none of whose new intakes graduate by the last year with a
+    target that counts their staff group."""
+    out = []
+    for p in d.inst.training:
+        last = [y for t in d.inst.targets if weights(t).get(p.group, 0) > 0
+                for y in t.required]
+        if not last:
+            continue
+        intakes = intake_years(d, p)
+        first = min(intakes) if intakes else None
+        if first is None or first + p.duration > max(last):
+            when = (f"places started in {first} or later graduate in {first + p.duration} "
+                    "at the earliest" if first is not None else "it takes no new intake")
+            out.append(f"Training '{p.id}' (a {p.duration}-year course) cannot help the "
+                       "targets: "
+                       f"{when}, after the last target year for "
+                       f"{names.group(p.group)} ({max(last)}).")
+    return out
+
+
+# ------------------------------------------------------------------ conflicts in words
+
+VARIABLES = {
+    "N": "new places of training '{0}'", "A": "graduates of training '{0}' placed in a unit",
+    "RUN": "cohorts of training '{0}'", "UP": "unplaced graduates of training '{0}'",
+}
+"""A column's words when its lower bound of zero is part of a conflict."""
+
+
+def describe_flow(flow: str, item: str, names: Names) -> str:
+    if flow == "upskilled_out":
+        p = item_with_id(names.d.inst.training, item)
+        return f"staff leaving for {names.group(p.group)} through training '{item}'"
+    return f"graduates of training '{item}'"
+
+
+def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
+    fn = _ROWS.get(name)
+    return fn(names, *index) if fn else None
+
+
+def describe_bound(name: str, index: tuple[Any, ...], which: str, names: Names) -> str | None:
+    if name != "N":
+        return None
+    pid, y = index
+    cap = item_with_id(names.d.inst.training, pid).max_places_per_year
+    return f"Training '{pid}' takes at most {cap:g} new places in {y}."
+
+
+def _entrant_words(d: ModelData, p, t: int) -> tuple[str, float | None]:
+    """Words for E[p,t] and its value when it is data."""
+    if t in intake_years(d, p):
+        return f"the new places started in {t}", None
+    if t <= d.base and p.committed.get(t, 0.0) > 0:
+        n = p.committed[t]
+        return f"the {n:g} committed entrants who started in {t}", n
+    return f"no entrants in {t}", 0.0
+
+
+def _row_graduates_join(names: Names, pid: str, y: int) -> str:
+    p = item_with_id(names.d.inst.training, pid)
+    t = y - p.duration
+    who, n = _entrant_words(names.d, p, t)
+    rate = p.completion_rate * p.employment_rate
+    if rate == 1:
+        share = "all"
+    elif p.employment_rate != 1:
+        share = f"{p.completion_rate:g} × {p.employment_rate:g}"
+    else:
+        share = f"{p.completion_rate:g}"
+    text = f"Graduates of training '{pid}' joining in {y} are {share} of {who}"
+    if n is not None:
+        text += f" = {rate * n:g} FTE"
+    text += f", placed in {names.where(p.region)} or, without a free post, unplaced"
+    if p.from_group:
+        text += (f"; they leave {names.group(p.from_group)} and join {names.group(p.group)} "
+                 "in the same unit (unplaced ones stay)")
+    return text + "."
+
+
+def _before(d: ModelData, p, y: int) -> str:
+    """What the intake of ``y`` is measured against: the year before's."""
+    t = y - 1
+    if t in intake_years(d, p):
+        return f"in {t}"
+    n = p.committed.get(t, 0.0) if t <= d.base else 0.0
+    if n > 0:
+        return f"the {amount(n)} committed entrants of {t}"
+    return f"in {t} (0 places)"
+
+
+def _ramp_words(names: Names, pid: str, y: int, more: str, field: str) -> str:
+    p = item_with_id(names.d.inst.training, pid)
+    limit = getattr(p, field)
+    text = (f"Training '{pid}' may start at most {amount(limit)} {more} places in {y} "
+            f"than {_before(names.d, p, y)} ({field})")
+    if y not in intake_years(names.d, p):
+        text += f"; {y} is not one of its intake years (0 places)"
+    return text + "."
+
+
+def _row_supervision_capacity(names: Names, pid: str, y: int) -> str:
+    p = item_with_id(names.d.inst.training, pid)
+    parts = [_entrant_words(names.d, p, y - k) for k in range(p.duration)]
+    committed = sum(n for _, n in parts if n)
+    fixed = [w for w, n in parts if n]
+    text = f"Trainees of '{pid}' in training in {y}"
+    if len(fixed) == 1:
+        text += f" ({fixed[0]}, plus any new places)"
+    elif fixed:
+        text += f" ({', '.join(fixed)}: {committed:g} in all, plus any new places)"
+    sup = p.supervision
+    return (text + f" may not exceed {sup.max_trainees_per_fte:g} per FTE of "
+            f"{names.group(sup.group)} in {names.scope(p.region)} at the end of {y - 1}.")
+
+
+_ROWS = {
+    "graduates_join": _row_graduates_join,
+    "supervision_capacity": _row_supervision_capacity,
+    "intake_increase": lambda names, pid, y: _ramp_words(names, pid, y, "more",
+                                                         "max_increase"),
+    "intake_decrease": lambda names, pid, y: _ramp_words(names, pid, y, "fewer",
+                                                         "max_decrease"),
+    "cohort_min": lambda names, pid, y: (
+        f"Training '{pid}' runs a cohort in {y} only with at least "
+        f"{item_with_id(names.d.inst.training, pid).min_cohort:g} places."),
+    "cohort_max": lambda names, pid, y: (
+        f"Training '{pid}' takes places in {y} only if its cohort runs, and at most "
+        f"{item_with_id(names.d.inst.training, pid).max_places_per_year:g}."),
+}
+"""Its rows, as sentences with the instance's numbers."""
+
+
+# ------------------------------------------------------------------ validation
+
+def validate(inst) -> list[Finding]:
+    """Committed years, intake years and cohort caps of each programme (the
+    groups it names are references, checked with the others')."""
+    b = inst.horizon.base_year
+    years = set(inst.years)
+    out = []
+    for i, p in enumerate(inst.training):
+        for start in p.committed:
+            if start > b:
+                out.append(Finding((NAME, i, "committed", start),
+                                   f"committed start year {start} is after the base year {b}"))
+            elif start + p.duration <= b:
+                out.append(Finding((NAME, i, "committed", start),
+                                   f"entrants of {start} finished a {p.duration}-year course "
+                                   f"by the base year {b}; count them in the workforce"))
+        for y in p.intake_years or ():
+            if y not in years:
+                out.append(Finding((NAME, i, "intake_years"),
+                                   f"intake year {y} is outside the plan years "
+                                   f"{min(years)}–{max(years)}"))
+        if has_runs(p) and p.max_places_per_year is None:
+            which = "min_cohort" if p.min_cohort > 0 else "cohort_fixed_cost"
+            out.append(Finding((NAME, i, which), f"{which} needs max_places_per_year"))
+        if (p.max_places_per_year is not None and p.min_cohort > p.max_places_per_year):
+            out.append(Finding((NAME, i, "min_cohort"),
+                               f"min_cohort {p.min_cohort:g} exceeds max_places_per_year "
+                               f"{p.max_places_per_year:g}"))
+        if p.from_group is not None and p.from_group == p.group:
+            out.append(Finding((NAME, i, "from_group"), "from_group must differ from group"))
+    return out

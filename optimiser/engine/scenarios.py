@@ -43,10 +43,17 @@ import yaml
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
 
-from formulations import build_into, build_model, lever_decisions, model_data
+from formulations import (
+    build_into,
+    build_model,
+    lever_decided,
+    lever_decisions,
+    lever_unplaced,
+    model_data,
+)
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
-from formulations.targets import settle_deployment, settle_shortfalls
+from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
     SUBMIP_HEURISTICS,
     HighsModel,
@@ -430,7 +437,8 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     run = run_stages(hm, inst.objective, opts["mode"], deadline, expected=expected)
     stages, messages, final = run.stages, run.messages, run.final
     if final["x"] is not None:
-        weights = {id(b.UP): p for b, p in zip(ef.blocks, ss.probabilities, strict=True)}
+        weights = {id(v): p for b, p in zip(ef.blocks, ss.probabilities, strict=True)
+                   for v in lever_unplaced(b)}
         rec = least_unplaced(hm, unplaced_weights(hm, weights), final["x"], opts["mode"],
                              inst.objective, time_left(deadline))
         if rec is not None:
@@ -494,7 +502,7 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
             result.stochastic = stochastic_figures(ss, rho, figure_opts, workers,
                                                    client).as_dict()
             timings["stochastic"] = time.perf_counter() - t0
-    result.model = ef.m  # type: ignore[attr-defined]
+    result.model = ef.m
     return result
 
 
@@ -504,8 +512,7 @@ def here_and_now(result: Result, ss: ScenarioSet) -> pd.DataFrame:
     last = ss.base.horizon.base_year + ss.here_and_now_years
     ref = ss.ids[0]
     rows = []
-    for table, column in (("training", "places"), ("return_to_practice", "spend"),
-                          ("retention", "funding"), ("international", "recruits")):
+    for table, column in lever_decided():
         frame = result.tables.get(table)
         if frame is None or not len(frame):
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import highspy
@@ -21,15 +21,15 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from formulations import build_model, model_data
+from formulations import build_model, lever_unplaced, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
-from formulations.targets import settle_deployment, settle_shortfalls
 from optimiser.engine.highs import LATER, new_highs, use_threads
+from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.errors import ModelError, TooLarge
 from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.explain.marginals import OutOfTime, marginal_values
-from optimiser.instance.schema import Instance
+from optimiser.instance.schema import LEVER_SECTIONS, Instance
 from optimiser.results.tables import Result, clean, extract_tables, instance_names
 
 STAGE1_TIME_SHARE = 0.8
@@ -61,12 +61,25 @@ class SolveOptions:
     called."""
 
 
+MODES = ("lexicographic", "weighted")
+
+
+def check_mode(mode: str | None) -> None:
+    """``ValueError`` for a mode that is not one of :data:`MODES` (``None``: the
+    instance's own, which its schema has checked). The one check of a mode, for
+    the API and the command line alike."""
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"must be {' or '.join(MODES)}, got {mode!r}")
+
+
 def effective_options(inst: Instance, options: SolveOptions | None) -> dict[str, Any]:
     o = options or SolveOptions()
     s = inst.solver
     mode = o.mode or inst.objective.mode
-    if mode not in ("lexicographic", "weighted"):
-        raise ValueError(f"mode must be lexicographic or weighted, got {mode!r}")
+    try:
+        check_mode(mode)
+    except ValueError as exc:
+        raise ValueError(f"mode {exc}") from None
     if mode == "weighted" and inst.objective.value_per_fte is None:
         raise ValueError("weighted mode needs objective.value_per_fte in the instance")
     if mode == "weighted" and any(t.fair_share for t in inst.targets):
@@ -367,74 +380,115 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     t0 = time.perf_counter()
     start = (options.started if options is not None and options.started is not None else t0)
     deadline = None if opts["time_limit"] is None else start + opts["time_limit"]
-    check_size(instance)
-    d = model_data(instance)
-    m = build_model(d)
-    timings["build"] = time.perf_counter() - t0
+    d, m = _build(instance, timings, t0)
     base = dict(instance=instance.name, objective_mode=opts["mode"], currency=instance.currency,
                 names=instance_names(instance),
                 options={k: v for k, v in opts.items() if k != "verbose"})
-
     if m.ledger.infeasible:
-        return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
-                      mip_gap=None, solve_seconds=0.0, timings=timings,
-                      messages=[f"{name}: {why}" for name, why in m.ledger.infeasible],
-                      conflicts=ledger_conflicts(m), **base)
-
-    t0 = time.perf_counter()
-    hm = (handover or HighsModel)(m)
-    hm.set_options(opts)
-    timings["handover"] = time.perf_counter() - t0
-
+        return _infeasible_on_data(m, timings, base)
+    hm = _hand_over(m, opts, handover, timings)
     # The stages end early enough to leave the extraction and the write their
     # time; the explanation gets what is left and skips what does not fit.
     end = deadline
     if deadline is not None:
         end = deadline - min(after_stages_seconds(hm.n), 0.3 * opts["time_limit"])
         if time.perf_counter() >= end:
-            return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
-                          mip_gap=None, solve_seconds=0.0, timings=timings,
-                          model_size=hm.size(), messages=[
-                              "a limit was reached before any plan was found: the time "
-                              f"limit ({opts['time_limit']:g} s) ran out while the model was "
-                              "built"],
-                          **base)
+            return _out_of_time_building(hm, opts, timings, base)
     run = run_stages(hm, instance.objective, opts["mode"], end)
-    stages, messages, final, before_fair = run.stages, run.messages, run.final, run.before_fair
+    stages, messages, final = run.stages, run.messages, run.final
     if instance.scenarios is not None:
         messages.append("the instance's scenarios were not used: this is one deterministic "
                         "plan (optimiser.solve_scenarios plans under them)")
-
-    def remaining() -> float | None:
-        return time_left(end)
-    solve_seconds = sum(s["seconds"] for s in stages)
-    timings["solve"] = solve_seconds
+    timings["solve"] = sum(s["seconds"] for s in stages)
     for s in stages:
         timings[f"solve_{s['stage']}"] = s["seconds"]
-
     if final["x"] is None:
-        why = {"infeasible": "the constraints cannot all hold: no plan exists",
-               "no_solution": "a limit was reached before any plan was found",
-               "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
-        conflicts = []
-        if final["status"] == "infeasible" and opts["explain"]:
-            t0 = time.perf_counter()
-            conflicts = infeasibility(hm, d, m, time_limit=remaining())
-            timings["diagnose"] = time.perf_counter() - t0
-        return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
-                      mip_gap=None, solve_seconds=solve_seconds, stages=stages,
-                      timings=timings, model_size=hm.size(), messages=[why, *messages],
-                      conflicts=conflicts, **base)
+        return _no_plan(hm, d, m, final, stages, messages, opts, timings, base, end)
+    final = _fewest_unplaced(hm, m, instance, opts, final, stages, timings, end)
+    result = _plan(hm, d, m, final, run.before_fair, stages, messages, timings, base)
+    if opts["explain"]:
+        _explain(result, hm, d, final["x"], instance, opts, deadline, timings)
+    return result
 
-    if final["x"] is not None:
-        rec = least_unplaced(hm, unplaced_weights(hm, {id(m.UP): 1.0}), final["x"],
-                             opts["mode"], instance.objective, remaining())
-        if rec is not None:
-            stages.append(stage_record("unplaced", rec, hm))
-            timings["solve"] = solve_seconds = solve_seconds + rec["seconds"]
-            if rec["x"] is not None:
-                final = {**final, "x": rec["x"]}
 
+def _build(instance: Instance, timings: dict[str, float],
+           t0: float) -> tuple[ModelData, pyo.ConcreteModel]:
+    """The model data and the Pyomo model (refused first when too large)."""
+    check_size(instance)
+    d = model_data(instance)
+    m = build_model(d)
+    timings["build"] = time.perf_counter() - t0
+    return d, m
+
+
+def _infeasible_on_data(m: pyo.ConcreteModel, timings: dict[str, float],
+                        base: dict[str, Any]) -> Result:
+    """Rows that fail on data alone: no plan, without asking the solver."""
+    return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
+                  mip_gap=None, solve_seconds=0.0, timings=timings,
+                  messages=[f"{name}: {why}" for name, why in m.ledger.infeasible],
+                  conflicts=ledger_conflicts(m), **base)
+
+
+def _hand_over(m: pyo.ConcreteModel, opts: dict[str, Any],
+               handover: Callable[[pyo.ConcreteModel], HighsModel] | None,
+               timings: dict[str, float]) -> HighsModel:
+    t0 = time.perf_counter()
+    hm = (handover or HighsModel)(m)
+    hm.set_options(opts)
+    timings["handover"] = time.perf_counter() - t0
+    return hm
+
+
+def _out_of_time_building(hm: HighsModel, opts: dict[str, Any], timings: dict[str, float],
+                          base: dict[str, Any]) -> Result:
+    return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
+                  mip_gap=None, solve_seconds=0.0, timings=timings,
+                  model_size=hm.size(), messages=[
+                      "a limit was reached before any plan was found: the time "
+                      f"limit ({opts['time_limit']:g} s) ran out while the model was "
+                      "built"],
+                  **base)
+
+
+def _no_plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
+             stages: list[dict[str, Any]], messages: list[str], opts: dict[str, Any],
+             timings: dict[str, float], base: dict[str, Any], end: float | None) -> Result:
+    """No plan: why, and the conflicting constraints of an infeasible model."""
+    why = {"infeasible": "the constraints cannot all hold: no plan exists",
+           "no_solution": "a limit was reached before any plan was found",
+           "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
+    conflicts = []
+    if final["status"] == "infeasible" and opts["explain"]:
+        t0 = time.perf_counter()
+        conflicts = infeasibility(hm, d, m, time_limit=time_left(end))
+        timings["diagnose"] = time.perf_counter() - t0
+    return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
+                  mip_gap=None, solve_seconds=timings["solve"], stages=stages,
+                  timings=timings, model_size=hm.size(), messages=[why, *messages],
+                  conflicts=conflicts, **base)
+
+
+def _fewest_unplaced(hm: HighsModel, m: pyo.ConcreteModel, instance: Instance,
+                     opts: dict[str, Any], final: dict[str, Any],
+                     stages: list[dict[str, Any]], timings: dict[str, float],
+                     end: float | None) -> dict[str, Any]:
+    """The tie-break: as good a plan with the fewest graduates left unplaced."""
+    unplaced = unplaced_weights(hm, {id(v): 1.0 for v in lever_unplaced(m)})
+    rec = least_unplaced(hm, unplaced, final["x"], opts["mode"], instance.objective,
+                         time_left(end))
+    if rec is not None:
+        stages.append(stage_record("unplaced", rec, hm))
+        timings["solve"] += rec["seconds"]
+        if rec["x"] is not None:
+            final = {**final, "x": rec["x"]}
+    return final
+
+
+def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
+          before_fair: np.ndarray | None, stages: list[dict[str, Any]], messages: list[str],
+          timings: dict[str, float], base: dict[str, Any]) -> Result:
+    """The plan into the model, settled (shortfalls, deployment), and its tables."""
     t0 = time.perf_counter()
     x = final["x"]
     fair_before = None
@@ -456,30 +510,33 @@ def solve(instance: Instance, options: SolveOptions | None = None,
                     weighted_shortfall=clean(pyo.value(m.weighted_shortfall)),
                     total_cost=clean(float(hm.c_C @ x)),
                     mip_gap=max(gaps) if gaps else None,
-                    solve_seconds=solve_seconds, stages=stages, tables=tables,
-                    timings=timings, model_size=hm.size(), messages=messages, **base)
+                    solve_seconds=timings["solve"], stages=stages, tables=tables,
+                    timings=timings, model_size=hm.size(), messages=messages, model=m, **base)
     if fair_before is not None:
         result.fairness = fairness_summary(fair_before, member_rates(m, d))
-    result.model = m  # type: ignore[attr-defined]  # for callers who want the Pyomo model
-    if opts["explain"]:
-        t0 = time.perf_counter()
-        # Marginal values re-solve the plan's LP: within the limit, less the write.
-        hm.deadline = (None if deadline is None
-                       else deadline - min(write_seconds(hm.n), 0.1 * opts["time_limit"]))
-        if hm.deadline is not None and time.perf_counter() + 0.05 >= hm.deadline:
-            result.marginal_values, notes = None, [MARGINALS_SKIPPED]
-        else:
-            try:
-                result.marginal_values, notes = marginal_values(
-                    hm, x, d, opts["mode"], instance.objective.value_per_fte,
-                    deadline=hm.deadline)
-            except OutOfTime:
-                result.marginal_values, notes = None, [MARGINALS_SKIPPED]
-        result.messages += notes
-        result.explanations = explain_shortfall(d, tables, result.weighted_shortfall,
-                                                result.marginal_values, opts["mode"])
-        timings["explain"] = time.perf_counter() - t0
     return result
+
+
+def _explain(result: Result, hm: HighsModel, d: ModelData, x: np.ndarray, instance: Instance,
+             opts: dict[str, Any], deadline: float | None, timings: dict[str, float]) -> None:
+    """Marginal values (if they fit in the time limit) and what binds, in words."""
+    t0 = time.perf_counter()
+    # Marginal values re-solve the plan's LP: within the limit, less the write.
+    hm.deadline = (None if deadline is None
+                   else deadline - min(write_seconds(hm.n), 0.1 * opts["time_limit"]))
+    if hm.deadline is not None and time.perf_counter() + 0.05 >= hm.deadline:
+        result.marginal_values, notes = None, [MARGINALS_SKIPPED]
+    else:
+        try:
+            result.marginal_values, notes = marginal_values(
+                hm, x, d, opts["mode"], instance.objective.value_per_fte,
+                deadline=hm.deadline)
+        except OutOfTime:
+            result.marginal_values, notes = None, [MARGINALS_SKIPPED]
+    result.messages += notes
+    result.explanations = explain_shortfall(d, result.tables, result.weighted_shortfall,
+                                            result.marginal_values, opts["mode"])
+    timings["explain"] = time.perf_counter() - t0
 
 
 MARGINALS_SKIPPED = ("marginal values not computed: the time limit was reached before "
@@ -515,8 +572,7 @@ def estimated_columns(inst: Instance) -> int:
     unit, group and year (the shipped and generated plans have 3.5 to 4.5),
     and one per lever, unit and year (graduates, retention, recruits by unit)."""
     units, groups, years = len(inst.units), len(inst.staff_groups), inst.horizon.years
-    levers = (len(inst.training) + len(inst.return_to_practice) + len(inst.retention)
-              + len(inst.international))
+    levers = sum(len(getattr(inst, section)) for section in LEVER_SECTIONS)
     return 4 * units * groups * years + levers * units * years
 
 
@@ -564,9 +620,8 @@ def check_document_size(doc: dict[str, Any], available: int | None = None) -> No
         else 1
     check_size(SimpleNamespace(  # type: ignore[arg-type]  # only the sizes are read
         units=count("units") or [None], staff_groups=count("staff_groups") or [None],
-        horizon=SimpleNamespace(years=years), training=count("training"),
-        return_to_practice=count("return_to_practice"), retention=count("retention"),
-        international=count("international")), available)
+        horizon=SimpleNamespace(years=years),
+        **{section: count(section) for section in LEVER_SECTIONS}), available)
 
 
 def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: Any,
@@ -706,10 +761,6 @@ def load_solution(hm: HighsModel, x: np.ndarray) -> None:
         if hm.integrality[j]:
             val = float(round(val))
         v.set_value(val, skip_validation=True)
-
-
-def options_dict(options: SolveOptions) -> dict[str, Any]:
-    return asdict(options)
 
 
 __all__ = ["STATUSES", "HighsModel", "ModelData", "SolveOptions", "map_status", "solve"]

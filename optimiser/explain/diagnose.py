@@ -8,7 +8,8 @@ filled, intakes that grow (or fall) as fast as their ramp allows, posts full
 where targets are short, posts left vacant while targets are short, graduates
 left unplaced, and training pipelines too long to deliver before the last
 target year. Where marginal values are known it says what one more unit would
-remove.
+remove. The budgets' and the posts' sentences are here; each lever's are in its
+own module (``explain``, ``explain_later`` of :mod:`formulations.levers`).
 
 :func:`infeasibility` asks HiGHS for an irreducible infeasible set (IIS) of the
 LP relaxation when no plan exists and words each member in the instance's terms
@@ -29,23 +30,16 @@ from typing import Any
 import highspy
 import pandas as pd
 
+from formulations import explain_levers
 from formulations.data import ModelData
-from formulations.response import max_spend
 from formulations.targets import scope_units, weights
-from formulations.training import intake_years
-from optimiser.explain.wording import Words, amount, money, spans
+from formulations.words import amount, listed, money, reached, spans, value_words
+from optimiser.explain.wording import Words
 
 EXHAUSTED = 0.995
 """A budget counts as used up from this share of its limit: whole training places
 leave slack smaller than one more place."""
 _TOL = 1e-6
-
-
-def _years(ys: Iterable[Any]) -> str:
-    ys = [str(y) for y in ys]
-    if len(ys) <= 2:
-        return " and ".join(ys)
-    return ", ".join(ys[:-1]) + " and " + ys[-1]
 
 
 def _limit_years(rows: pd.DataFrame, currency: str) -> str:
@@ -60,40 +54,9 @@ def _limit_years(rows: pd.DataFrame, currency: str) -> str:
     spent = [lim if abs(x - v) <= 5e-4 * abs(v) else money(x, currency)
              for x, v, lim in zip(rows["spent"], rows["limit"], limit, strict=True)]
     if spent == limit and len(set(limit)) == 1:
-        return f"of {limit[0]}{' a year' * (len(years) > 1)} in {_years(years)}"
-    return "in " + _years(f"{y} ({lim})" if s == lim else f"{y} ({s} of {lim})"
+        return f"of {limit[0]}{' a year' * (len(years) > 1)} in {listed(years)}"
+    return "in " + listed(f"{y} ({lim})" if s == lim else f"{y} ({s} of {lim})"
                           for y, s, lim in zip(years, spent, limit, strict=True))
-
-
-def _at(used: float, limit: float, share: float = 1.0) -> bool:
-    return limit == limit and used >= share * limit - _TOL * max(1.0, abs(limit))
-
-
-def _value_words(mv: pd.DataFrame | None, kind: str, item: str, years: list[str],
-                 per: str, what: str = "weighted shortfall") -> str:
-    """'(one more place would remove 1.49 FTE of weighted shortfall, in 2017, …)'.
-
-    Uses the marginal value with the plan's whole-number decisions held; for a
-    budget worth nothing that way, the value with training places free to grow;
-    for a place whose whole unit does not fit, says so."""
-    if mv is None or not len(mv):
-        return ""
-    rows = mv[(mv["kind"] == kind) & (mv["item"] == item) & (mv["year"].isin(years))]
-    held = rows[rows["value"] > 1e-9]
-    free = rows[rows["value_places_free"].fillna(0.0) > 1e-9]
-    if len(held):
-        best = held.sort_values(["value", "year"], ascending=[False, True]).iloc[0]
-        value, how = best["value"], "with the plan's whole-number decisions held"
-        if "does not fit" in best["note"]:
-            how += ", though a whole one does not fit within the budgets"
-    elif len(free):
-        best = free.sort_values(["value_places_free", "year"],
-                                ascending=[False, True]).iloc[0]
-        value, how = best["value_places_free"], "spent on more training places"
-    else:
-        return ""
-    when = f", in {best['year']}" if best["year"] not in ("all", "total") else ""
-    return f" ({per} would remove {value:,.3g} FTE of {what}{when}, {how})"
 
 
 def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
@@ -125,171 +88,25 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
     budget = tables["budget"]
     for pot in d.pots:
         rows = budget[(budget["pot"] == pot) & (budget["year"] != "total")]
-        used = [str(r["year"]) for _, r in rows.iterrows() if _at(r["spent"], r["limit"],
+        used = [str(r["year"]) for _, r in rows.iterrows() if reached(r["spent"], r["limit"],
                                                                    EXHAUSTED)]
         if used:
             spent = rows[rows["year"].astype(str).isin(used)]
             out.append(f"Budget '{pot}' is spent to its limit "
                        + _limit_years(spent, inst.currency)
-                       + _value_words(mv, "budget_per_year", pot, used, per_m + " there", what)
+                       + value_words(mv, "budget_per_year", pot, used, per_m + " there", what)
                        + ".")
         tot = budget[(budget["pot"] == pot) & (budget["year"] == "total")]
-        if len(tot) and _at(tot.iloc[0]["spent"], tot.iloc[0]["limit"], EXHAUSTED):
+        if len(tot) and reached(tot.iloc[0]["spent"], tot.iloc[0]["limit"], EXHAUSTED):
             out.append(f"Budget '{pot}' is spent to its total limit of "
                        f"{money(tot.iloc[0]['limit'], inst.currency)} over the plan"
-                       + _value_words(mv, "budget_total", pot, ["total"], per_m, what) + ".")
+                       + value_words(mv, "budget_total", pot, ["total"], per_m, what) + ".")
 
-    rtp = tables["return_to_practice"]
-    for c in inst.return_to_practice:
-        rows = rtp[rtp["campaign"] == c.id]
-        if c.pool > 0 and _at(rows["returners"].sum(), c.pool):
-            out.append(f"Return-to-practice pool '{c.id}' is used up: all {c.pool:g} "
-                       "returners are brought back"
-                       + _value_words(mv, "return_to_practice_pool", c.id, ["all"],
-                                      "one more returner in the pool", what) + ".")
-        top = [str(r["year"]) for _, r in rows.iterrows()
-               if max_spend(c.response) > 0 and _at(r["spend"], max_spend(c.response))]
-        if top:
-            out.append(f"Campaign '{c.id}' spends the most its response curve allows "
-                       f"({money(max_spend(c.response), inst.currency)}) in {_years(top)}.")
-
-    out += training_capped(d, tables, mv, what)
-    out += ramps_binding(d, tables, mv, what)
-    out += supervision_filled(d, tables)
-
-    intl = tables["international"]
-    for r in inst.international:
-        rows = intl[intl["route"] == r.id]
-        capped = [str(x["year"]) for _, x in rows.iterrows()
-                  if r.max_per_year > 0 and _at(x["recruits"], r.max_per_year)]
-        if capped:
-            out.append(f"International route '{r.id}' recruits its maximum of "
-                       f"{r.max_per_year:g} a year in {_years(capped)}"
-                       + _value_words(mv, "international_per_year", r.id, capped,
-                                      "one more recruit", what) + ".")
-        if r.max_total and _at(rows["recruits"].sum(), r.max_total):
-            out.append(f"International route '{r.id}' recruits its maximum of "
-                       f"{r.max_total:g} over the plan"
-                       + _value_words(mv, "international_total", r.id, ["all"],
-                                      "one more recruit", what) + ".")
-
-    ret = tables["retention"]
-    for s in inst.retention:
-        if s.max_units_per_year is None:
-            continue
-        rows = ret[ret["scheme"] == s.id]
-        full = [str(y) for y, g in rows.groupby("year", sort=True)
-                if s.max_units_per_year < len(d.eligible[s.id])
-                and _at(g["funded"].sum(), s.max_units_per_year)]
-        if full:
-            n = s.max_units_per_year
-            out.append(f"Retention scheme '{s.id}' funds its maximum of {n} "
-                       f"unit{'s' * (n != 1)} a year in {_years(full)}"
-                       + _value_words(mv, "retention_units", s.id, full,
-                                      "funding one more unit", what) + ".")
+    out += explain_levers(d, tables, mv, what)
     cells = short_cells(d, t)
     out += posts_full(d, tables, cells, words, mv, what)
     out += vacancies_left(d, tables, cells, words)
-    out += graduates_unplaced(d, tables, words)
-    out += pipelines_too_long(d, words)
-    return out
-
-
-GROUP_FROM = 4
-"""From this many programmes at their cap, one sentence names them all."""
-
-
-def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
-                    mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
-    """Programmes that take their maximum places: one sentence each, or one for
-    all of them when there are many (a national plan has dozens)."""
-    tr = tables["training"]
-    capped: list[tuple[str, float, list[str]]] = []
-    for p in d.inst.training:
-        if not p.max_places_per_year:
-            continue
-        rows = tr[tr["programme"] == p.id]
-        years = [str(r["year"]) for _, r in rows.iterrows()
-                 if int(r["year"]) in intake_years(d, p)
-                 and _at(r["places"], p.max_places_per_year)]
-        if years:
-            capped.append((p.id, p.max_places_per_year, years))
-    if len(capped) < GROUP_FROM:
-        return [f"Training '{p}' takes its maximum of {cap:g} places in {_years(years)}"
-                + _value_words(mv, "training_places", p, years, "one more place", what) + "."
-                for p, cap, years in capped]
-    best = ""
-    if mv is not None and len(mv):
-        rows = mv[(mv["kind"] == "training_places") & (mv["value"] > 1e-9)]
-        if len(rows):
-            top = rows.sort_values(["value", "item", "year"],
-                                   ascending=[False, True, True]).iloc[0]
-            best = (f"; one more place would remove up to {top['value']:,.3g} FTE of {what} "
-                    f"('{top['item']}', {top['year']}) with the plan's whole-number "
-                    "decisions held")
-            if "does not fit" in top["note"]:
-                best += ", though a whole one does not fit within the budgets"
-    names = "; ".join(f"'{p}' ({cap:g} in {_years(years)})" for p, cap, years in capped)
-    return [f"Training takes its maximum places in {len(capped)} programmes: {names}"
-            + best + "."]
-
-
-def _intakes(d: ModelData, tables: dict[str, pd.DataFrame], p) -> dict[int, float]:
-    """E[p,y] of the plan for the base year and the plan years (committed
-    entrants of the base year; 0 outside the intake years)."""
-    tr = tables["training"]
-    places = {int(r["year"]): float(r["places"]) for _, r in
-              tr[tr["programme"] == p.id].iterrows()}
-    intakes = set(intake_years(d, p))
-    e = {d.base: float(p.committed.get(d.base, 0.0))}
-    for y in d.years:
-        e[y] = places.get(y, 0.0) if y in intakes else 0.0
-    return e
-
-
-def _ramp_value(mv: pd.DataFrame | None, kind: str, item: str, years: list[int],
-                change: str, what: str) -> str:
-    """'(one more place of growth a year would remove 2 FTE of weighted shortfall,
-    in 2021, with training places free to grow)'."""
-    if mv is None or not len(mv):
-        return ""
-    rows = mv[(mv["kind"] == kind) & (mv["item"] == item)
-              & (mv["year"].isin([str(y) for y in years])) & (mv["value"] > 1e-9)]
-    if not len(rows):
-        return ""
-    best = rows.sort_values(["value", "year"], ascending=[False, True]).iloc[0]
-    return (f" (one more place of {change} a year would remove {best['value']:,.3g} FTE of "
-            f"{what}, in {best['year']}, with training places free to grow)")
-
-
-def ramps_binding(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFrame | None,
-                  what: str = "weighted shortfall") -> list[str]:
-    """Programmes whose intake grows (or falls) by as much as ``max_increase``
-    (``max_decrease``) allows: the years where the ramp binds, one sentence each
-    (one for all of them from :data:`GROUP_FROM` programmes)."""
-    out = []
-    for kind, field, change, verb in (("intake_increase", "max_increase", "growth", "grow"),
-                                      ("intake_decrease", "max_decrease", "fall", "fall")):
-        found: list[tuple[str, float, list[int]]] = []
-        for p in d.inst.training:
-            limit = getattr(p, field)
-            if limit is None:
-                continue
-            e = _intakes(d, tables, p)
-            years = [y for y in d.years
-                     if _at((e[y] - e[y - 1]) if change == "growth" else (e[y - 1] - e[y]),
-                            limit)]
-            if years:
-                found.append((p.id, limit, years))
-        if len(found) < GROUP_FROM:
-            out += [f"Training '{pid}' can {verb} by at most {amount(limit)} places a year: "
-                    f"{spans(years)}" + _ramp_value(mv, kind, pid, years, change, what) + "."
-                    for pid, limit, years in found]
-        else:
-            names = "; ".join(f"'{pid}' ({amount(limit)} a year, {spans(years)})"
-                              for pid, limit, years in found)
-            out.append(f"Intakes {verb} as fast as allowed in {len(found)} programmes: "
-                       f"{names}.")
+    out += explain_levers(d, tables, mv, what, later=True)
     return out
 
 
@@ -333,7 +150,7 @@ def posts_full(d: ModelData, tables: dict[str, pd.DataFrame],
     for _, r in rows.iterrows():
         u, g, y = r["unit"], r["group"], int(r["year"])
         cap = d.posts_cap(u, g, y)
-        if cap is not None and _at(float(r["fte"]), cap):
+        if cap is not None and reached(float(r["fte"]), cap):
             full.setdefault(g, {}).setdefault(u, []).append(y)
     out = []
     for g in d.groups:
@@ -355,9 +172,9 @@ def posts_full(d: ModelData, tables: dict[str, pd.DataFrame],
         if len(order) > GROUP_UNITS_SHOWN:
             where = f"in {len(order)} units in {spans(years)}: {words.units_list(order)}"
         elif same:
-            where = f"at {_names([words.unit(u) for u in order])} in {spans(years)}"
+            where = f"at {listed([words.unit(u) for u in order])} in {spans(years)}"
         else:
-            where = "at " + _names([f"{words.unit(u)} in {spans(units[u])}" for u in order])
+            where = "at " + listed([f"{words.unit(u)} in {spans(units[u])}" for u in order])
         text = f"Posts for {words.group(g)} are full {where}"
         if value:
             top = order[0]
@@ -374,12 +191,6 @@ GROUP_UNITS_SHOWN = 3
 """Above this many units, a sentence gives the count and names the first three."""
 
 WORST_REGIONS = 3
-
-
-def _names(names: list[str]) -> str:
-    if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def vacancies_left(d: ModelData, tables: dict[str, pd.DataFrame],
@@ -414,108 +225,6 @@ def vacancies_left(d: ModelData, tables: dict[str, pd.DataFrame],
             if more > 0:
                 text += f" and {more} more region{'s' * (more != 1)}"
         out.append(text + ".")
-    return out
-
-
-def graduates_unplaced(d: ModelData, tables: dict[str, pd.DataFrame],
-                       words: Words) -> list[str]:
-    """Programmes whose graduates no unit in scope had a post for (or, for an
-    upskilling programme, who stay in their group because moving them would
-    leave more shortfall than it closes)."""
-    tr = tables["training"]
-    if not len(tr) or "unplaced" not in tr:
-        return []
-    unplaced = tr[tr["unplaced"] > _TOL]
-    if not len(unplaced):
-        return []
-    wf = tables["workforce"]
-    staff = {(u, g, int(y)): float(f) for u, g, y, f in
-             zip(wf["unit"], wf["group"], wf["year"], wf["fte"], strict=True)}
-
-    def room(u: str, g: str, y: int) -> bool:
-        """Whether u could take one more of g in y (no posts, or below its limit)."""
-        cap = d.posts_cap(u, g, y)
-        return cap is None or staff.get((u, g, y), 0.0) < cap - 1e-6 * max(1.0, cap)
-
-    found = []
-    for p in d.inst.training:
-        rows = unplaced[unplaced["programme"] == p.id]
-        if not len(rows):
-            continue
-        years = [int(y) for y in rows["year"]]
-        total = float(rows["unplaced"].sum())
-        free = any(room(u, p.group, y) for y in years for u in d.units_of(p.region))
-        found.append((p, total, years, free))
-    if len(found) >= GROUP_FROM:
-        found.sort(key=lambda f: (-f[1], f[0].id))
-        total = sum(f[1] for f in found)
-        names = "; ".join(f"'{p.id}' {amount(n)} ({spans(ys)})" for p, n, ys, _ in found[:3])
-        more = len(found) - 3
-        return [f"Graduates of {len(found)} programmes are left unplaced, {amount(total)} in "
-                f"all: {names}" + (f" and {more} more" if more > 0 else "")
-                + "; no unit in their scope had a free post for them."]
-    out = []
-    for p, total, years, free in found:
-        text = (f"Training '{p.id}' leaves {amount(total)} graduate{'s' * (total != 1)} "
-                f"unplaced in {spans(years)}: ")
-        if free and p.from_group:
-            text += (f"they stay {words.group(p.from_group)}, where moving them would leave "
-                     "more shortfall than it closes")
-        elif free:
-            text += "the units with a free post would gain nothing from them"
-        else:
-            scope = f"of region {p.region} " if p.region else ""
-            text += f"no unit {scope}had a free {words.group(p.group)} post for them"
-        out.append(text + ".")
-    return out
-
-
-def supervision_filled(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Programmes whose trainees fill their supervision capacity in some year."""
-    out = []
-    wf = tables["workforce"]
-    tr = tables["training"]
-    for p in d.inst.training:
-        sup = p.supervision
-        if sup is None:
-            continue
-        places = {int(r["year"]): float(r["places"]) for _, r in
-                  tr[tr["programme"] == p.id].iterrows()}
-        units = set(d.units_of(p.region))
-        full = []
-        for y in d.years:
-            trainees = sum(places.get(y - k, 0.0) if y - k > d.base
-                           else p.committed.get(y - k, 0.0) for k in range(p.duration))
-            staff = wf[(wf["group"] == sup.group) & (wf["year"] == y - 1)
-                       & wf["unit"].isin(units)]["fte"].sum()
-            cap = sup.max_trainees_per_fte * staff
-            if trainees > _TOL and _at(trainees, cap):
-                full.append(str(y))
-        if full:
-            out.append(f"Training '{p.id}' fills its supervision capacity "
-                       f"({sup.max_trainees_per_fte:g} trainees per FTE of {sup.group}) in "
-                       f"{_years(full)}.")
-    return out
-
-
-def pipelines_too_long(d: ModelData, words: Words) -> list[str]:
-    """Programmes none of whose new intakes graduate by the last year with a
-    target that counts their staff group."""
-    out = []
-    for p in d.inst.training:
-        last = [y for t in d.inst.targets if weights(t).get(p.group, 0) > 0
-                for y in t.required]
-        if not last:
-            continue
-        intakes = intake_years(d, p)
-        first = min(intakes) if intakes else None
-        if first is None or first + p.duration > max(last):
-            when = (f"places started in {first} or later graduate in {first + p.duration} "
-                    "at the earliest" if first is not None else "it takes no new intake")
-            out.append(f"Training '{p.id}' (a {p.duration}-year course) cannot help the "
-                       "targets: "
-                       f"{when}, after the last target year for "
-                       f"{words.group(p.group)} ({max(last)}).")
     return out
 
 

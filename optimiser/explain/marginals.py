@@ -14,6 +14,13 @@ d(limit). ``value`` below is its negation, the shortfall removed, scaled per
 £1m for budgets (dW/d£ × 1e6) and per FTE for caps. ``holds_up_to`` is where the
 basis changes (HiGHS ranging): beyond it the rate is no longer exact.
 
+Which limits get a value is each lever's to say (``limits`` of
+:mod:`formulations.levers`): a :class:`~formulations.levers.RowLimit` is valued
+by its dual, a :class:`~formulations.levers.ColumnCap` by its reduced cost, a
+:class:`~formulations.levers.ChoiceCap` by re-solving, a
+:class:`~formulations.levers.RampLimit` with places free; budgets and posts are
+this module's own.
+
 A cap on funded retention units (``max_units_per_year``) bounds binaries, so
 its value is not a dual: it is measured by funding the best unfunded eligible
 unit on the fixed LP (one re-solve per unfunded unit; only for binding caps).
@@ -51,10 +58,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from formulations import lever_kinds, lever_limits
 from formulations.budgets import per_year_limit
 from formulations.data import ModelData
-from formulations.training import intake_years
-from optimiser.explain.wording import money
+from formulations.levers import ChoiceCap, ColumnCap, Limit, RampLimit, RowLimit
+from formulations.words import money
 from optimiser.results.format import clean as _clean
 
 COLUMNS = ["kind", "item", "year", "limit", "used", "binding", "value", "per",
@@ -68,19 +76,17 @@ CAVEAT = ("Marginal values hold around the reported plan with its integer decisi
           "(training places, cohorts run, campaigns active, units funded) fixed; a larger "
           "change can change those decisions and the value.")
 
-KINDS = {
+GENERIC_KINDS = {
     "budget_per_year": "budget in a year",
     "budget_total": "budget over the plan",
-    "training_places": "training places cap",
-    "return_to_practice_pool": "return-to-practice pool",
-    "international_per_year": "international recruits per year",
-    "international_total": "international recruits in total",
-    "retention_units": "units funded per year",
     "posts": "funded posts",
-    "intake_increase": "intake growth per year",
-    "intake_decrease": "intake fall per year",
 }
-"""Kind id -> words for a planner."""
+"""Kind id -> words for a planner, of the limits that are no lever's."""
+
+
+def kind_words() -> dict[str, str]:
+    """Kind id -> words for a planner: the generic limits' and every lever's."""
+    return {**GENERIC_KINDS, **lever_kinds()}
 
 MILLION = 1e6
 _TOL = 1e-6
@@ -360,11 +366,12 @@ class _Table:
             self.add("posts", f"*/{g}", y, sum(r[1] for r in rows), sum(r[2] for r in rows),
                      0.0, "post", float("nan"), note)
 
-    def ramp(self, kind: str, p, y: int, limit: float) -> None:
-        """A binding ``intake_increase`` / ``intake_decrease`` row, valued with the
+    def ramp(self, r: RampLimit) -> None:
+        """A binding ramp row (a lever's change from year to year), valued with the
         training places free to grow (the places are what it limits)."""
         lp = self.lp
-        i = lp.row_of.get((kind, (p.id, y)))
+        kind, y, limit, change = r.kind, r.year, r.limit, r.change
+        i = lp.row_of.get(r.key)
         if i is None:
             return
         # The row is the change of intake with the data moved to its bound: the
@@ -373,10 +380,9 @@ class _Table:
         value = max(-self.free_dual[i], 0.0) if self.free_dual is not None else 0.0
         if not (binding(used, limit) or value > 1e-9):
             return
-        per = "place a year"
-        change = "growth" if kind == "intake_increase" else "fall"
+        per = r.per
         if value <= 1e-9:
-            self.add(kind, p.id, y, limit, used, 0.0, per, float("nan"),
+            self.add(kind, r.item, y, limit, used, 0.0, per, float("nan"),
                      f"limit reached, but one more place of {change} a year would not reduce "
                      f"the {self.what}", 0.0)
             return
@@ -388,37 +394,51 @@ class _Table:
             if not holds > limit + _TOL:  # ranging at the limit itself says nothing
                 holds = float("nan")
         upto = f" while the limit stays below {holds:,.1f}" if np.isfinite(holds) else ""
-        self.add(kind, p.id, y, limit, used, value, per, holds,
+        self.add(kind, r.item, y, limit, used, value, per, holds,
                  f"{_clean(value):g} FTE less {self.what} per extra place of {change} a year"
                  f"{upto}; training places free to grow (cohorts, campaigns and funded units "
                  "held at the plan)", value)
 
-    def funded_units(self, s, y: int) -> None:
-        """A binding cap on funded retention units: fund the best unfunded unit."""
-        d, lp = self.d, self.lp
-        i = lp.row_of.get(("units_funded_cap", (s.id, y)))
-        if i is None or not binding(float(lp.activity[i]), s.max_units_per_year):
+    def choice_cap(self, c: ChoiceCap) -> None:
+        """A binding cap on how many binaries may be 1: switch on the best further
+        choice (one re-solve per choice still off)."""
+        lp = self.lp
+        i = lp.row_of.get(c.key)
+        if i is None or not binding(float(lp.activity[i]), c.limit):
             return
-        best, best_unit = None, None
-        for u in d.eligible[s.id]:
-            j = lp.col_of.get(("Z", (s.id, u, y)))
+        best, best_choice = None, None
+        for label, column in c.choices:
+            j = lp.col_of.get(column)
             if j is None or lp.x[j] > 0.5:
                 continue
             g = gain(lp, cols={j: (1.0, 1.0)},
                      rows={i: (lp.row_lower[i], lp.row_upper[i] + 1.0)})
             if g is not None and (best is None or g > best + 1e-9):
-                best, best_unit = g, u
+                best, best_choice = g, label
         if best is None:
-            value, note = 0.0, "cap reached; no further unit could be funded"
+            value, note = 0.0, f"cap reached; {c.none_left}"
         elif best <= 1e-9:
-            value, note = 0.0, f"cap reached, but funding one more unit would not reduce " \
+            value, note = 0.0, f"cap reached, but {c.one_more} would not reduce " \
                                f"the {self.what}"
         else:
             value = best
-            note = (f"cap reached: funding one more unit ({best_unit}) removes "
+            note = (f"cap reached: {c.one_more} ({best_choice}) removes "
                     f"{_clean(best):g} FTE of {self.what}; re-solved with integers fixed")
-        self.add("retention_units", s.id, y, s.max_units_per_year, float(lp.activity[i]),
-                 value, "funded unit", float("nan"), note)
+        self.add(c.kind, c.item, c.year, c.limit, float(lp.activity[i]),
+                 value, c.per, float("nan"), note)
+
+    def lever_limit(self, lim: Limit) -> None:
+        """One lever's limit, valued as its type says."""
+        if isinstance(lim, RowLimit):
+            self.limit_row(lim.kind, lim.key, lim.item, lim.year, lim.limit, lim.per, 1.0,
+                           only_binding=True)
+        elif isinstance(lim, ColumnCap):
+            self.cap_column(lim.kind, lim.key, lim.item, lim.year, lim.limit, lim.per,
+                            cap_row=lim.also_row)
+        elif isinstance(lim, ChoiceCap):
+            self.choice_cap(lim)
+        else:
+            self.ramp(lim)
 
 
 def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic",
@@ -456,30 +476,10 @@ def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic"
         if b.total is not None:
             t.limit_row("budget_total", ("budget_total", b.id), b.id, "total", b.total,
                         per_m, MILLION, only_binding=False)
-    for p in d.inst.training:
-        if p.max_places_per_year is not None:
-            for y in intake_years(d, p):
-                t.cap_column("training_places", ("N", (p.id, y)), p.id, y,
-                             p.max_places_per_year, "place", cap_row=("cohort_max", (p.id, y)))
-    for c in d.inst.return_to_practice:
-        t.limit_row("return_to_practice_pool", ("returners_pool", c.id), c.id, "all", c.pool,
-                    "returner", 1.0, only_binding=True)
-    for r in d.inst.international:
-        for y in d.years:
-            t.cap_column("international_per_year", ("I", (r.id, y)), r.id, y, r.max_per_year,
-                         "recruit")
-        if r.max_total is not None:
-            t.limit_row("international_total", ("recruits_total", r.id), r.id, "all",
-                        r.max_total, "recruit", 1.0, only_binding=True)
-    for s in d.inst.retention:
-        if s.max_units_per_year is not None:
-            for y in d.years:
-                t.funded_units(s, y)
+    by_dual, re_solved, ramps = lever_limits(d)
+    for lim in by_dual + re_solved:
+        t.lever_limit(lim)
     t.posts()
-    for p in d.inst.training:
-        for kind, limit in (("intake_increase", p.max_increase),
-                            ("intake_decrease", p.max_decrease)):
-            if limit is not None:
-                for y in d.years:
-                    t.ramp(kind, p, y, limit)
+    for lim in ramps:
+        t.lever_limit(lim)
     return pd.DataFrame(t.rows, columns=COLUMNS), []

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from formulations import validate_levers
 from optimiser.errors import Problem, known
 from optimiser.instance.schema import LEVER_SECTIONS, Instance
 
@@ -49,8 +50,8 @@ def run_checks(inst: Instance, locate: Locate,
     """Every check on ``inst``; ``declared`` defaults to the instance's own ids."""
     declared = declared or Declared.of(inst)
     problems: list[Problem] = []
-    for check in (check_ids, check_workforce, check_posts, check_levers, check_training,
-                  check_responses, check_retention, check_budgets, check_targets):
+    for check in (check_ids, check_workforce, check_posts, check_levers, check_lever_rules,
+                  check_retention, check_budgets, check_targets):
         problems += check(inst, locate, declared)
     return problems
 
@@ -161,71 +162,16 @@ def check_levers(inst: Instance, locate: Locate,
     return out
 
 
-def check_training(inst: Instance, locate: Locate,
-                   declared: Declared | None = None) -> list[Problem]:
-    """Training programmes: committed years, intake years, cohort caps, supervision."""
-    b = inst.horizon.base_year
-    years = set(inst.years)
-    d = declared or Declared.of(inst)
-    groups = d.groups
-    out = []
+def check_lever_rules(inst: Instance, locate: Locate,
+                      declared: Declared | None = None) -> list[Problem]:
+    """Each lever's own consistency checks (its module's ``validate``), and the
+    staff groups a training programme's supervision names."""
+    out = [Problem(locate(f.where), f.message) for f in validate_levers(inst)]
+    groups = (declared or Declared.of(inst)).groups
     for i, p in enumerate(inst.training):
-        for start in p.committed:
-            if start > b:
-                out.append(Problem(locate(("training", i, "committed", start)),
-                                   f"committed start year {start} is after the base year {b}"))
-            elif start + p.duration <= b:
-                out.append(Problem(locate(("training", i, "committed", start)),
-                                   f"entrants of {start} finished a {p.duration}-year course "
-                                   f"by the base year {b}; count them in the workforce"))
-        for y in p.intake_years or ():
-            if y not in years:
-                out.append(Problem(locate(("training", i, "intake_years")),
-                                   f"intake year {y} is outside the plan years "
-                                   f"{min(years)}–{max(years)}"))
-        if (p.min_cohort > 0 or p.cohort_fixed_cost > 0) and p.max_places_per_year is None:
-            which = "min_cohort" if p.min_cohort > 0 else "cohort_fixed_cost"
-            out.append(Problem(locate(("training", i, which)),
-                               f"{which} needs max_places_per_year"))
-        if (p.max_places_per_year is not None and p.min_cohort > p.max_places_per_year):
-            out.append(Problem(locate(("training", i, "min_cohort")),
-                               f"min_cohort {p.min_cohort:g} exceeds max_places_per_year "
-                               f"{p.max_places_per_year:g}"))
-        if p.from_group is not None and p.from_group == p.group:
-            out.append(Problem(locate(("training", i, "from_group")),
-                               "from_group must differ from group"))
         if p.supervision is not None and p.supervision.group not in groups:
             out.append(Problem(locate(("training", i, "supervision", "group")),
                                unknown("staff group", p.supervision.group, groups)))
-    return out
-
-
-def response_problem(points: list[tuple[float, float]]) -> str | None:
-    """Why a response curve is not a concave, increasing-spend curve from (0, 0)."""
-    if tuple(points[0]) != (0.0, 0.0):
-        return f"must start at [0, 0], got [{points[0][0]:g}, {points[0][1]:g}]"
-    slope = float("inf")
-    for k in range(1, len(points)):
-        (s0, r0), (s1, r1) = points[k - 1], points[k]
-        if s1 <= s0:
-            return (f"spends must increase: breakpoint {k + 1} spend {s1:g} is not above "
-                    f"{s0:g}")
-        new = (r1 - r0) / (s1 - s0)
-        if new > slope * (1 + 1e-9) + 1e-15:
-            return (f"not concave: slope rises from {slope:.6g} to {new:.6g} at breakpoint "
-                    f"{k + 1} ({s1:g}, {r1:g}); returns must diminish")
-        slope = new
-    return None
-
-
-def check_responses(inst: Instance, locate: Locate,
-                    declared: Declared | None = None) -> list[Problem]:
-    out = []
-    for section in ("return_to_practice", "retention"):
-        for i, lever in enumerate(getattr(inst, section)):
-            why = response_problem(lever.response)
-            if why:
-                out.append(Problem(locate((section, i, "response")), why))
     return out
 
 

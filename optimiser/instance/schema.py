@@ -578,6 +578,12 @@ class Instance(Strict):
         b = self.horizon.base_year
         return list(range(b + 1, b + self.horizon.years + 1))
 
+    @property
+    def lever_items(self) -> list[Any]:
+        """Every lever item of every section in :data:`LEVER_SECTIONS` (the model
+        charges each to its ``pot``)."""
+        return [item for section in LEVER_SECTIONS for item in getattr(self, section)]
+
 
 LIST_SECTIONS: dict[str, type[Strict]] = {
     "staff_groups": StaffGroup,

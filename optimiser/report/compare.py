@@ -29,13 +29,10 @@ from typing import Any
 
 import pandas as pd
 
+from formulations import lever_labels
 from optimiser.errors import InputError, Problem
 from optimiser.explain.wording import money
 from optimiser.results.atomic import write_file_atomically
-
-LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
-          "retention": "Retention", "international": "International recruitment"}
-"""Lever table -> its name."""
 
 TINY = 0.05
 """FTE differences smaller than this are shown as none (0): the tables are
@@ -273,13 +270,14 @@ def _shortfall(views, names) -> pd.DataFrame:
 
 
 def _by_lever(views, names) -> pd.DataFrame:
-    frame = pd.DataFrame({"lever": [*LEVERS, "total"]})
+    levers = lever_labels()
+    frame = pd.DataFrame({"lever": [*levers, "total"]})
     for view, name in zip(views, names, strict=True):
         if not _has_plan(view):
             frame[name] = math.nan
             continue
         spent = [float(view.tables[t]["cost"].sum()) if len(view.tables[t]) else 0.0
-                 for t in LEVERS]
+                 for t in levers]
         frame[name] = [*spent, sum(spent)]
     return _with_deltas(frame, names)
 
@@ -571,18 +569,19 @@ def _spend_charts(cmp: Comparison) -> str:
     colours = _colours(len(names))
     m = money(1e6, cmp.currency)
     lev = cmp.spend_by_lever[cmp.spend_by_lever["lever"] != "total"]
+    labels = lever_labels()
     pots = cmp.spend_by_pot
     panels = 2 if len(pots) else 1
     with _style():
         fig = _figure(10, 3.6)
         ax = fig.add_subplot(1, panels, 1)
-        _grouped(ax, [LEVERS[x] for x in lev["lever"]],
+        _grouped(ax, [labels[x] for x in lev["lever"]],
                  {n: list(lev[n] / 1e6) for n in names}, colours)
         ax.set_ylabel(f"spend ({m})")
         ax.set_title("By lever, all years", fontsize=9)
         ax.tick_params(axis="x", labelsize=7.5)
         ax.set_xticklabels([lab.replace(" ", "\n", 1) for lab in
-                            [LEVERS[x] for x in lev["lever"]]])
+                            [labels[x] for x in lev["lever"]]])
         if len(pots):
             ax2 = fig.add_subplot(1, 2, 2)
             _grouped(ax2, list(pots["pot"]), {n: list(pots[n] / 1e6) for n in names}, colours)

@@ -31,8 +31,9 @@ from typing import Any
 
 import pandas as pd
 
+from formulations import lever_labels
 from optimiser.errors import InputError, Problem
-from optimiser.explain.marginals import CAVEAT, KINDS
+from optimiser.explain.marginals import CAVEAT, kind_words
 from optimiser.explain.marginals import COLUMNS as MV_COLUMNS
 from optimiser.explain.wording import money, readable
 from optimiser.report import charts
@@ -41,9 +42,6 @@ from optimiser.results.format import COLUMNS, DECIMALS, TABLES
 
 MARGINAL_FILE = "marginal_values.csv"
 
-LEVERS = {"training": "Training", "return_to_practice": "Return to practice",
-          "retention": "Retention", "international": "International recruitment"}
-"""Lever table -> its name in the report."""
 
 MAX_PANELS = 24
 """Most small panels in one chart; beyond, the largest are drawn and the rest named."""
@@ -657,7 +655,7 @@ def spend_section(view: ResultsView) -> str:
     m = money(1e6, cur)
     out = ['<section id="spend"><h2>Spend by lever and year, against each pot\'s budget</h2>']
     frames = [view.tables[name].groupby("year")["cost"].sum().rename(label)
-              for name, label in LEVERS.items() if len(view.tables[name])]
+              for name, label in lever_labels().items() if len(view.tables[name])]
     if frames:
         spend = pd.concat(frames, axis=1).fillna(0.0).sort_index()
         years = list(spend.index)
@@ -827,7 +825,7 @@ def marginal_section(view: ResultsView) -> str:
 
     def shown(mv: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({
-            "limit on": [KINDS.get(k, k) for k in mv["kind"]],
+            "limit on": [kind_words().get(k, k) for k in mv["kind"]],
             "item": mv["item"], "year": mv["year"],
             "limit": [limit_text(k, v) for k, v in zip(mv["kind"], mv["limit"], strict=True)],
             "used": [limit_text(k, v) for k, v in zip(mv["kind"], mv["used"], strict=True)],

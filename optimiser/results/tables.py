@@ -21,14 +21,15 @@ from typing import Any
 import pandas as pd
 import pyomo.environ as pyo
 
+from formulations import lever_flows, lever_names, lever_tables
 from formulations.budgets import per_year_limit
 from formulations.data import ModelData
 from formulations.posts import vacancies
 from formulations.targets import scope_label
-from formulations.training import has_runs, intake_years
 from optimiser.engine.highs import highs_version
+from optimiser.instance.schema import LEVER_SECTIONS
 from optimiser.results.atomic import Marked, atomic_directory
-from optimiser.results.format import COLUMNS, DECIMALS, TABLES, clean
+from optimiser.results.format import COLUMNS, DECIMALS, STOCK_FLOWS, TABLES, clean
 
 RESULTS_FOLDER = Marked("wfopt solve", later=frozenset({"report.html"}))
 """What a results directory holds: what :meth:`Result.write` wrote there (tables,
@@ -45,28 +46,24 @@ def _val(v) -> float:
     return clean(v.value)
 
 
+def stock_flows(m: pyo.Block) -> dict[str, dict[tuple[str, str, int], float]]:
+    """flow -> (unit, group, year) -> FTE of the plan, read from the ledger the
+    stock balance was built from (a flow out of a group counts as positive)."""
+    flows: dict[str, dict[tuple[str, str, int], float]] = defaultdict(
+        lambda: defaultdict(float))
+    for key, records in m.ledger.inflow.items():
+        for coef, var, flow in records:
+            flows[flow][key] += abs(coef) * (var.value or 0.0)
+    return flows
+
+
 def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame]:
     """One DataFrame per result table of SPEC §4 from the solved model."""
     inst = d.inst
     tables: dict[str, pd.DataFrame] = {}
-
-    # Flows into each (unit, group, year), from the lever variables.
-    flows: dict[str, dict[tuple[str, str, int], float]] = {
-        k: defaultdict(float) for k in ("retained", "graduates", "upskilled_out",
-                                        "returners", "international")}
-    prog = {p.id: p for p in inst.training}
-    for (p, u, y), v in m.A.items():
-        flows["graduates"][u, prog[p].group, y] += v.value or 0.0
-        if prog[p].from_group is not None:
-            flows["upskilled_out"][u, prog[p].from_group, y] += v.value or 0.0
-    camp = {c.id: c for c in inst.return_to_practice}
-    for (c, u, y), v in m.AR.items():
-        flows["returners"][u, camp[c].group, y] += v.value or 0.0
-    route = {r.id: r for r in inst.international}
-    for (i, u, y), v in m.AI.items():
-        flows["international"][u, route[i].group, y] += v.value or 0.0
-    for (_s, u, g, y), v in m.RET.items():
-        flows["retained"][u, g, y] += v.value or 0.0
+    flows = stock_flows(m)
+    # A lever added after the shipped ones shows its flows after the known columns.
+    extra = [f for f in lever_flows() if f not in STOCK_FLOWS]
 
     def posts_and_vacancies(u: str, g: str, y: int, fte: float) -> list[float]:
         posts = d.posts.get((u, g, y))
@@ -78,17 +75,17 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
     for u in d.units:
         for g in d.groups:
             rows.append([u, d.region_of[u], g, d.base, clean(d.S0[u, g])] + [math.nan] * 7
-                        + posts_and_vacancies(u, g, d.base, d.S0[u, g]))
+                        + posts_and_vacancies(u, g, d.base, d.S0[u, g])
+                        + [math.nan] * len(extra))
             prev = d.S0[u, g]
             for y in d.years:
                 fte = m.S[u, g, y].value or 0.0
                 rows.append([u, d.region_of[u], g, y, clean(fte), clean(d.lam[u, g] * prev)]
-                            + [clean(flows[k].get((u, g, y), 0.0)) for k in
-                               ("retained", "graduates", "upskilled_out", "returners",
-                                "international")]
-                            + [clean(d.J[u, g])] + posts_and_vacancies(u, g, y, fte))
+                            + [clean(flows[k].get((u, g, y), 0.0)) for k in STOCK_FLOWS]
+                            + [clean(d.J[u, g])] + posts_and_vacancies(u, g, y, fte)
+                            + [clean(flows[k].get((u, g, y), 0.0)) for k in extra])
                 prev = fte
-    tables["workforce"] = pd.DataFrame(rows, columns=COLUMNS["workforce"])
+    tables["workforce"] = pd.DataFrame(rows, columns=COLUMNS["workforce"] + extra)
 
     rows = []
     for t in inst.targets:
@@ -99,52 +96,7 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
                          clean(t.priority), t.fair_share or ""])
     tables["targets"] = pd.DataFrame(rows, columns=COLUMNS["targets"])
 
-    rows = []
-    for p in inst.training:
-        intakes = set(intake_years(d, p))
-        for y in d.years:
-            places = _val(m.N[p.id, y]) if y in intakes else 0.0
-            if has_runs(p) and (p.id, y) in m.RUN:
-                runs = clean(round(m.RUN[p.id, y].value or 0.0))
-            else:
-                runs = 1.0 if places > 0 else 0.0
-            placed = sum(m.A[p.id, u, y].value or 0.0 for u in d.units_of(p.region)
-                         if (p.id, u, y) in m.A)
-            unplaced = (m.UP[p.id, y].value or 0.0) if (p.id, y) in m.UP else 0.0
-            rows.append([p.id, p.group, y, places, runs, clean(placed + unplaced),
-                         clean(unplaced), clean(pyo.value(m.training_cost[p.id, y]))])
-    tables["training"] = pd.DataFrame(rows, columns=COLUMNS["training"])
-
-    rows = []
-    for c in inst.return_to_practice:
-        for y in d.years:
-            rows.append([c.id, c.group, y, _val(m.X[c.id, y]), _val(m.RTP[c.id, y]),
-                         clean(pyo.value(m.return_to_practice_cost[c.id, y]))])
-    tables["return_to_practice"] = pd.DataFrame(rows, columns=COLUMNS["return_to_practice"])
-
-    rows = []
-    for s in inst.retention:
-        for u in d.eligible[s.id]:
-            for y in d.years:
-                funding = _val(m.F[s.id, u, y])
-                if (s.id, u, y) in m.Z:
-                    funded = clean(round(m.Z[s.id, u, y].value or 0.0))
-                    fixed = s.fixed_cost * funded
-                else:
-                    funded = 1.0 if funding > 0 else 0.0
-                    fixed = 0.0
-                retained = sum(m.RET[s.id, u, g, y].value or 0.0
-                               for g in d.scheme_groups[s.id] if (s.id, u, g, y) in m.RET)
-                rows.append([s.id, u, y, funding, funded, clean(retained),
-                             clean(funding + fixed)])
-    tables["retention"] = pd.DataFrame(rows, columns=COLUMNS["retention"])
-
-    rows = []
-    for r in inst.international:
-        for y in d.years:
-            rows.append([r.id, r.group, y, _val(m.I[r.id, y]),
-                         clean(pyo.value(m.international_cost[r.id, y]))])
-    tables["international"] = pd.DataFrame(rows, columns=COLUMNS["international"])
+    tables.update(lever_tables(m, d))
 
     limits = per_year_limit(d)
     totals = {b.id: b.total for b in inst.budgets}
@@ -180,8 +132,7 @@ def versions() -> dict[str, str]:
     }
 
 
-NAMED = {"staff_groups": "name", "units": "name", "training": "name",
-         "return_to_practice": "name", "retention": "name", "international": "name",
+NAMED = {"staff_groups": "name", "units": "name", **dict.fromkeys(LEVER_SECTIONS, "name"),
          "budgets": "name", "targets": "label"}
 """Instance sections whose items carry a readable name, and the field holding it."""
 
@@ -241,13 +192,15 @@ class Result:
     fairness: dict[str, Any] | None = None
     """With fair-share groups: the measure M and each group's shortfall rates per
     year, after and before the fairness stage (:mod:`formulations.fairness`)."""
+    model: Any = field(default=None, repr=False, compare=False)
+    """The solved Pyomo model of a plan (its values loaded), for callers that look
+    further (the marginal values' tests, a stochastic plan's reference decisions);
+    ``None`` without a plan, or once dropped (a sweep point's result travels
+    between processes without it)."""
 
     @property
     def has_plan(self) -> bool:
         return self.status in ("optimal", "feasible")
-
-    def table(self, name: str) -> pd.DataFrame:
-        return self.tables[name]
 
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json``."""
@@ -277,13 +230,10 @@ class Result:
         }
 
     def spend_by_lever(self) -> dict[str, float]:
-        t = self.tables
         out = {}
-        for name, frame in (("training", t["training"]),
-                            ("return_to_practice", t["return_to_practice"]),
-                            ("retention", t["retention"]),
-                            ("international", t["international"])):
-            out[name] = clean(frame["cost"].sum()) if len(frame) else 0.0
+        for name in lever_names():
+            frame = self.tables.get(name)
+            out[name] = clean(frame["cost"].sum()) if frame is not None and len(frame) else 0.0
         return out
 
     def report(self, path: str | Path) -> Path:
@@ -345,6 +295,9 @@ def write_tables(result: Result, folder: Path) -> None:
         if frame is None:
             frame = pd.DataFrame(columns=COLUMNS[name])
         write_csv(frame, folder / f"{name}.csv")
+    for name, frame in result.tables.items():  # a lever added after the shipped ones
+        if name not in TABLES:
+            write_csv(frame, folder / f"{name}.csv")
     if result.marginal_values is not None:
         write_csv(result.marginal_values, folder / "marginal_values.csv")
 

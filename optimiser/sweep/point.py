@@ -172,7 +172,7 @@ def _solve(job: PointJob) -> PointOutcome:
     hm = models[0] if models else None
     plan = hm.plan() if hm is not None and result.has_plan else None
     # The Pyomo model stays on the worker: it is large and the tables carry the plan.
-    result.model = None  # type: ignore[attr-defined]
+    result.model = None
     return PointOutcome(
         job.index, result.status,
         weighted_shortfall=result.weighted_shortfall if result.has_plan else None,
