@@ -62,8 +62,8 @@ def child(args: argparse.Namespace) -> None:
     opts = SolveOptions(time_limit=args.time_limit, mip_gap=args.mip_gap, explain=False)
     out: dict = {"count": args.count}
     if args.build_only:
-        from optimiser.engine.solve import HighsModel
         from optimiser.engine.scenarios import build_extensive
+        from optimiser.engine.solve import HighsModel
 
         best: dict[str, float] = {}
         for _ in range(3):
