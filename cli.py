@@ -401,8 +401,21 @@ def print_fairness(result: Result, most: int = 3) -> None:
     stage's split, which is arbitrary among equally good plans)."""
     if not result.fairness:
         return
-    typer.echo(f"fair shares (shortfall rates; measure {result.fairness['measure']:.4f})")
-    for group, years in result.fairness["groups"].items():
+    fairness = result.fairness
+    if "by_scenario" in fairness:
+        # A stochastic plan keeps one summary per scenario (no stage before the
+        # fairness stage is per scenario, so "before" is the plan itself): the
+        # lines read the reference scenario's, as the tables above do.
+        by = fairness["by_scenario"]
+        ref = result.scenarios["list"][0]["id"] if result.scenarios else next(iter(by))
+        measures = ", ".join(f"{sid} {f['measure']:.4f}" for sid, f in by.items())
+        typer.echo(f"fair shares by scenario (measure: {measures}); below, '{ref}'")
+        fairness = by.get(ref)
+        if fairness is None:
+            return
+    else:
+        typer.echo(f"fair shares (shortfall rates; measure {fairness['measure']:.4f})")
+    for group, years in fairness["groups"].items():
         worst = sorted(years.items(), key=lambda kv: (-kv[1]["worst"], kv[0]))[:most]
         for year, g in worst:
             before = "-" if g["worst_before"] is None else f"{g['worst_before']:.1%}"

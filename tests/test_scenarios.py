@@ -212,3 +212,19 @@ def test_a_reference_decision_above_a_scenarios_cap_makes_eev_undefined(make_doc
     r = stochastic(write_instance, doc)
     assert r.stochastic["EEV_infeasible"] == ["slow"]
     assert r.stochastic["EEV"] is None and r.stochastic["VSS"] is None
+
+
+def test_cli_prints_a_stochastic_plans_fair_shares(make_doc, write_instance):
+    """A stochastic plan with a fair-share group: the summary names each scenario's
+    fairness measure and shows the reference scenario's rates (it once failed with
+    an internal error, reading the deterministic summary's keys). Both targets
+    count the same nurses against the same 100 required in 2022, so each scenario's
+    measure is its one shortfall rate: 0 in both (the hedged plan reaches 100)."""
+    doc = hedge(make_doc)
+    doc["targets"] = [{"id": f"keep_{k}", "groups": ["nurse"], "required": {2022: 100},
+                       "fair_share": "both"} for k in ("a", "b")]
+    res = CliRunner().invoke(app, ["solve", str(write_instance(doc))])
+    assert res.exit_code == 0, res.output
+    assert "fair shares by scenario (measure: central 0.0000, high 0.0000)" in res.output
+    assert "below, 'central'" in res.output
+    assert "internal error" not in res.output
