@@ -160,16 +160,45 @@ def describe(inst: Instance) -> str:
     return "\n".join(lines)
 
 
+def describe_scenarios(inst: Instance) -> list[str]:
+    """The scenarios of an instance in a few lines; for a sampled set, each key's
+    asked range and the spread of the values drawn."""
+    sc = inst.scenarios
+    if sc is None:
+        return []
+    years = sc.here_and_now_years
+    how = (f"{sc.risk}; the first {years} plan year{'s' * (years != 1)} decided now")
+    if sc.sample is None:
+        return [f"scenarios  {len(sc.list)} listed ({how}): "
+                + ", ".join(s.id for s in sc.list)]
+    from optimiser.instance.sampling import draw, drawn_ranges
+
+    smp = sc.sample
+    lines = [f"scenarios  {smp.count} sampled, seed {smp.seed}, ids s1 … s{smp.count}, "
+             f"probability 1/{smp.count} each ({how})"]
+    for r in drawn_ranges(smp, draw(smp)):
+        lines.append(f"  {r.op} {r.key}: [{r.lo:g}, {r.hi:g}], drawn {r.low:.4g} to "
+                     f"{r.high:.4g}, mean {r.mean:.4g}")
+    return lines
+
+
 @app.command(cls=Command)
 def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None,
+             scenarios: Annotated[Path | None, typer.Option(
+                 "--scenarios", metavar="FILE", help="Check these scenarios (YAML or CSV) "
+                 "with the instance, in place of its own.")] = None,
              allow_files_outside: AllowOpt = None) -> None:
     """Check an instance file and print a short summary.
 
     Exit 0 when it is valid; exit 2 listing every problem, one per line as
-    "location | message".
+    "location | message". Scenarios (the instance's or --scenarios FILE) are
+    checked too; a sampled set shows each key's range and what was drawn.
     """
     inst = load_or_exit(instance, set_, scale, allow_files_outside)
+    inst = choose_scenarios(inst, scenarios, None, False)
     typer.echo(describe(inst))
+    for line in describe_scenarios(inst):
+        typer.echo(line)
     typer.echo("valid")
 
 
