@@ -340,6 +340,27 @@ def decision_values(blocks_or_model, x_of) -> dict[tuple[str, Any], float]:
     return out
 
 
+def hold_decisions(m: pyo.Block, fixed: dict[tuple[str, Any], float],
+                   last_year: int) -> bool:
+    """Fix the lever decisions of the years up to ``last_year`` at ``fixed``'s
+    values; False (nothing fixed for sure) when one lies outside its variable's
+    bounds in this model (a cap this scenario has lower), beyond a 1e-6 tolerance."""
+    for comp in lever_decisions(m):
+        for idx, v in comp.items():
+            year = idx[-1] if isinstance(idx, tuple) else idx
+            key = (comp.local_name, idx)
+            if year <= last_year and key in fixed:
+                value = fixed[key]
+                lo, hi = v.bounds
+                tol = 1e-6 * max(1.0, abs(value))
+                if (lo is not None and value < lo - tol) or (hi is not None
+                                                             and value > hi + tol):
+                    return False
+                v.fix(min(max(value, lo if lo is not None else value),
+                          hi if hi is not None else value), skip_validation=True)
+    return True
+
+
 def shortfall_only(inst: Instance, opts: dict[str, Any],
                    fixed: dict[tuple[str, Any], float] | None = None,
                    last_year: int | None = None) -> float | None:
@@ -350,20 +371,8 @@ def shortfall_only(inst: Instance, opts: dict[str, Any],
     m = build_model(d)
     if m.ledger.infeasible:
         return None
-    if fixed:
-        for comp in lever_decisions(m):
-            for idx, v in comp.items():
-                year = idx[-1] if isinstance(idx, tuple) else idx
-                key = (comp.local_name, idx)
-                if year <= last_year and key in fixed:
-                    value = fixed[key]
-                    lo, hi = v.bounds
-                    tol = 1e-6 * max(1.0, abs(value))
-                    if (lo is not None and value < lo - tol) or (hi is not None
-                                                                 and value > hi + tol):
-                        return None  # the held decision is outside this scenario's cap
-                    v.fix(min(max(value, lo if lo is not None else value),
-                              hi if hi is not None else value), skip_validation=True)
+    if fixed and not hold_decisions(m, fixed, last_year):
+        return None  # a held decision is outside this scenario's cap
     try:
         hm = HighsModel(m)
     except InfeasibleConstraintException:
