@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import io
 import math
 import os
@@ -220,12 +221,46 @@ def _mpisppy(verbose: bool) -> tuple[Any, Any, Any]:
     with _quiet(verbose), tempfile.TemporaryDirectory(prefix="wfopt-mpisppy-") as tmp:
         os.chdir(tmp)
         try:
+            # The cylinders whose modules open log files on import: here, in tmp.
+            for name in ("mpisppy.cylinders.hub", "mpisppy.cylinders.lagrangian_bounder"):
+                importlib.import_module(name)
             from mpisppy.spin_the_wheel import WheelSpinner
             from mpisppy.utils import cfg_vanilla as vanilla
             from mpisppy.utils import config
         finally:
             os.chdir(here)
     return WheelSpinner, vanilla, config
+
+
+def time_converger(end: float | None) -> type:
+    """A PH converger (mpi-sppy's interface) that stops PH before an iteration
+    that would not finish by ``end`` (``time.perf_counter()``), judged by the last
+    iteration's length. mpi-sppy's own time limit is checked only between
+    iterations, and on a large set one iteration takes many minutes: without this
+    the command's time limit would not hold."""
+    from mpi4py import MPI
+
+    class TimeConverger:
+        def __init__(self, opt: Any):
+            self.opt = opt
+            self.last = time.perf_counter()
+            self.longest = 0.0
+            self.conv = None
+            self.stopped_for_time = False
+
+        def is_converged(self) -> bool:
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - self.last)
+            self.last = now
+            late = end is not None and now + self.longest > end
+            # Every hub rank must take the same decision, or some would wait forever.
+            self.stopped_for_time = bool(self.opt.mpicomm.allreduce(late, op=MPI.LOR))
+            return self.stopped_for_time
+
+        def post_loops(self) -> None:
+            pass
+
+    return TimeConverger
 
 
 def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
@@ -276,7 +311,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     cfg.solver_options = {"mip_rel_gap": float(opts["mip_gap"]), "threads": 1,
                           "random_seed": int(opts["seed"])}
     beans = (cfg, creator, lambda *a, **k: None, ss.ids)
-    hub = vanilla.ph_hub(*beans)
+    hub = vanilla.ph_hub(*beans, ph_converger=time_converger(ph_end))
     spokes = [vanilla.lagrangian_spoke(*beans)] if size > 1 else []
     ph_t0 = time.perf_counter()
     with _quiet(job["verbose"]), warnings.catch_warnings():
@@ -285,7 +320,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         wheel.spin(comm_world=comm)
         plan = None
         if wheel.strata_rank == 0:  # the hub's ranks
-            plan = _hub_plan(wheel, keys, scales, last, size == 1, np, MPI)
+            plan = _hub_plan(wheel, keys, scales, last, size == 1, ph_end, np, MPI)
     ph_seconds = time.perf_counter() - ph_t0
     plans = comm.allgather(plan if plan is not None and plan["lead"] else None)
     plan = next(p for p in plans if p is not None)
@@ -314,7 +349,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
 
 
 def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
-              np: Any, MPI: Any) -> dict[str, Any]:
+              end: float | None, np: Any, MPI: Any) -> dict[str, Any]:
     """On the hub's ranks: x̄ in the decisions' units, integers rounded and put
     within every scenario's bounds; the bounds; the iterations."""
     opt = wheel.spcomm.opt
@@ -342,18 +377,25 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
     x = np.minimum(np.maximum(x, glo), ghi)
     bound = wheel.BestOuterBound
     lagrangian = None
-    if own_bound:
+    conv = opt.convobject
+    stopped = bool(conv is not None and conv.stopped_for_time)
+    fits = end is None or conv is None or time.perf_counter() + conv.longest <= end
+    if own_bound and not opt.mpicomm.allreduce(not fits, op=MPI.LOR):
         # No spoke on one rank: one Lagrangian bound from the last weights (the
         # subproblems without the proximal term), as the spoke would compute it.
         opt.solve_loop(solver_options=opt._effective_solver_options(opt._PHIter),
                        dis_prox=True, gripe=False, need_solution=False)
         lagrangian = float(opt.Ebound(False))
         bound = max(bound, lagrangian)
+    # mpi-sppy's counter names the iteration it was in when it stopped; one that
+    # stopped on convergence or for time did not solve its subproblems.
+    converged = opt.conv is not None and opt.conv < CONVERGENCE
+    completed = int(opt._PHIter) - (1 if stopped or converged else 0)
     return {"lead": opt.cylinder_rank == 0, "xhat": [float(v) for v in x],
-            "xbar": [float(v) for v in xbar], "iterations": int(opt._PHIter),
+            "xbar": [float(v) for v in xbar], "iterations": completed,
             "convergence": None if opt.conv is None else float(opt.conv),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
-            "final_lagrangian": lagrangian}
+            "final_lagrangian": lagrangian, "stopped_for_time": stopped}
 
 
 def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
@@ -525,6 +567,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         "trivial_bound": clean(out["trivial_bound"]),
         "final_lagrangian_bound": out["final_lagrangian"],
         "iterations": out["iterations"], "convergence": out["convergence"],
+        "stopped_for_time": out["stopped_for_time"], "rho": out["rho"],
         "ranks": out["ranks"], "ph_seconds": round(out["ph_seconds"], 6),
         "WS": None, "EEV": None, "EVPI": None, "VSS": None, "EEV_infeasible": [],
         "here_and_now": [{"decision": f"{k[0]}[{_index_text(k[1])}]", "value": clean(v)}
@@ -558,6 +601,9 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     status = "optimal" if all(s["status"] == "optimal" for s in stages) else "feasible"
     messages = [what + f": {out['iterations']} PH iterations on {out['ranks']} rank"
                 f"{'s' * (out['ranks'] != 1)}"]
+    if out["stopped_for_time"]:
+        messages.append("progressive hedging stopped before converging: the next iteration "
+                        "would not have finished within the time limit")
     if status == "feasible":
         messages.append("the plan is feasible; the gap is between its ρ and the best lower "
                         "bound progressive hedging found")
