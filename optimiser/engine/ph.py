@@ -59,13 +59,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
 
 from formulations import build_model, lever_decisions, model_data
 from optimiser.engine.scenarios import ScenarioSet, hold_decisions, scenario_set
 from optimiser.engine.solve import HighsModel, SolveOptions, effective_options, solve
 from optimiser.errors import Problem
 from optimiser.instance.schema import Instance
+from optimiser.results.tables import Result, clean, instance_names
 
 ENGINES = ("ef", "ph")
 PH_RISKS = ("expected",)
@@ -266,7 +270,6 @@ def time_converger(end: float | None) -> type:
 def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     """Run on every rank of ``comm``: PH, the here-and-now plan, the stages per
     scenario. Rank 0 returns what the parent needs; the others None."""
-    import numpy as np
     from mpi4py import MPI
 
     WheelSpinner, vanilla, config = _mpisppy(job["verbose"])
@@ -320,7 +323,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         wheel.spin(comm_world=comm)
         plan = None
         if wheel.strata_rank == 0:  # the hub's ranks
-            plan = _hub_plan(wheel, keys, scales, last, size == 1, ph_end, np, MPI)
+            plan = _hub_plan(wheel, keys, scales, last, size == 1, ph_end, MPI)
     ph_seconds = time.perf_counter() - ph_t0
     plans = comm.allgather(plan if plan is not None and plan["lead"] else None)
     plan = next(p for p in plans if p is not None)
@@ -349,7 +352,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
 
 
 def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
-              end: float | None, np: Any, MPI: Any) -> dict[str, Any]:
+              end: float | None, MPI: Any) -> dict[str, Any]:
     """On the hub's ranks: x̄ in the decisions' units, integers rounded and put
     within every scenario's bounds; the bounds; the iterations."""
     opt = wheel.spcomm.opt
@@ -402,10 +405,6 @@ def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
             limit: float | None) -> dict[str, Any]:
     """One scenario solved alone through all its stages, its here-and-now
     decisions held at ``fixed``: status, W, C, stages and tables."""
-    from pyomo.common.errors import InfeasibleConstraintException
-
-    from optimiser.results.tables import clean
-
     held = {"ok": True}
 
     def handover(m: pyo.ConcreteModel) -> HighsModel:
@@ -495,7 +494,7 @@ def launch(job: dict[str, Any], ranks: int, mpiexec: str, verbose: bool) -> dict
 def solve_ph(inst: Instance, options: SolveOptions | None = None,
              timings: dict[str, float] | None = None, ranks: int = 1,
              mpiexec: str = "mpiexec", iterations: int = DEFAULT_ITERATIONS,
-             rho: float | None = None):
+             rho: float | None = None) -> Result:
     """The stochastic plan of ``inst`` (risk ``expected``) by progressive hedging
     on ``ranks`` MPI ranks; a :class:`~optimiser.results.tables.Result` as the
     extensive form's, with the bounds in ``stochastic``."""
@@ -515,14 +514,10 @@ def solve_ph(inst: Instance, options: SolveOptions | None = None,
 
 
 def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
-             timings: dict[str, float]):
+             timings: dict[str, float]) -> Result:
     """The job's outcome as a Result: the tables of every scenario with a
     ``scenario`` column, each scenario's W and C, ρ and the expected cost, and in
     ``stochastic`` the PH figures (bounds, gap, iterations)."""
-    import pandas as pd
-
-    from optimiser.results.tables import Result, clean, instance_names
-
     base = dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
                 names=instance_names(inst),
                 options={k: v for k, v in opts.items() if k != "verbose"})
