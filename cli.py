@@ -540,7 +540,7 @@ def solve(
         metavar="N", min=1, help="With --engine ph: most PH iterations.")] = 50,
     ph_rho: Annotated[float | None, typer.Option(
         metavar="RHO", min=0.0, help="With --engine ph: PH's penalty on decisions scaled to "
-        "[0, 1] (default 0.2 × the reference scenario's W).")] = None,
+        "0–1 (default 0.2 × the reference scenario's W).")] = None,
     confidence: Annotated[int | None, typer.Option(
         metavar="M", min=2, help="With sampled scenarios: hold the plan's here-and-now "
         "decisions in M fresh futures and report its expected shortfall with a 95% "

@@ -102,3 +102,25 @@ def test_cli_validate_shows_the_ranges_and_refuses_bad_samples(make_doc, write_i
 def test_the_shipped_sampled_file_loads(tmp_path):
     sc = load_scenarios_file("instances/stepping-forward-2017/scenarios-sampled.yaml")
     assert sc.sample is not None and sc.sample.count >= 10
+
+
+def test_a_sampled_plan_reads_like_a_listed_one_with_its_confidence_interval(
+        make_doc, write_instance):
+    """The extensive form on a sampled set: the summary lists s1 … s5 as it lists
+    written scenarios, and --confidence scores the first-year decisions on fresh
+    futures (seed 43 by default: the sample's seed + 1)."""
+    import json
+
+    path = write_instance(small(make_doc))
+    res = CliRunner().invoke(app, ["solve", str(path), "--json", "--confidence", "6"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert [s["id"] for s in summary["scenarios"]] == ["s1", "s2", "s3", "s4", "s5"]
+    assert summary["stochastic"]["RP"] == pytest.approx(summary["weighted_shortfall"])
+    oos = summary["stochastic"]["out_of_sample"]
+    assert (oos["count"], oos["seed"], oos["infeasible"]) == (6, 43, [])
+    assert oos["ci95"][0] <= oos["mean"] <= oos["ci95"][1]
+    listed = small(make_doc)
+    listed["scenarios"] = {"list": [{"id": "only", "probability": 1}]}
+    res = CliRunner().invoke(app, ["solve", str(write_instance(listed)), "--confidence", "6"])
+    assert res.exit_code == 2 and "--confidence | needs a sampled scenario set" in res.output
