@@ -236,25 +236,37 @@ def _mpisppy(verbose: bool) -> tuple[Any, Any, Any]:
     return WheelSpinner, vanilla, config
 
 
-def time_converger(end: float | None) -> type:
+def time_converger(start: float, end: float | None) -> type:
     """A PH converger (mpi-sppy's interface) that stops PH before an iteration
-    that would not finish by ``end`` (``time.perf_counter()``), judged by the last
-    iteration's length. mpi-sppy's own time limit is checked only between
+    that would not finish by ``end`` (``time.perf_counter()``), judged by the
+    longest so far. mpi-sppy's own time limit is checked only between
     iterations, and on a large set one iteration takes many minutes: without this
-    the command's time limit would not hold."""
+    the command's time limit would not hold.
+
+    mpi-sppy creates it after iteration 0 and asks it before each later
+    iteration's solves; the first estimate is therefore the time from
+    ``start`` (the wheel's start) to then: building the models and iteration 0,
+    a generous bound on one iteration."""
     from mpi4py import MPI
 
     class TimeConverger:
         def __init__(self, opt: Any):
             self.opt = opt
             self.last = time.perf_counter()
-            self.longest = 0.0
+            self.longest = self.last - start
             self.conv = None
             self.stopped_for_time = False
+            self.seconds: list[float] = [round(self.longest, 3)]
+            """Where PH's time went: building the scenarios' models with
+            iteration 0, then each later iteration."""
+            self.asked = 0
 
         def is_converged(self) -> bool:
             now = time.perf_counter()
-            self.longest = max(self.longest, now - self.last)
+            if self.asked:  # the first question comes before any solve of iteration 1
+                self.seconds.append(round(now - self.last, 3))
+                self.longest = max(self.longest, now - self.last)
+            self.asked += 1
             self.last = now
             late = end is not None and now + self.longest > end
             # Every hub rank must take the same decision, or some would wait forever.
@@ -275,7 +287,10 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     WheelSpinner, vanilla, config = _mpisppy(job["verbose"])
 
     t0 = time.perf_counter()
-    deadline = None if job["seconds"] is None else t0 + job["seconds"]
+    # The parent still gathers, assembles and writes the tables after the job:
+    # a share of the time is kept for that.
+    deadline = None if job["seconds"] is None else t0 + job["seconds"] - min(
+        30.0, 0.05 * job["seconds"])
     inst: Instance = job["instance"]
     opts = job["opts"]
     rank, size = comm.Get_rank(), comm.Get_size()
@@ -314,9 +329,9 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     cfg.solver_options = {"mip_rel_gap": float(opts["mip_gap"]), "threads": 1,
                           "random_seed": int(opts["seed"])}
     beans = (cfg, creator, lambda *a, **k: None, ss.ids)
-    hub = vanilla.ph_hub(*beans, ph_converger=time_converger(ph_end))
-    spokes = [vanilla.lagrangian_spoke(*beans)] if size > 1 else []
     ph_t0 = time.perf_counter()
+    hub = vanilla.ph_hub(*beans, ph_converger=time_converger(ph_t0, ph_end))
+    spokes = [vanilla.lagrangian_spoke(*beans)] if size > 1 else []
     with _quiet(job["verbose"]), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # mpi-sppy's logger.warn
         wheel = WheelSpinner(hub, spokes)
@@ -337,7 +352,9 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     for n, k in enumerate(mine):
         left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
         limit = None if left is None else left / (rounds - n)
-        per[k] = _stages(ss.instances[k], fixed, last, opts, limit)
+        # One HiGHS thread per rank when the ranks share the machine's cores.
+        per[k] = _stages(ss.instances[k], fixed, last,
+                         {**opts, "threads": 1} if size > 1 else opts, limit)
     gathered = comm.gather(per, root=0)
     if rank != 0:
         return None
@@ -398,7 +415,8 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
             "xbar": [float(v) for v in xbar], "iterations": completed,
             "convergence": None if opt.conv is None else float(opt.conv),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
-            "final_lagrangian": lagrangian, "stopped_for_time": stopped}
+            "final_lagrangian": lagrangian, "stopped_for_time": stopped,
+            "iteration_seconds": [] if conv is None else conv.seconds}
 
 
 def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
@@ -563,6 +581,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         "final_lagrangian_bound": out["final_lagrangian"],
         "iterations": out["iterations"], "convergence": out["convergence"],
         "stopped_for_time": out["stopped_for_time"], "rho": out["rho"],
+        "iteration_seconds": out["iteration_seconds"],
         "ranks": out["ranks"], "ph_seconds": round(out["ph_seconds"], 6),
         "WS": None, "EEV": None, "EVPI": None, "VSS": None, "EEV_infeasible": [],
         "here_and_now": [{"decision": f"{k[0]}[{_index_text(k[1])}]", "value": clean(v)}
