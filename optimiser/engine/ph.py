@@ -12,8 +12,9 @@ What it does, exactly (docs/sampled-studies.md says it for planners):
    more MPI ranks a Lagrangian spoke computes lower bounds beside it
    (``mpisppy.cylinders.lagrangian_bounder``), on one rank the hub computes one
    Lagrangian bound from its last weights at the end.
-2. **The here-and-now plan.** PH's consensus x̄ (integers rounded, each value put
-   within the bounds every scenario allows) is held in every scenario.
+2. **The here-and-now plan.** The scenario's own decisions nearest to PH's
+   consensus x̄ (each value put within the bounds every scenario allows) are
+   held in every scenario (:func:`_hub_plan` says why not x̄ itself).
 3. **The remaining stages per scenario.** Each scenario is then solved alone with
    those decisions fixed, through all its deterministic stages (shortfall,
    fairness, cost, the unplaced tie-break): with the here-and-now decisions
@@ -383,8 +384,15 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
 
 def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
               end: float | None, MPI: Any) -> dict[str, Any]:
-    """On the hub's ranks: x̄ in the decisions' units, integers rounded and put
-    within every scenario's bounds; the bounds; the iterations."""
+    """On the hub's ranks: the here-and-now plan, the bounds, the iterations.
+
+    The plan is the future's own decisions nearest to x̄ (in units of each
+    decision's range), put within every future's bounds: x̄ itself, rounded,
+    is no plan at all before PH has converged — a cohort's on/off flag rounded
+    to off under places averaged above zero broke every future (measured: 10
+    stepping-forward futures, one iteration, no plan in any of them). A
+    future's own decisions hold together (places with their cohort, spend with
+    its campaign), and PH pulls every future's towards x̄."""
     opt = wheel.spcomm.opt
     opt.Compute_Xbar(False)
     n = len(keys)
@@ -402,11 +410,24 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                 hi[j] = min(hi[j], float(v.ub))
             integer[j] = v.is_integer()
             xbar[j] = float(pyo.value(s._mpisppy_model.xbars["ROOT", j])) * scales[j]
+    scale = np.asarray(scales)
+    nearest: tuple[float, int, list[float]] | None = None
+    order = {name: k for k, name in enumerate(opt.all_scenario_names)}
+    for name, s in opt.local_scenarios.items():
+        own = np.array([float(pyo.value(s._mpisppy_data.nonant_indices["ROOT", j]))
+                        for j in range(n)]) * scale
+        dist = float(np.abs(own / scale - xbar / scale).sum())
+        cand = (dist, order[name], own.tolist())
+        if nearest is None or cand[:2] < nearest[:2]:
+            nearest = cand
+    # The nearest over the hub's ranks (ties: the earlier future), the same on each.
+    best = min(c for c in opt.mpicomm.allgather(nearest) if c is not None)
     glo = np.empty(n)
     ghi = np.empty(n)
     opt.mpicomm.Allreduce(lo, glo, op=MPI.MAX)
     opt.mpicomm.Allreduce(hi, ghi, op=MPI.MIN)
-    x = np.where(integer, np.round(xbar), xbar)
+    x = np.asarray(best[2])
+    x = np.where(integer, np.round(x), x)  # a solver's 0.9999999 of a binary
     x = np.minimum(np.maximum(x, glo), ghi)
     bound = wheel.BestOuterBound
     lagrangian = None
