@@ -150,8 +150,10 @@ def test_the_time_limit_holds(futures):
     from optimiser.engine.ph import solve_ph
 
     t0 = time.perf_counter()
+    # A ρ this small moves the futures too little to agree: PH runs until the
+    # time is up, whatever the machine's speed.
     r = solve_ph(load_instance(futures), SolveOptions(time_limit=8), ranks=1,
-                 iterations=10_000)
+                 iterations=10_000, rho=1e-3)
     assert time.perf_counter() - t0 < 8 + 1.5
     assert r.has_plan and r.stochastic["stopped_for_time"]
     assert any("stopped before converging" in m for m in r.messages)
