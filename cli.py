@@ -471,10 +471,17 @@ def print_fairness(result: Result, most: int = 3) -> None:
     """Per fair-share group, its worst years: each member's shortfall rate against
     the group's worst, after the fairness stage and before it (the shortfall
     stage's split, which is arbitrary among equally good plans)."""
-    if not result.fairness:
+    fair = result.fairness
+    if not fair:
         return
-    typer.echo(f"fair shares (shortfall rates; measure {result.fairness['measure']:.4f})")
-    for group, years in result.fairness["groups"].items():
+    where = ""
+    if "by_scenario" in fair:
+        # A stochastic plan has fair shares per scenario: the reference
+        # scenario's, as the rest of the summary (every one is in summary.json).
+        ref, fair = next(iter(fair["by_scenario"].items()))
+        where = f", reference scenario '{ref}'"
+    typer.echo(f"fair shares (shortfall rates; measure {fair['measure']:.4f}{where})")
+    for group, years in fair["groups"].items():
         worst = sorted(years.items(), key=lambda kv: (-kv[1]["worst"], kv[0]))[:most]
         for year, g in worst:
             before = "-" if g["worst_before"] is None else f"{g['worst_before']:.1%}"

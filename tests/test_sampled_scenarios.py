@@ -4,6 +4,8 @@ compared exactly; bad samples are located and all told at once."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import yaml
@@ -124,3 +126,26 @@ def test_a_sampled_plan_reads_like_a_listed_one_with_its_confidence_interval(
     listed["scenarios"] = {"list": [{"id": "only", "probability": 1}]}
     res = CliRunner().invoke(app, ["solve", str(write_instance(listed)), "--confidence", "6"])
     assert res.exit_code == 2 and "--confidence | needs a sampled scenario set" in res.output
+
+
+@pytest.mark.parametrize("engine", ["ef", "ph"])
+def test_fair_shares_of_a_stochastic_plan_print_for_the_reference_scenario(
+        make_doc, write_instance, engine):
+    """A stochastic plan keeps fair shares per scenario; the readable summary
+    shows the reference scenario's (it once failed with KeyError: 'measure')."""
+    if engine == "ph" and importlib.util.find_spec("mpisppy") is None:
+        pytest.skip("the mpi extra is not installed")
+    targets = [{"id": f"{r}_nurses", "region": r, "groups": ["nurse"], "required": {2021: need},
+                "fair_share": "nurses"} for r, need in (("r1", 120), ("r2", 140))]
+    doc = make_doc(units={"u1": "r1", "u2": "r2"},
+                   workforce=[{"unit": "u1", "group": "nurse", "fte": 100},
+                              {"unit": "u2", "group": "nurse", "fte": 100}],
+                   international=[{"id": "abroad", "group": "nurse", "cost_per_recruit": 100,
+                                   "max_per_year": 30}], targets=targets)
+    doc["scenarios"] = {"sample": {"count": 3, "seed": 1, "scale": {
+        "international.abroad.max_per_year": [0.8, 1.0]}}}
+    res = CliRunner().invoke(app, ["solve", str(write_instance(doc)), "--engine", engine,
+                                   "--ph-iterations", "3"])
+    assert res.exit_code == 0, res.output
+    assert "fair shares (shortfall rates; measure" in res.output
+    assert "reference scenario 's1'" in res.output
