@@ -179,16 +179,45 @@ def describe(inst: Instance) -> str:
     return "\n".join(lines)
 
 
+def describe_scenarios(inst: Instance) -> list[str]:
+    """The scenarios of an instance in a few lines; for a sampled set, each key's
+    asked range and the spread of the values drawn."""
+    sc = inst.scenarios
+    if sc is None:
+        return []
+    years = sc.here_and_now_years
+    how = (f"{sc.risk}; the first {years} plan year{'s' * (years != 1)} decided now")
+    if sc.sample is None:
+        return [f"scenarios  {len(sc.list)} listed ({how}): "
+                + ", ".join(s.id for s in sc.list)]
+    from optimiser.instance.sampling import draw, drawn_ranges
+
+    smp = sc.sample
+    lines = [f"scenarios  {smp.count} sampled, seed {smp.seed}, ids s1 … s{smp.count}, "
+             f"probability 1/{smp.count} each ({how})"]
+    for r in drawn_ranges(smp, draw(smp)):
+        lines.append(f"  {r.op} {r.key}: [{r.lo:g}, {r.hi:g}], drawn {r.low:.4g} to "
+                     f"{r.high:.4g}, mean {r.mean:.4g}")
+    return lines
+
+
 @app.command(cls=Command)
 def validate(instance: InstanceArg, set_: SetOpt = None, scale: ScaleOpt = None,
+             scenarios: Annotated[Path | None, typer.Option(
+                 "--scenarios", metavar="FILE", help="Check these scenarios (YAML or CSV) "
+                 "with the instance, in place of its own.")] = None,
              allow_files_outside: AllowOpt = None) -> None:
     """Check an instance file and print a short summary.
 
     Exit 0 when it is valid; exit 2 listing every problem, one per line as
-    "location | message".
+    "location | message". Scenarios (the instance's or --scenarios FILE) are
+    checked too; a sampled set shows each key's range and what was drawn.
     """
     inst = load_or_exit(instance, set_, scale, allow_files_outside)
+    inst = choose_scenarios(inst, scenarios, None, False)
     typer.echo(describe(inst))
+    for line in describe_scenarios(inst):
+        typer.echo(line)
     typer.echo("valid")
 
 
@@ -368,6 +397,11 @@ def choose_scenarios(inst: Instance, scenarios: Path | None, scenario: str | Non
     return inst
 
 
+MOST_SCENARIOS_SHOWN = 12
+"""Scenarios listed one per line in the summary; a larger (sampled) set shows
+its first five and the spread of W."""
+
+
 def print_scenarios(result: Result) -> None:
     """What is decided now, how each scenario turns out, and what hedging buys
     (VSS) and perfect foresight would be worth (EVPI)."""
@@ -377,13 +411,29 @@ def print_scenarios(result: Result) -> None:
     years = sc["here_and_now_years"]
     typer.echo(f"scenarios ({sc['risk']}; the first {years} plan year"
                f"{'s' * (years != 1)} decided now, the same in every scenario)")
-    for s in sc["list"]:
+    shown = sc["list"] if len(sc["list"]) <= MOST_SCENARIOS_SHOWN else sc["list"][:5]
+    for s in shown:
         typer.echo(f"  {s['id']:<24} p {s['probability']:<6g} W {s['weighted_shortfall']:>12,.2f}"
                    f" FTE   C {money(s['total_cost'], result.currency):>12}")
+    if len(shown) < len(sc["list"]):
+        ws = [s["weighted_shortfall"] for s in sc["list"]]
+        typer.echo(f"  … and {len(sc['list']) - len(shown)} more (summary.json lists each): "
+                   f"W from {min(ws):,.2f} to {max(ws):,.2f} FTE")
     st = result.stochastic
     if st:
         def f(v):
             return "-" if v is None else f"{v:,.2f}"
+
+        if st.get("engine") == "ph":
+            gap = "-" if st["gap"] is None else f"{st['gap']:.4%}"
+            conv = "-" if st["convergence"] is None else f"{st['convergence']:.2g}"
+            typer.echo(f"  progressive hedging: best plan ρ {f(st['RP'])}, lower bound "
+                       f"{f(st['lower_bound'])}, gap {gap}; {st['iterations']} iterations on "
+                       f"{st['ranks']} rank{'s' * (st['ranks'] != 1)}, convergence {conv}")
+            typer.echo(f"  decided now: {len(st['here_and_now'])} decisions (summary.json "
+                       "stochastic.here_and_now; the tables' rows of those years)")
+            print_out_of_sample(st)
+            return
         typer.echo(f"  RP {f(st['RP'])}  WS {f(st['WS'])}  EEV {f(st['EEV'])}  "
                    f"EVPI {f(st['EVPI'])}  VSS {f(st['VSS'])} (FTE of the risk measure)")
         if st["EEV_infeasible"]:
@@ -393,6 +443,22 @@ def print_scenarios(result: Result) -> None:
             typer.echo(f"  hedging buys {f(st['VSS'])} FTE of shortfall against planning for the "
                        f"reference scenario alone; knowing the future would be worth "
                        f"{f(st['EVPI'])} FTE")
+        print_out_of_sample(st)
+
+
+def print_out_of_sample(st: dict) -> None:
+    """The out-of-sample estimate of the plan's expected shortfall, when asked."""
+    o = st.get("out_of_sample")
+    if not o:
+        return
+    if o["infeasible"]:
+        typer.echo(f"  out of sample ({o['count']} fresh futures, seed {o['seed']}): the "
+                   f"here-and-now decisions leave no plan in {len(o['infeasible'])} of them "
+                   f"({', '.join(o['infeasible'][:5])}): no estimate")
+    else:
+        ci = o["ci95"]
+        typer.echo(f"  out of sample ({o['count']} fresh futures, seed {o['seed']}): expected "
+                   f"shortfall {o['mean']:,.2f} FTE, 95% CI [{ci[0]:,.2f}, {ci[1]:,.2f}]")
 
 
 def print_fairness(result: Result, most: int = 3) -> None:
@@ -467,6 +533,28 @@ def solve(
     dask: Annotated[str | None, typer.Option(
         "--dask", metavar="ADDRESS", help="With scenarios: run the WS and EEV solves on "
         "this Dask scheduler.")] = None,
+    engine: Annotated[str, typer.Option(
+        metavar="ef|ph", help="With scenarios: ef, the extensive form (one model of every "
+        "scenario), or ph, progressive hedging on mpi-sppy for sets too large for it (risk "
+        "expected only; needs the mpi extra). docs/sampled-studies.md.")] = "ef",
+    ranks: Annotated[int, typer.Option(
+        metavar="N", min=1, help="With --engine ph: MPI ranks (1, in this process, or even: "
+        "half PH hub, half Lagrangian bound spoke).")] = 1,
+    mpiexec: Annotated[str, typer.Option(
+        metavar="CMD", help="With --engine ph and --ranks above 1: the MPI launcher, e.g. "
+        "'mpiexec -f hosts' for a cluster.")] = "mpiexec",
+    ph_iterations: Annotated[int, typer.Option(
+        metavar="N", min=1, help="With --engine ph: most PH iterations.")] = 50,
+    ph_rho: Annotated[float | None, typer.Option(
+        metavar="RHO", min=0.0, help="With --engine ph: PH's penalty on decisions scaled to "
+        "0–1 (default 0.2 × the reference scenario's W).")] = None,
+    confidence: Annotated[int | None, typer.Option(
+        metavar="M", min=2, help="With sampled scenarios: hold the plan's here-and-now "
+        "decisions in M fresh futures and report its expected shortfall with a 95% "
+        "confidence interval.")] = None,
+    confidence_seed: Annotated[int | None, typer.Option(
+        metavar="S", min=0, help="Seed of --confidence's futures (default: the sample's "
+        "seed + 1).")] = None,
     allow_files_outside: AllowOpt = None,
 ) -> None:
     """Solve an instance: print the summary, write the result tables.
@@ -493,6 +581,7 @@ def solve(
     timings: dict[str, float] = {}
     inst = load_or_exit(instance, set_, scale, allow_files_outside, timings, for_solve=True)
     inst = choose_scenarios(inst, scenarios, scenario, no_scenarios)
+    check_engine(inst, engine, ranks, mode, confidence)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                         mode=mode, verbose=verbose, started=clock)
     try:
@@ -506,7 +595,14 @@ def solve(
 
             client = connect_dask(dask) if dask else None
             try:
-                result = solve_scenarios(inst, opts, timings, workers=workers, client=client)
+                if engine == "ph":
+                    result = run_ph(inst, opts, timings, ranks, mpiexec, ph_iterations, ph_rho)
+                else:
+                    result = solve_scenarios(inst, opts, timings, workers=workers,
+                                             client=client)
+                if confidence is not None and result.has_plan:
+                    add_confidence(result, inst, opts, confidence, confidence_seed, workers,
+                                   client)
             finally:
                 if client is not None:
                     client.close()
@@ -541,6 +637,63 @@ def solve(
         typer.echo(unwritten, err=True)
         raise typer.Exit(2 if unwritten.startswith("--out") else 1)
     raise typer.Exit(0 if result.has_plan else 1)
+
+
+def check_engine(inst: Instance, engine: str, ranks: int, mode: str | None,
+                 confidence: int | None) -> None:
+    """Refuse, exit 2, what the chosen engine cannot do: before any solve."""
+    if engine not in ("ef", "ph"):
+        typer.echo(f"--engine | must be ef or ph, got {engine!r}", err=True)
+        raise typer.Exit(2)
+    problems = []
+    if engine == "ph" and inst.scenarios is None:
+        problems.append("--engine ph | plans under scenarios: give --scenarios FILE")
+    if engine == "ef" and ranks != 1:
+        problems.append("--ranks | is for --engine ph (the extensive form runs in this "
+                        "process; --workers spreads its WS and EEV solves)")
+    if confidence is not None and (inst.scenarios is None or inst.scenarios.sample is None):
+        problems.append("--confidence | needs a sampled scenario set (scenarios.sample): "
+                        "fresh futures are drawn like it")
+    if engine == "ph" and inst.scenarios is not None:
+        from optimiser.engine.ph import ph_missing, ph_problems
+
+        missing = ph_missing()
+        if missing:
+            problems.append(f"--engine ph | {missing}")
+        problems += [str(p) for p in ph_problems(inst, ranks, mode or inst.objective.mode)]
+    if problems:
+        for p in problems:
+            typer.echo(bounded(p, 1000), err=True)
+        raise typer.Exit(2)
+
+
+def run_ph(inst: Instance, opts: SolveOptions, timings: dict[str, float], ranks: int,
+           mpiexec: str, iterations: int, rho: float | None) -> Result:
+    """The ph engine; a failed MPI job is one line on stderr, exit 1."""
+    from optimiser.engine.ph import PHFailed, solve_ph
+
+    try:
+        return solve_ph(inst, opts, timings, ranks=ranks, mpiexec=mpiexec,
+                        iterations=iterations, rho=rho)
+    except PHFailed as exc:
+        typer.echo(bounded(str(exc), 1000), err=True)
+        raise typer.Exit(2 if str(exc).startswith("--mpiexec") else 1) from None
+
+
+def add_confidence(result: Result, inst: Instance, opts: SolveOptions, count: int,
+                   seed: int | None, workers: int, client) -> None:
+    """The plan's expected shortfall on ``count`` fresh futures, with its 95%
+    confidence interval, into ``result.stochastic["out_of_sample"]``."""
+    from optimiser.engine.confidence import out_of_sample, plan_decisions
+
+    o = effective_options(inst, opts)
+    deadline = None
+    if o["time_limit"] is not None:
+        deadline = (opts.started or time.perf_counter()) + o["time_limit"]
+    seed = inst.scenarios.sample.seed + 1 if seed is None else seed
+    est = out_of_sample(inst, plan_decisions(result), count, seed, o, workers, client,
+                        deadline)
+    result.stochastic = {**(result.stochastic or {}), "out_of_sample": est}
 
 
 def write_results(result: Result, out: Path, xlsx: bool) -> str | None:

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install what the tests need and run them: the package with its test extra at the
-# versions of constraints.txt (what CI tested), and Debian's chromium for the HTML
-# report's browser test. The tests run in a shuffled order (pytest-randomly) so
-# that no test leans on another's leftovers; the seed is fixed for CI and printed
-# in pytest's header: WFOPT_TEST_SEED=N bash scripts/test.sh tries another order.
+# Install what the tests need and run them: the package with its test and mpi
+# extras at the versions of constraints.txt (what CI tested; the mpi extra brings
+# mpi-sppy, mpi4py and MPICH's wheel, under whose mpiexec the ph engine's tests
+# run), and Debian's chromium for the HTML report's browser test. The tests run
+# in a shuffled order (pytest-randomly) so that no test leans on another's
+# leftovers; the seed is fixed for CI and printed in pytest's header:
+# WFOPT_TEST_SEED=N bash scripts/test.sh tries another order.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +17,5 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "warning: chromium not found and cannot be installed here; the browser test will fail" >&2
   fi
 fi
-python -m pip install -q -c constraints.txt -e ".[test]"
+python -m pip install -q -c constraints.txt -e ".[test,mpi]"
 python -m pytest -q -p randomly --randomly-seed="${WFOPT_TEST_SEED:-20261201}" "$@"

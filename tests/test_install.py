@@ -26,7 +26,8 @@ def pins() -> dict[str, str]:
 
 def test_every_dependency_is_pinned_within_its_bounds() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    extras = project["optional-dependencies"]
+    wanted = [*project["dependencies"], *extras["test"], *extras["mpi"]]
     pinned = pins()
     for spec in wanted:
         req = Requirement(spec)

@@ -71,6 +71,7 @@ from optimiser.errors import InputError, Problem
 from optimiser.instance.loader import Provenance
 from optimiser.instance.overrides import Override
 from optimiser.instance.reading import parse_yaml
+from optimiser.instance.sampling import draw, range_problems, sample_keys
 from optimiser.instance.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
 from optimiser.results.tables import Result, clean, extract_tables, instance_names
 from optimiser.sweep.point import SweepSource
@@ -116,13 +117,15 @@ def risk_measure(values: list[float], probs: list[float], risk: str,
                      / (1.0 - alpha) for t in values))
 
 
-def _overrides(item: Scenario) -> list[tuple[str, Override]]:
-    """(location, override) of a scenario, ``set`` before ``scale``."""
+def _overrides(item: Scenario, sampled: bool = False) -> list[tuple[str, Override]]:
+    """(location, override) of a scenario, ``set`` before ``scale``; a sampled
+    scenario's overrides are located at the sample's key, which the user wrote."""
     out = []
-    for key, value in item.set.items():
-        out.append((f"scenarios.list[{item.id}].set.{key}", Override("set", key, value)))
-    for key, value in item.scale.items():
-        out.append((f"scenarios.list[{item.id}].scale.{key}", Override("scale", key, value)))
+    for op in ("set", "scale"):
+        for key, value in getattr(item, op).items():
+            where = (f"scenarios.sample.{op}.{key}" if sampled
+                     else f"scenarios.list[{item.id}].{op}.{key}")
+            out.append((where, Override(op, key, value)))
     return out
 
 
@@ -161,31 +164,46 @@ def scenario_set(inst: Instance, only: str | None = None) -> ScenarioSet:
     doc.pop("scenarios", None)
     source = SweepSource(inst.name, doc, Provenance(file=f"instance {inst.name}"))
     problems: list[Problem] = []
+    sampled = sc.sample is not None
+    if sampled:
+        # Every key is checked once, here, with every range: all problems at once.
+        problems += range_problems(sc.sample)
+        for op, key, lo, _ in sample_keys(sc.sample):
+            problems += [Problem(f"scenarios.sample.{op}.{key}", p.message)
+                         for p in source.key_problems([Override(op, key, lo)])]
+        if problems:  # nothing can be drawn from a bad range or for a bad key
+            raise InputError(problems)
+        items = draw(sc.sample)
+    else:
+        items = list(sc.list)
     seen: set[str] = set()
-    for item in sc.list:
+    for item in items:
         if item.id in seen:
             problems.append(Problem(f"scenarios.list[{item.id}].id",
                                     f"duplicate scenario id '{item.id}'"))
         seen.add(item.id)
-    total = sum(s.probability for s in sc.list)
+    total = sum(s.probability for s in items)
     if only is None and abs(total - 1.0) > PROBABILITY_TOL:
         problems.append(Problem("scenarios.list", f"probabilities sum to {total:.12g}, not 1"))
     if sc.here_and_now_years > inst.horizon.years:
         problems.append(Problem("scenarios.here_and_now_years",
                                 f"{sc.here_and_now_years} is more than the "
                                 f"{inst.horizon.years} plan years"))
-    items = list(sc.list)
     if only is not None:
         chosen = [s for s in items if s.id == only]
         if not chosen:
-            known = ", ".join(s.id for s in items)
+            known = (f"s1 … s{len(items)}" if sampled and len(items) > 2
+                     else ", ".join(s.id for s in items))
             raise InputError([Problem("--scenario", f"no scenario '{only}' (known: {known})")])
         items = [chosen[0].model_copy(update={"probability": 1.0})]
     instances = []
+    # A sampled set's value problems are told once per place with how many draws
+    # have it, not once per scenario.
+    value_problems: dict[tuple[str, str], list[str]] = {}
     for item in items:
-        pairs = _overrides(item)
+        pairs = _overrides(item, sampled)
         bad = False
-        for where, o in pairs:
+        for where, o in pairs if not sampled else ():
             if o.kind == "set" and not _number_only(o.value):
                 problems.append(Problem(where, "a scenario changes numbers only, got "
                                                f"{o.value!r}"))
@@ -202,13 +220,22 @@ def scenario_set(inst: Instance, only: str | None = None) -> ScenarioSet:
                 loc = p.location
                 for where, o in pairs:
                     loc = loc.replace(f"(from {o.spelled})", f"(from {where})")
-                problems.append(Problem(f"scenario '{item.id}': {loc}", p.message))
+                if sampled:
+                    value_problems.setdefault((loc, p.message.split(", got ")[0]),
+                                              []).append(f"{item.id}: {p.message}")
+                else:
+                    problems.append(Problem(f"scenario '{item.id}': {loc}", p.message))
             continue
         if not _same_items(base, s_inst):
             problems.append(Problem(f"scenarios.list[{item.id}]",
                                     "a scenario changes numbers only, never which items exist"))
             continue
         instances.append(s_inst)
+    for (loc, _), hits in value_problems.items():
+        more = f" (and {len(hits) - 1} more of the {len(items)} sampled scenarios)" \
+            if len(hits) > 1 else ""
+        problems.append(Problem(f"scenario '{hits[0].split(':')[0]}': {loc}",
+                                hits[0].split(": ", 1)[1] + more))
     if problems:
         raise InputError(problems)
     return ScenarioSet(base, items, instances, sc.here_and_now_years, sc.risk, sc.cvar_alpha)
@@ -320,6 +347,27 @@ def decision_values(blocks_or_model, x_of) -> dict[tuple[str, Any], float]:
     return out
 
 
+def hold_decisions(m: pyo.Block, fixed: dict[tuple[str, Any], float],
+                   last_year: int) -> bool:
+    """Fix the lever decisions of the years up to ``last_year`` at ``fixed``'s
+    values; False (nothing fixed for sure) when one lies outside its variable's
+    bounds in this model (a cap this scenario has lower), beyond a 1e-6 tolerance."""
+    for comp in lever_decisions(m):
+        for idx, v in comp.items():
+            year = idx[-1] if isinstance(idx, tuple) else idx
+            key = (comp.local_name, idx)
+            if year <= last_year and key in fixed:
+                value = fixed[key]
+                lo, hi = v.bounds
+                tol = 1e-6 * max(1.0, abs(value))
+                if (lo is not None and value < lo - tol) or (hi is not None
+                                                             and value > hi + tol):
+                    return False
+                v.fix(min(max(value, lo if lo is not None else value),
+                          hi if hi is not None else value), skip_validation=True)
+    return True
+
+
 def shortfall_only(inst: Instance, opts: dict[str, Any],
                    fixed: dict[tuple[str, Any], float] | None = None,
                    last_year: int | None = None) -> float | None:
@@ -330,20 +378,8 @@ def shortfall_only(inst: Instance, opts: dict[str, Any],
     m = build_model(d)
     if m.ledger.infeasible:
         return None
-    if fixed:
-        for comp in lever_decisions(m):
-            for idx, v in comp.items():
-                year = idx[-1] if isinstance(idx, tuple) else idx
-                key = (comp.local_name, idx)
-                if year <= last_year and key in fixed:
-                    value = fixed[key]
-                    lo, hi = v.bounds
-                    tol = 1e-6 * max(1.0, abs(value))
-                    if (lo is not None and value < lo - tol) or (hi is not None
-                                                                 and value > hi + tol):
-                        return None  # the held decision is outside this scenario's cap
-                    v.fix(min(max(value, lo if lo is not None else value),
-                              hi if hi is not None else value), skip_validation=True)
+    if fixed and not hold_decisions(m, fixed, last_year):
+        return None  # a held decision is outside this scenario's cap
     try:
         hm = HighsModel(m)
     except InfeasibleConstraintException:

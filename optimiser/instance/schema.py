@@ -12,6 +12,7 @@ cross sections (unknown ids, years outside the horizon) live in
 
 from __future__ import annotations
 
+import builtins
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -435,6 +436,33 @@ class Scenario(Strict):
     """``{KEY: factor}`` overrides with the key syntax of ``--scale``. Default none."""
 
 
+MAX_SAMPLED_SCENARIOS = 100_000
+"""Most scenarios a ``sample`` may draw: each one is a copy of the instance."""
+
+
+class ScenarioSample(Strict):
+    """Sampled scenarios: ``count`` futures of probability 1/count, ids ``s1 …
+    sN``. Scenario j draws, for each key in the order written (``set`` keys
+    first, then ``scale`` keys), one value uniform in ``[lo, hi]`` from
+    ``numpy.random.default_rng(seed)``, scenarios in order; every item a ``*``
+    key addresses gets the same draw (SPEC §2.13)."""
+
+    count: int = Field(ge=1, le=MAX_SAMPLED_SCENARIOS)
+    """Number of scenarios, 1 to 100,000. Required."""
+
+    seed: int = Field(ge=0)
+    """Seed of the draw, ≥ 0: the same seed gives the same scenarios on every
+    machine. Required."""
+
+    set: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    """``{KEY: [lo, hi]}``: each scenario sets KEY (the key syntax of ``--set``) to
+    a value drawn in ``[lo, hi]``, lo ≤ hi. Default none."""
+
+    scale: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    """``{KEY: [lo, hi]}``: each scenario multiplies every number under KEY by a
+    factor drawn in ``[lo, hi]``, lo ≤ hi. Default none."""
+
+
 class Scenarios(Strict):
     """Planning under uncertainty: a two-stage stochastic plan (docs/model.md,
     Scenarios)."""
@@ -452,9 +480,14 @@ class Scenarios(Strict):
     cvar_alpha: float | None = Field(default=None, gt=0.0, lt=1.0)
     """Level α in (0, 1) of ``cvar``. Required with ``cvar``, refused otherwise."""
 
-    list: Annotated[list[Scenario], Field(min_length=1)]
+    # builtins.list: inside this class ``list`` is the field (None by default).
+    list: Annotated[builtins.list[Scenario], Field(min_length=1)] | None = None
     """The scenarios, in order (inline, or a CSV path with columns ``id,
-    probability, op, key, value``). Required, at least one."""
+    probability, op, key, value``). At least one. Either ``list`` or ``sample``."""
+
+    sample: ScenarioSample | None = None
+    """Scenarios drawn at random (SPEC §2.13, "Sampled scenarios") in place of
+    ``list``."""
 
     @model_validator(mode="after")
     def _alpha_with_cvar(self) -> Scenarios:
@@ -462,6 +495,8 @@ class Scenarios(Strict):
             raise ValueError("risk cvar needs cvar_alpha")
         if self.risk != "cvar" and self.cvar_alpha is not None:
             raise ValueError("cvar_alpha is only for risk cvar")
+        if (self.list is None) == (self.sample is None):
+            raise ValueError("give either list or sample")
         return self
 
 

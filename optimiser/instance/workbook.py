@@ -426,6 +426,10 @@ def _scalar_rows(inst: Instance) -> list[tuple[str, Any]]:
             # would not read back.
             raise ConversionError(f"{key} | a workbook cannot hold this list; convert to "
                                   "YAML instead")
+        if isinstance(node, dict) and any(isinstance(v, list | tuple) for v in node.values()):
+            # A sample's {KEY: [lo, hi]} ranges: no cell form reads them back.
+            raise ConversionError(f"{key} | a workbook cannot hold these ranges; convert to "
+                                  "YAML instead")
         rows.append((key, _compound(node)))
     return rows
 

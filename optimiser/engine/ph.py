@@ -1,0 +1,679 @@
+"""The ``ph`` engine: a stochastic plan by progressive hedging on mpi-sppy, for
+scenario sets whose extensive form outgrows one machine (issue 20).
+
+What it does, exactly (docs/sampled-studies.md says it for planners):
+
+1. **The shortfall stage by progressive hedging.** Each scenario's model is the
+   deterministic one, built by the same formulation code (``formulations.build_model``
+   on the scenario's data), with its shortfall W_s as the only objective (in
+   weighted mode W_s + C_s/value_per_fte). Its non-anticipative variables are the
+   lever decisions of the here-and-now years (``formulations.lever_decisions``),
+   as in the extensive form. mpi-sppy's PH hub minimises Σ π_s·W_s; with two or
+   more MPI ranks a Lagrangian spoke computes lower bounds beside it
+   (``mpisppy.cylinders.lagrangian_bounder``), on one rank the hub computes one
+   Lagrangian bound from its last weights at the end.
+2. **The here-and-now plan.** The scenario's own decisions nearest to PH's
+   consensus x̄ (each value put within the bounds every scenario allows) are
+   held in every scenario (:func:`_hub_plan` says why not x̄ itself).
+3. **The remaining stages per scenario.** Each scenario is then solved alone with
+   those decisions fixed, through all its deterministic stages (shortfall,
+   fairness, cost, the unplaced tie-break): with the here-and-now decisions
+   fixed the scenarios no longer interact, so these solves are the extensive
+   form's stages split by scenario. They run spread over the MPI ranks.
+   Σ π_s·W_s of those solves is the best plan's ρ: an upper bound on the
+   optimum; the largest lower bound found gives the gap.
+
+Only the expected shortfall is supported (``risk: expected``): mpi-sppy's PH
+minimises an expectation, and worst-case or CVaR would need the risk measure's
+variables made first-stage, which this engine does not do; they are refused, not
+approximated.
+
+Why the nonants are scaled: spend is in pounds (up to millions) and places in
+FTE; PH's proximal term, linearised for HiGHS (which solves no mixed-integer
+quadratic programmes), then gets cuts with coefficients of 1e12 and HiGHS
+reports "solve error" on the resulting numerics (measured on
+stepping-forward-2017). Each continuous decision v is therefore given to PH as
+y = v / s with s its upper bound in the reference scenario (so y ∈ [0, 1]),
+linked by one equation; on/off decisions are given as they are.
+
+mpi-sppy and mpi4py are imported only here, inside functions: ``import
+optimiser`` and the ``ef`` engine work without the ``mpi`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import io
+import math
+import os
+import pickle
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
+
+from formulations import build_model, lever_decisions, model_data
+from optimiser.engine.scenarios import ScenarioSet, hold_decisions, scenario_set
+from optimiser.engine.solve import HighsModel, SolveOptions, effective_options, solve
+from optimiser.errors import Problem
+from optimiser.instance.schema import Instance
+from optimiser.results.tables import Result, clean, instance_names
+
+ENGINES = ("ef", "ph")
+PH_RISKS = ("expected",)
+INSTALL_HINT = ("the ph engine needs the mpi extra (mpi-sppy, mpi4py and an MPI runtime): "
+                "pip install -c constraints.txt '.[mpi]'")
+
+RHO_PER_W = 0.2
+"""PH's ρ on the scaled decisions, per FTE of the reference scenario's W
+(:func:`default_rho`)."""
+DEFAULT_ITERATIONS = 50
+CONVERGENCE = 1e-3
+"""PH stops when the scenarios' decisions differ from x̄ by less than this, on
+average, in units of each decision's range."""
+PROX_TOLERANCE = 1e-4
+"""Largest error of the linearised proximal term, in units of a scaled decision."""
+MIN_SUBPROBLEM_SECONDS = 5.0
+"""Least HiGHS time per PH subproblem under a time limit: enough for a national
+plan's shortfall stage to find a plan."""
+PH_TIME_SHARE = 0.6
+"""Share of the time left that PH may use; the stages per scenario get the rest."""
+
+
+def ph_missing() -> str | None:
+    """Why the ph engine cannot run here (the extra is not installed), or None."""
+    import importlib.util
+
+    for mod in ("mpisppy", "mpi4py"):
+        if importlib.util.find_spec(mod) is None:
+            return f"{INSTALL_HINT} ({mod} is not installed)"
+    return None
+
+
+def ph_problems(inst: Instance, ranks: int, mode: str) -> list[Problem]:
+    """What the ph engine refuses for this instance and these options."""
+    out = []
+    sc = inst.scenarios
+    if sc is not None and sc.risk not in PH_RISKS:
+        out.append(Problem("--engine ph", f"risk {sc.risk} is not supported by progressive "
+                           "hedging here (it minimises the expected shortfall only); use "
+                           "--engine ef for worst_case and cvar"))
+    if ranks > 1 and ranks % 2:
+        out.append(Problem("--ranks", f"must be 1 or even, got {ranks}: the PH hub and its "
+                           "Lagrangian bound spoke get half the ranks each"))
+    return out
+
+
+# ------------------------------------------------------------------ the MPI job
+
+
+def here_and_now_vars(m: pyo.Block, last: int) -> list[tuple[tuple[str, Any], Any]]:
+    """((component, index), variable) of every lever decision of the years up to
+    ``last``, in the model's order."""
+    out = []
+    for comp in lever_decisions(m):
+        for idx, v in comp.items():
+            year = idx[-1] if isinstance(idx, tuple) else idx
+            if year <= last:
+                out.append(((comp.local_name, idx), v))
+    return out
+
+
+class Scenarios:
+    """mpi-sppy's scenario creator over a :class:`ScenarioSet`: each scenario's
+    model with one objective and the (scaled) here-and-now decisions as its root
+    node's non-anticipative variables."""
+
+    def __init__(self, ss: ScenarioSet, mode: str, value_per_fte: float | None,
+                 keys: list[tuple[str, Any]], scales: list[float],
+                 cache: dict[str, pyo.ConcreteModel]):
+        self.ss, self.mode, self.value_per_fte = ss, mode, value_per_fte
+        self.keys, self.scales, self.cache = keys, scales, cache
+        self.index = {sid: k for k, sid in enumerate(ss.ids)}
+        self.last = ss.base.horizon.base_year + ss.here_and_now_years
+
+    def __call__(self, name: str) -> pyo.ConcreteModel:
+        from mpisppy.utils import sputils
+
+        k = self.index[name]
+        m = self.cache.pop(name, None) or build_model(model_data(self.ss.instances[k]))
+        if m.ledger.infeasible:
+            why = "; ".join(f"{n}: {w}" for n, w in m.ledger.infeasible)
+            raise RuntimeError(f"scenario '{name}' has no plan: {why}")
+        m.name = name
+        for obj in m.component_objects(pyo.Objective):
+            obj.deactivate()
+        if self.mode == "weighted":
+            m.ph_objective = pyo.Objective(expr=m.weighted_shortfall.expr
+                                           + m.total_cost.expr / self.value_per_fte)
+        else:
+            m.weighted_shortfall.activate()
+        found = dict(here_and_now_vars(m, self.last))
+        missing = [key for key in self.keys if key not in found]
+        if missing:
+            raise RuntimeError(f"scenario '{name}' lacks here-and-now decisions the reference "
+                               f"scenario has ({missing[0]} and {len(missing) - 1} more); "
+                               "the ph engine needs the same decisions in every scenario "
+                               "(use --engine ef)")
+        m.ph_scaled = pyo.Var(range(len(self.keys)))
+        m.ph_link = pyo.ConstraintList()
+        nonants = []
+        for j, (key, s) in enumerate(zip(self.keys, self.scales, strict=True)):
+            v = found[key]
+            y = m.ph_scaled[j]
+            if v.is_binary():
+                y.fix(0.0)  # unused: the on/off decision is its own nonant
+                nonants.append(v)
+                continue
+            y.setlb(None if v.lb is None else v.lb / s)
+            y.setub(None if v.ub is None else v.ub / s)
+            m.ph_link.add(y * s == v)
+            nonants.append(y)
+        sputils.attach_root_node(m, 0.0, nonants)
+        m._mpisppy_probability = self.ss.probabilities[k]
+        return m
+
+
+def default_rho(m: pyo.ConcreteModel, opts: dict[str, Any]) -> float:
+    """PH's ρ: RHO_PER_W times the reference scenario's own shortfall W (its
+    stage 1 alone; at least 1 FTE). A decision's whole range moves W by a share
+    of W, so ρ on the scaled decisions follows W's size: measured on a generated
+    4-trust plan (W 500) ρ = 100 converged in 2 iterations where 1,000 and
+    10,000 had not in 50."""
+    hm = HighsModel(m)
+    hm.set_options({**opts, "verbose": False, "threads": 1})
+    start = hm.first_plan(hm.c_W, None)
+    rec = hm.run(hm.c_W, None, start=start)
+    w = 0.0 if rec["x"] is None else float(hm.c_W @ rec["x"])
+    return RHO_PER_W * max(w, 1.0)
+
+
+def _scales(m: pyo.Block, last: int) -> tuple[list[tuple[str, Any]], list[float]]:
+    """The here-and-now decisions' keys and their scales (upper bound, at least 1)."""
+    keys, scales = [], []
+    for key, v in here_and_now_vars(m, last):
+        keys.append(key)
+        scales.append(1.0 if v.is_binary() or v.ub is None else max(1.0, float(v.ub)))
+    return keys, scales
+
+
+def _quiet(verbose: bool):
+    """mpi-sppy prints its progress: to stderr with --verbose (stdout stays the
+    command's), else nowhere; its warnings (no inner-bound spoke: by design here,
+    the plan's ρ is computed after PH) likewise."""
+    import logging
+
+    logging.getLogger("mpisppy").setLevel(logging.INFO if verbose else logging.ERROR)
+    return contextlib.redirect_stdout(sys.stderr if verbose else io.StringIO())
+
+
+def _mpisppy(verbose: bool) -> tuple[Any, Any, Any]:
+    """mpi-sppy's wheel, cylinder recipes and config, imported quietly: it says
+    hello on stdout, and its hub module opens ``hub.log`` in the current folder
+    on import, which must not litter the user's folder (it is opened in a
+    temporary one; at its level, CRITICAL, nothing is written to it)."""
+    here = os.getcwd()
+    with _quiet(verbose), tempfile.TemporaryDirectory(prefix="wfopt-mpisppy-") as tmp:
+        os.chdir(tmp)
+        try:
+            # The cylinders whose modules open log files on import: here, in tmp.
+            for name in ("mpisppy.cylinders.hub", "mpisppy.cylinders.lagrangian_bounder"):
+                importlib.import_module(name)
+            from mpisppy.spin_the_wheel import WheelSpinner
+            from mpisppy.utils import cfg_vanilla as vanilla
+            from mpisppy.utils import config
+        finally:
+            os.chdir(here)
+    return WheelSpinner, vanilla, config
+
+
+def time_converger(start: float, end: float | None) -> type:
+    """A PH converger (mpi-sppy's interface) that stops PH before an iteration
+    that would not finish by ``end`` (``time.perf_counter()``), judged by the
+    longest so far. mpi-sppy's own time limit is checked only between
+    iterations, and on a large set one iteration takes many minutes: without this
+    the command's time limit would not hold.
+
+    mpi-sppy creates it after iteration 0 and asks it before each later
+    iteration's solves; the first estimate is therefore the time from
+    ``start`` (the wheel's start) to then: building the models and iteration 0,
+    a generous bound on one iteration."""
+    from mpi4py import MPI
+
+    class TimeConverger:
+        def __init__(self, opt: Any):
+            self.opt = opt
+            self.last = time.perf_counter()
+            self.longest = self.last - start
+            self.conv = None
+            self.stopped_for_time = False
+            self.seconds: list[float] = [round(self.longest, 3)]
+            """Where PH's time went: building the scenarios' models with
+            iteration 0, then each later iteration."""
+            self.asked = 0
+
+        def is_converged(self) -> bool:
+            now = time.perf_counter()
+            if self.asked:  # the first question comes before any solve of iteration 1
+                self.seconds.append(round(now - self.last, 3))
+                self.longest = max(self.longest, now - self.last)
+            self.asked += 1
+            self.last = now
+            late = end is not None and now + self.longest > end
+            # Every hub rank must take the same decision, or some would wait forever.
+            self.stopped_for_time = bool(self.opt.mpicomm.allreduce(late, op=MPI.LOR))
+            return self.stopped_for_time
+
+        def post_loops(self) -> None:
+            pass
+
+    return TimeConverger
+
+
+def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
+    """Run on every rank of ``comm``: PH, the here-and-now plan, the stages per
+    scenario. Rank 0 returns what the parent needs; the others None."""
+    from mpi4py import MPI
+
+    WheelSpinner, vanilla, config = _mpisppy(job["verbose"])
+
+    t0 = time.perf_counter()
+    # The parent still gathers, assembles and writes the tables after the job:
+    # a share of the time is kept for that.
+    deadline = None if job["seconds"] is None else t0 + job["seconds"] - min(
+        30.0, 0.05 * job["seconds"])
+    inst: Instance = job["instance"]
+    opts = job["opts"]
+    rank, size = comm.Get_rank(), comm.Get_size()
+    ss = scenario_set(inst)
+    last = ss.base.horizon.base_year + ss.here_and_now_years
+    cache: dict[str, pyo.ConcreteModel] = {}
+    if rank == 0:
+        # The reference scenario's model gives the keys and scales; PH's hub then
+        # uses it as its first scenario instead of building it again.
+        m0 = build_model(model_data(ss.instances[0]))
+        cache[ss.ids[0]] = m0
+        rho = job["rho"] if job["rho"] is not None else default_rho(m0, opts)
+        shared = (*_scales(m0, last), rho)
+    keys, scales, rho = comm.bcast(shared if rank == 0 else None, root=0)
+    creator = Scenarios(ss, opts["mode"], inst.objective.value_per_fte, keys, scales, cache)
+
+    cfg = config.Config()
+    cfg.popular_args()
+    cfg.two_sided_args()
+    cfg.ph_args()
+    cfg.lagrangian_args()
+    # Pyomo's persistent HiGHS interface: PH changes only the objective between
+    # iterations, and a persistent solver does not compile the model again.
+    cfg.solver_name = "appsi_highs"
+    cfg.default_rho = rho
+    cfg.max_iterations = job["iterations"]
+    cfg.linearize_proximal_terms = True
+    # On decisions scaled to [0, 1] mpi-sppy's default tolerance of the
+    # linearised proximal term (0.1) is a tenth of a whole range: PH oscillated.
+    cfg.proximal_linearization_tolerance = PROX_TOLERANCE
+    cfg.intra_hub_conv_thresh = CONVERGENCE
+    cfg.rel_gap = float(opts["mip_gap"])
+    ph_end = None if deadline is None else t0 + PH_TIME_SHARE * job["seconds"]
+    if ph_end is not None:
+        cfg.time_limit = max(1.0, ph_end - time.perf_counter())
+    solver_options = {"mip_rel_gap": float(opts["mip_gap"]), "threads": 1,
+                      "random_seed": int(opts["seed"])}
+    if ph_end is not None:
+        # Iteration 0 solves every future before any time check (measured: 200
+        # stepping-forward futures took more than a 30-minute limit on it alone),
+        # so each subproblem gets its share of PH's time. One stopped by it keeps
+        # its plan and its dual bound: the bounds stay valid, only weaker.
+        hub_ranks = size // 2 if size > 1 else 1
+        share = (ph_end - time.perf_counter()) * hub_ranks / len(ss.ids)
+        solver_options["time_limit"] = round(max(MIN_SUBPROBLEM_SECONDS, share), 3)
+    # mpi-sppy's config holds solver options as one "key=value key=value" string.
+    cfg.solver_options = " ".join(f"{k}={v}" for k, v in solver_options.items())
+    beans = (cfg, creator, lambda *a, **k: None, ss.ids)
+    ph_t0 = time.perf_counter()
+    hub = vanilla.ph_hub(*beans, ph_converger=time_converger(ph_t0, ph_end))
+    spokes = [vanilla.lagrangian_spoke(*beans)] if size > 1 else []
+    with _quiet(job["verbose"]), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # mpi-sppy's logger.warn
+        wheel = WheelSpinner(hub, spokes)
+        wheel.spin(comm_world=comm)
+        plan = None
+        if wheel.strata_rank == 0:  # the hub's ranks
+            plan = _hub_plan(wheel, keys, scales, last, size == 1, ph_end, MPI)
+    ph_seconds = time.perf_counter() - ph_t0
+    plans = comm.allgather(plan if plan is not None and plan["lead"] else None)
+    plan = next(p for p in plans if p is not None)
+    del wheel, hub, spokes
+    gc.collect()  # the PH models go before the stage solves build theirs
+
+    fixed = dict(zip(keys, plan["xhat"], strict=True))
+    mine = [k for k in range(len(ss.ids)) if k % size == rank]
+    rounds = -(-len(ss.ids) // size)
+    per: dict[int, dict[str, Any]] = {}
+    for n, k in enumerate(mine):
+        left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
+        limit = None if left is None else left / (rounds - n)
+        # One HiGHS thread per rank when the ranks share the machine's cores.
+        per[k] = _stages(ss.instances[k], fixed, last,
+                         {**opts, "threads": 1} if size > 1 else opts, limit)
+    gathered = comm.gather(per, root=0)
+    if rank != 0:
+        return None
+    results: dict[int, dict[str, Any]] = {}
+    for part in gathered:
+        results.update(part)
+    return {**plan, "ph_seconds": ph_seconds, "ranks": size, "rho": rho, "keys": keys,
+            "ids": ss.ids, "probabilities": ss.probabilities,
+            "here_and_now_years": ss.here_and_now_years,
+            "per_scenario": [results[k] for k in range(len(ss.ids))],
+            "seconds": time.perf_counter() - t0}
+
+
+def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
+              end: float | None, MPI: Any) -> dict[str, Any]:
+    """On the hub's ranks: the here-and-now plan, the bounds, the iterations.
+
+    The plan is the future's own decisions nearest to x̄ (in units of each
+    decision's range), put within every future's bounds: x̄ itself, rounded,
+    is no plan at all before PH has converged — a cohort's on/off flag rounded
+    to off under places averaged above zero broke every future (measured: 10
+    stepping-forward futures, one iteration, no plan in any of them). A
+    future's own decisions hold together (places with their cohort, spend with
+    its campaign), and PH pulls every future's towards x̄."""
+    opt = wheel.spcomm.opt
+    opt.Compute_Xbar(False)
+    n = len(keys)
+    lo = np.full(n, -np.inf)
+    hi = np.full(n, np.inf)
+    xbar = np.zeros(n)
+    integer = np.zeros(n, dtype=bool)
+    for s in opt.local_scenarios.values():
+        found = dict(here_and_now_vars(s, last))
+        for j, key in enumerate(keys):
+            v = found[key]
+            if v.lb is not None:
+                lo[j] = max(lo[j], float(v.lb))
+            if v.ub is not None:
+                hi[j] = min(hi[j], float(v.ub))
+            integer[j] = v.is_integer()
+            xbar[j] = float(pyo.value(s._mpisppy_model.xbars["ROOT", j])) * scales[j]
+    scale = np.asarray(scales)
+    nearest: tuple[float, int, list[float]] | None = None
+    order = {name: k for k, name in enumerate(opt.all_scenario_names)}
+    for name, s in opt.local_scenarios.items():
+        own = np.array([float(pyo.value(s._mpisppy_data.nonant_indices["ROOT", j]))
+                        for j in range(n)]) * scale
+        dist = float(np.abs(own / scale - xbar / scale).sum())
+        cand = (dist, order[name], own.tolist())
+        if nearest is None or cand[:2] < nearest[:2]:
+            nearest = cand
+    # The nearest over the hub's ranks (ties: the earlier future), the same on each.
+    best = min(c for c in opt.mpicomm.allgather(nearest) if c is not None)
+    glo = np.empty(n)
+    ghi = np.empty(n)
+    opt.mpicomm.Allreduce(lo, glo, op=MPI.MAX)
+    opt.mpicomm.Allreduce(hi, ghi, op=MPI.MIN)
+    x = np.asarray(best[2])
+    x = np.where(integer, np.round(x), x)  # a solver's 0.9999999 of a binary
+    x = np.minimum(np.maximum(x, glo), ghi)
+    bound = wheel.BestOuterBound
+    lagrangian = None
+    conv = opt.convobject
+    stopped = bool(conv is not None and conv.stopped_for_time)
+    fits = end is None or conv is None or time.perf_counter() + conv.longest <= end
+    if own_bound and not opt.mpicomm.allreduce(not fits, op=MPI.LOR):
+        # No spoke on one rank: one Lagrangian bound from the last weights (the
+        # subproblems without the proximal term), as the spoke would compute it.
+        opt.solve_loop(solver_options=opt._effective_solver_options(opt._PHIter),
+                       dis_prox=True, gripe=False, need_solution=False)
+        lagrangian = float(opt.Ebound(False))
+        bound = max(bound, lagrangian)
+    # mpi-sppy's counter names the iteration it was in when it stopped; one that
+    # stopped on convergence or for time did not solve its subproblems.
+    converged = opt.conv is not None and opt.conv < CONVERGENCE
+    completed = int(opt._PHIter) - (1 if stopped or converged else 0)
+    return {"lead": opt.cylinder_rank == 0, "xhat": [float(v) for v in x],
+            "xbar": [float(v) for v in xbar], "iterations": completed,
+            "convergence": None if opt.conv is None else float(opt.conv),
+            "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
+            "final_lagrangian": lagrangian, "stopped_for_time": stopped,
+            "iteration_seconds": [] if conv is None else conv.seconds}
+
+
+def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
+            limit: float | None) -> dict[str, Any]:
+    """One scenario solved alone through all its stages, its here-and-now
+    decisions held at ``fixed``: status, W, C, stages and tables."""
+    held = {"ok": True}
+
+    def handover(m: pyo.ConcreteModel) -> HighsModel:
+        held["ok"] = hold_decisions(m, fixed, last)
+        return HighsModel(m)
+
+    options = SolveOptions(time_limit=limit, mip_gap=opts["mip_gap"], threads=opts["threads"],
+                           seed=opts["seed"], mode=opts["mode"], explain=False)
+    try:
+        r = solve(inst, options, handover=handover)
+    except InfeasibleConstraintException:
+        held["ok"] = False
+    if not held["ok"]:
+        return {"status": "infeasible", "weighted_shortfall": None, "total_cost": None,
+                "stages": [], "tables": {}, "fairness": None,
+                "messages": ["the here-and-now plan does not fit this scenario"]}
+    cost = r.total_cost
+    if r.has_plan:
+        # The compiled model treats the held decisions as constants, so the
+        # solve's C (c·x) leaves their cost out: C is read off the model instead.
+        cost = clean(float(pyo.value(r.model.total_cost.expr)))
+    return {"status": r.status, "weighted_shortfall": r.weighted_shortfall,
+            "total_cost": cost, "stages": r.stages, "tables": r.tables,
+            "fairness": r.fairness, "messages": r.messages}
+
+
+def main(argv: list[str]) -> int:
+    """``python -m optimiser.engine.ph JOB OUT`` under mpiexec: rank 0 reads the
+    job and shares it (only rank 0 needs the files), and writes the outcome."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    try:
+        job = None
+        if comm.Get_rank() == 0:
+            job = pickle.loads(Path(argv[0]).read_bytes())
+        job = comm.bcast(job, root=0)
+        out = run_job(job, comm)
+        if out is not None:
+            tmp = Path(argv[1] + ".part")
+            tmp.write_bytes(pickle.dumps(out))
+            tmp.replace(argv[1])
+    except BaseException:  # one rank's failure must stop all: no rank waits forever
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        comm.Abort(1)
+    return 0
+
+
+# ------------------------------------------------------------------ the parent
+
+
+class PHFailed(RuntimeError):
+    """The MPI job stopped without an outcome; the message says how."""
+
+
+def launch(job: dict[str, Any], ranks: int, mpiexec: str, verbose: bool) -> dict[str, Any]:
+    """Run the job: in this process on one rank, else under ``mpiexec -n ranks``."""
+    if ranks == 1:
+        from mpi4py import MPI
+
+        return run_job(job, MPI.COMM_WORLD)  # type: ignore[return-value]
+    cmd = shlex.split(mpiexec)
+    exe = shutil.which(cmd[0], path=f"{Path(sys.executable).parent}{os.pathsep}"
+                                    f"{os.environ.get('PATH', '')}")
+    if exe is None:
+        raise PHFailed(f"--mpiexec | cannot find {cmd[0]!r}; {INSTALL_HINT}")
+    with tempfile.TemporaryDirectory(prefix="wfopt-ph-") as tmp:
+        job_file, out_file = Path(tmp) / "job.pickle", Path(tmp) / "out.pickle"
+        job_file.write_bytes(pickle.dumps(job))
+        log = Path(tmp) / "log.txt"
+        with open(log, "wb") as fh:
+            p = subprocess.run([exe, *cmd[1:], "-n", str(ranks), sys.executable, "-m",
+                                "optimiser.engine.ph", str(job_file), str(out_file)],
+                               stdout=sys.stderr if verbose else fh,
+                               stderr=sys.stderr if verbose else subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, check=False)
+        if p.returncode != 0 or not out_file.exists():
+            tail = "" if verbose else log.read_text(errors="replace").strip().splitlines()
+            last = next((ln for ln in reversed(tail) if ln.strip() and not
+                         ln.startswith(("  ", "Traceback"))), "") if tail else ""
+            raise PHFailed(f"the ph engine's MPI job failed (exit {p.returncode})"
+                           + (f": {last}" if last else "; --verbose shows its log"))
+        return pickle.loads(out_file.read_bytes())
+
+
+def solve_ph(inst: Instance, options: SolveOptions | None = None,
+             timings: dict[str, float] | None = None, ranks: int = 1,
+             mpiexec: str = "mpiexec", iterations: int = DEFAULT_ITERATIONS,
+             rho: float | None = None) -> Result:
+    """The stochastic plan of ``inst`` (risk ``expected``) by progressive hedging
+    on ``ranks`` MPI ranks; a :class:`~optimiser.results.tables.Result` as the
+    extensive form's, with the bounds in ``stochastic``."""
+    opts = effective_options(inst, options)
+    timings = dict(timings or {})
+    started = options.started if options is not None and options.started else None
+    now = time.perf_counter()
+    left = None
+    if opts["time_limit"] is not None:
+        left = max(1.0, opts["time_limit"] - (now - (started or now)))
+    job = {"instance": inst, "opts": opts, "seconds": left, "iterations": iterations,
+           "rho": rho, "verbose": bool(opts["verbose"])}
+    t0 = time.perf_counter()
+    out = launch(job, ranks, mpiexec, bool(opts["verbose"]))
+    timings["solve"] = time.perf_counter() - t0
+    return assemble(inst, opts, out, timings)
+
+
+def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
+             timings: dict[str, float]) -> Result:
+    """The job's outcome as a Result: the tables of every scenario with a
+    ``scenario`` column, each scenario's W and C, ρ and the expected cost, and in
+    ``stochastic`` the PH figures (bounds, gap, iterations)."""
+    base = dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
+                names=instance_names(inst),
+                options={k: v for k, v in opts.items() if k != "verbose"})
+    ids, probs, per = out["ids"], out["probabilities"], out["per_scenario"]
+    lacking = [sid for sid, r in zip(ids, per, strict=True) if r["weighted_shortfall"] is None]
+    upper = None if lacking else sum(p * r["weighted_shortfall"]
+                                     for p, r in zip(probs, per, strict=True))
+    lower = out["lower_bound"]
+    gap = None
+    if upper is not None and math.isfinite(lower):
+        # Relative to ρ, but never to less than 1 FTE: a plan short by 0.1 FTE
+        # against a bound of 0 is not 100% away from optimal.
+        gap = max(0.0, (upper - lower) / max(abs(upper), 1.0))
+    stages = [{"stage": "progressive_hedging", "status": "optimal" if gap is not None
+               and gap <= opts["mip_gap"] + 1e-12 else "feasible",
+               "highs_status": None, "weighted_shortfall": clean(upper) if upper is not None
+               else None, "total_cost": None, "mip_gap": gap,
+               "seconds": round(out["ph_seconds"], 6)}]
+    # Each later stage once, over the scenarios: its seconds summed, its worst
+    # status and largest gap (the per-scenario records would be N times as many).
+    order: list[str] = []
+    merged: dict[str, dict[str, Any]] = {}
+    rank = {"optimal": 0, "feasible": 1, "no_solution": 2, "infeasible": 3, "error": 4}
+    for r in per:
+        for st in r["stages"]:
+            name = f"per_scenario_{st['stage']}"
+            if name not in merged:
+                order.append(name)
+                merged[name] = {"stage": name, "status": st["status"], "highs_status": None,
+                                "weighted_shortfall": None, "total_cost": None,
+                                "mip_gap": st["mip_gap"], "seconds": 0.0}
+            m = merged[name]
+            m["seconds"] = round(m["seconds"] + st["seconds"], 6)
+            if rank.get(st["status"], 4) > rank.get(m["status"], 4):
+                m["status"] = st["status"]
+            if st["mip_gap"] is not None:
+                m["mip_gap"] = max(m["mip_gap"] or 0.0, st["mip_gap"])
+    stages += [merged[n] for n in order]
+    stochastic = {
+        "engine": "ph", "RP": None if upper is None else clean(upper),
+        "lower_bound": clean(lower) if math.isfinite(lower) else None, "gap": gap,
+        "trivial_bound": clean(out["trivial_bound"]),
+        "final_lagrangian_bound": out["final_lagrangian"],
+        "iterations": out["iterations"], "convergence": out["convergence"],
+        "stopped_for_time": out["stopped_for_time"], "rho": out["rho"],
+        "iteration_seconds": out["iteration_seconds"],
+        "ranks": out["ranks"], "ph_seconds": round(out["ph_seconds"], 6),
+        "WS": None, "EEV": None, "EVPI": None, "VSS": None, "EEV_infeasible": [],
+        "here_and_now": [{"decision": f"{k[0]}[{_index_text(k[1])}]", "value": clean(v)}
+                         for k, v in zip(out["keys"], out["xhat"], strict=True)]}
+    what = ("progressive hedging (mpi-sppy) on the shortfall stage, then the here-and-now "
+            "decisions held and each scenario solved alone through all its stages")
+    solve_seconds = out["seconds"]
+    if lacking:
+        shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5
+                                          else "")
+        return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=solve_seconds, stages=stages,
+                      timings=timings, stochastic=stochastic, messages=[
+                          f"no plan was found in {len(lacking)} of {len(ids)} scenarios with "
+                          f"the here-and-now decisions progressive hedging found ({shown}): "
+                          "more iterations (--ph-iterations), more time, or --engine ef",
+                          what], **base)
+    frames: dict[str, list[pd.DataFrame]] = {}
+    listing = []
+    fair = {}
+    for sid, p, r in zip(ids, probs, per, strict=True):
+        for name, frame in r["tables"].items():
+            frames.setdefault(name, []).append(frame.assign(scenario=sid)[
+                ["scenario", *frame.columns]])
+        listing.append({"id": sid, "probability": p,
+                        "weighted_shortfall": clean(r["weighted_shortfall"]),
+                        "total_cost": clean(r["total_cost"]), "status": r["status"]})
+        if r["fairness"] is not None:
+            fair[sid] = r["fairness"]
+    tables = {name: pd.concat(fs, ignore_index=True) for name, fs in frames.items()}
+    status = "optimal" if all(s["status"] == "optimal" for s in stages) else "feasible"
+    messages = [what + f": {out['iterations']} PH iterations on {out['ranks']} rank"
+                f"{'s' * (out['ranks'] != 1)}"]
+    if out["stopped_for_time"]:
+        messages.append("progressive hedging stopped before converging: the next iteration "
+                        "would not have finished within the time limit")
+    if status == "feasible":
+        messages.append("the plan is feasible; the gap is between its ρ and the best lower "
+                        "bound progressive hedging found")
+    result = Result(status=status, weighted_shortfall=clean(upper),
+                    total_cost=clean(sum(p * r["total_cost"]
+                                         for p, r in zip(probs, per, strict=True))),
+                    mip_gap=gap, solve_seconds=solve_seconds, stages=stages, tables=tables,
+                    timings=timings, messages=messages, stochastic=stochastic, **base)
+    result.scenarios = {"risk": "expected", "here_and_now_years": out["here_and_now_years"],
+                        "cvar_alpha": None, "list": listing}
+    if fair:
+        result.fairness = {"by_scenario": fair}
+    result.decisions = dict(zip(out["keys"], out["xhat"], strict=True))  # type: ignore[attr-defined]
+    return result
+
+
+def _index_text(idx: Any) -> str:
+    return ",".join(str(i) for i in idx) if isinstance(idx, tuple) else str(idx)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
+
+
+__all__ = ["ENGINES", "INSTALL_HINT", "PHFailed", "ph_missing", "ph_problems", "solve_ph"]
