@@ -291,7 +291,7 @@ def print_summary(result: Result, worst: int = 5) -> None:
     if result.scenarios:
         # A stochastic plan's tables hold every scenario: the lines below read the
         # reference scenario's (W and C above are ρ and the expected cost).
-        ref = result.scenarios["list"][0]["id"]
+        ref = result.reference_scenario
         typer.echo(f"below, the reference scenario '{ref}' (every scenario is in the tables)")
         result = dataclasses.replace(result, tables={
             k: v[v["scenario"] == ref].drop(columns="scenario") if "scenario" in v else v
@@ -473,12 +473,10 @@ def print_fairness(result: Result, most: int = 3) -> None:
         # fairness stage is per scenario, so "before" is the plan itself): the
         # lines read the reference scenario's, as the tables above do.
         by = fairness["by_scenario"]
-        ref = result.scenarios["list"][0]["id"] if result.scenarios else next(iter(by))
+        ref = result.reference_scenario
         measures = ", ".join(f"{sid} {f['measure']:.4f}" for sid, f in by.items())
         typer.echo(f"fair shares by scenario (measure: {measures}); below, '{ref}'")
-        fairness = by.get(ref)
-        if fairness is None:
-            return
+        fairness = by[ref]
     else:
         typer.echo(f"fair shares (shortfall rates; measure {fairness['measure']:.4f})")
     for group, years in fairness["groups"].items():

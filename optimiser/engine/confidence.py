@@ -41,10 +41,9 @@ def fresh_sample(inst: Instance, count: int, seed: int) -> Instance:
 def plan_decisions(result: Any) -> dict[tuple[str, Any], float]:
     """The here-and-now decisions of a stochastic plan: the reference scenario's
     block of the extensive form, or the ph engine's consensus."""
-    held = getattr(result, "decisions", None)
-    if held is not None:
-        return held
-    ref = result.model.scenario[result.scenarios["list"][0]["id"]]
+    if result.decisions is not None:
+        return result.decisions
+    ref = result.model.scenario[result.reference_scenario]
     return decision_values(ref, lambda v: float(v.value or 0.0))
 
 

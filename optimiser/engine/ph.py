@@ -664,7 +664,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
                         "cvar_alpha": None, "list": listing}
     if fair:
         result.fairness = {"by_scenario": fair}
-    result.decisions = dict(zip(out["keys"], out["xhat"], strict=True))  # type: ignore[attr-defined]
+    result.decisions = dict(zip(out["keys"], out["xhat"], strict=True))
     return result
 
 

@@ -192,6 +192,9 @@ class Result:
     fairness: dict[str, Any] | None = None
     """With fair-share groups: the measure M and each group's shortfall rates per
     year, after and before the fairness stage (:mod:`formulations.fairness`)."""
+    decisions: dict[tuple[str, Any], float] | None = None
+    """The ph engine's here-and-now decisions ({(variable, index): value}); the
+    extensive form's are read from its reference block in ``model``."""
     model: Any = field(default=None, repr=False, compare=False)
     """The solved Pyomo model of a plan (its values loaded), for callers that look
     further (the marginal values' tests, a stochastic plan's reference decisions);
@@ -201,6 +204,12 @@ class Result:
     @property
     def has_plan(self) -> bool:
         return self.status in ("optimal", "feasible")
+
+    @property
+    def reference_scenario(self) -> str | None:
+        """A stochastic plan's reference scenario (SPEC §2.13: the first listed or
+        sampled), whose lines the summary shows; None without scenarios."""
+        return self.scenarios["list"][0]["id"] if self.scenarios else None
 
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json``."""
