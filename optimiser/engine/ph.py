@@ -65,8 +65,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
-from formulations import build_model, lever_decisions, model_data
-from optimiser.engine.scenarios import ScenarioSet, hold_decisions, scenario_set
+from formulations import build_model, model_data
+from optimiser.engine.scenarios import ScenarioSet, decision_items, hold_decisions, scenario_set
 from optimiser.engine.solve import HighsModel, SolveOptions, effective_options, solve
 from optimiser.errors import Problem
 from optimiser.instance.schema import Instance
@@ -120,18 +120,6 @@ def ph_problems(inst: Instance, ranks: int, mode: str) -> list[Problem]:
 # ------------------------------------------------------------------ the MPI job
 
 
-def here_and_now_vars(m: pyo.Block, last: int) -> list[tuple[tuple[str, Any], Any]]:
-    """((component, index), variable) of every lever decision of the years up to
-    ``last``, in the model's order."""
-    out = []
-    for comp in lever_decisions(m):
-        for idx, v in comp.items():
-            year = idx[-1] if isinstance(idx, tuple) else idx
-            if year <= last:
-                out.append(((comp.local_name, idx), v))
-    return out
-
-
 class Scenarios:
     """mpi-sppy's scenario creator over a :class:`ScenarioSet`: each scenario's
     model with one objective and the (scaled) here-and-now decisions as its root
@@ -161,7 +149,7 @@ class Scenarios:
                                            + m.total_cost.expr / self.value_per_fte)
         else:
             m.weighted_shortfall.activate()
-        found = dict(here_and_now_vars(m, self.last))
+        found = dict(decision_items(m, self.last))
         missing = [key for key in self.keys if key not in found]
         if missing:
             raise RuntimeError(f"scenario '{name}' lacks here-and-now decisions the reference "
@@ -204,7 +192,7 @@ def default_rho(m: pyo.ConcreteModel, opts: dict[str, Any]) -> float:
 def _scales(m: pyo.Block, last: int) -> tuple[list[tuple[str, Any]], list[float]]:
     """The here-and-now decisions' keys and their scales (upper bound, at least 1)."""
     keys, scales = [], []
-    for key, v in here_and_now_vars(m, last):
+    for key, v in decision_items(m, last):
         keys.append(key)
         scales.append(1.0 if v.is_binary() or v.ub is None else max(1.0, float(v.ub)))
     return keys, scales
@@ -401,7 +389,7 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
     xbar = np.zeros(n)
     integer = np.zeros(n, dtype=bool)
     for s in opt.local_scenarios.values():
-        found = dict(here_and_now_vars(s, last))
+        found = dict(decision_items(s, last))
         for j, key in enumerate(keys):
             v = found[key]
             if v.lb is not None:

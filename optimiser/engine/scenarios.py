@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,12 +276,10 @@ def build_extensive(ss: ScenarioSet) -> Extensive:
         ref = blocks[0]
         last = ss.base.horizon.base_year + ss.here_and_now_years
         links = []
+        ref_now = list(decision_items(ref, last))
         for b in blocks[1:]:
-            for comp_ref, comp in zip(lever_decisions(ref), lever_decisions(b), strict=True):
-                for idx in comp_ref:
-                    year = idx[-1] if isinstance(idx, tuple) else idx
-                    if year <= last and idx in comp:
-                        links.append((comp[idx], comp_ref[idx]))
+            now = dict(decision_items(b, last))
+            links += [(now[key], v) for key, v in ref_now if key in now]
         m.non_anticipativity = pyo.Constraint(range(len(links)),
                                               rule=lambda m, k: links[k][0] == links[k][1])
         W = [b.weighted_shortfall.expr for b in blocks]
@@ -338,13 +337,20 @@ class Stochastic:
                 "seconds": round(self.seconds, 6)}
 
 
+def decision_items(b: pyo.Block, last: int | None = None
+                   ) -> Iterator[tuple[tuple[str, Any], Any]]:
+    """((component, index), variable) of every lever decision of a model or block,
+    in the model's order; with ``last``, only those of the years up to it (the
+    year is each index's last element)."""
+    for comp in lever_decisions(b):
+        for idx, v in comp.items():
+            if last is None or (idx[-1] if isinstance(idx, tuple) else idx) <= last:
+                yield (comp.local_name, idx), v
+
+
 def decision_values(blocks_or_model, x_of) -> dict[tuple[str, Any], float]:
     """(component, index) -> value of every lever decision of a model or block."""
-    out = {}
-    for comp in lever_decisions(blocks_or_model):
-        for idx, v in comp.items():
-            out[comp.local_name, idx] = x_of(v)
-    return out
+    return {key: x_of(v) for key, v in decision_items(blocks_or_model)}
 
 
 def hold_decisions(m: pyo.Block, fixed: dict[tuple[str, Any], float],
@@ -352,19 +358,16 @@ def hold_decisions(m: pyo.Block, fixed: dict[tuple[str, Any], float],
     """Fix the lever decisions of the years up to ``last_year`` at ``fixed``'s
     values; False (nothing fixed for sure) when one lies outside its variable's
     bounds in this model (a cap this scenario has lower), beyond a 1e-6 tolerance."""
-    for comp in lever_decisions(m):
-        for idx, v in comp.items():
-            year = idx[-1] if isinstance(idx, tuple) else idx
-            key = (comp.local_name, idx)
-            if year <= last_year and key in fixed:
-                value = fixed[key]
-                lo, hi = v.bounds
-                tol = 1e-6 * max(1.0, abs(value))
-                if (lo is not None and value < lo - tol) or (hi is not None
-                                                             and value > hi + tol):
-                    return False
-                v.fix(min(max(value, lo if lo is not None else value),
-                          hi if hi is not None else value), skip_validation=True)
+    for key, v in decision_items(m, last_year):
+        if key in fixed:
+            value = fixed[key]
+            lo, hi = v.bounds
+            tol = 1e-6 * max(1.0, abs(value))
+            if (lo is not None and value < lo - tol) or (hi is not None
+                                                         and value > hi + tol):
+                return False
+            v.fix(min(max(value, lo if lo is not None else value),
+                      hi if hi is not None else value), skip_validation=True)
     return True
 
 
