@@ -10,8 +10,8 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
 "$py" -m pip install -q --upgrade pip
-"$py" -m pip install -q --upgrade --upgrade-strategy eager -e ".[test]"
+"$py" -m pip install -q --upgrade --upgrade-strategy eager -e ".[test,mpi]"
 echo "newest releases installed:" >&2
 "$py" -m pip list --format=freeze 2>/dev/null \
-  | grep -iE '^(highspy|pyomo|numpy|scipy|pandas|pydantic|typer|rich|pyyaml|matplotlib|dask|distributed|psutil|pytest|pytest-randomly|hypothesis)==' >&2
+  | grep -iE '^(highspy|pyomo|mpi-sppy|mpi4py|mpich|numpy|scipy|pandas|pydantic|typer|rich|pyyaml|matplotlib|dask|distributed|psutil|pytest|pytest-randomly|hypothesis)==' >&2
 "$py" -m pytest -q -p randomly --randomly-seed="${WFOPT_TEST_SEED:-20261201}" "$@"
