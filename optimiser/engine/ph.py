@@ -66,6 +66,7 @@ import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
 from formulations import build_model, model_data
+from optimiser.engine.highs import match_scheduler
 from optimiser.engine.scenarios import ScenarioSet, decision_items, hold_decisions, scenario_set
 from optimiser.engine.solve import HighsModel, SolveOptions, effective_options, solve
 from optimiser.errors import Problem
@@ -330,6 +331,10 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         solver_options["time_limit"] = round(max(MIN_SUBPROBLEM_SECONDS, share), 3)
     # mpi-sppy's config holds solver options as one "key=value key=value" string.
     cfg.solver_options = " ".join(f"{k}={v}" for k, v in solver_options.items())
+    # The subproblems' HiGHS objects are Pyomo's, not the engine's: the process's
+    # thread scheduler is made to fit their one thread here (after an in-process
+    # solve on HiGHS's default threads, highspy 1.16 refused every one of them).
+    match_scheduler(solver_options["threads"])
     beans = (cfg, creator, lambda *a, **k: None, ss.ids)
     ph_t0 = time.perf_counter()
     hub = vanilla.ph_hub(*beans, ph_converger=time_converger(ph_t0, ph_end))
