@@ -161,3 +161,118 @@ def test_the_time_limit_holds(futures):
     # converging): what must hold is the limit above, and the words when it is time.
     if r.stochastic["stopped_for_time"]:
         assert any("stopped before converging" in m for m in r.messages)
+
+
+def test_ph_after_a_solve_on_highs_default_threads_in_the_same_process(futures):
+    """HiGHS keeps one thread scheduler per process, made by its first run; from
+    highspy 1.16 a run asking for another number of threads fails at once
+    (model status "Not Set"). PH's subproblems run on one thread in HiGHS
+    objects that mpi-sppy's Pyomo interface creates, not the engine's: after an
+    in-process solve on HiGHS's default threads (two or more on this machine and
+    CI's), each of them failed and mpi-sppy stopped with "Infeasibility detected;
+    E_feas=0.0". Which test ran first decided it (pytest-randomly). Under
+    highspy 1.15.1 a run on fewer threads than the scheduler's is allowed, so
+    this test fails only with 1.16 and later, which scripts/check-latest.sh runs.
+    ρ is given so that PH's first HiGHS run is a subproblem's (the default ρ's
+    own solve goes through the engine's HiGHS and would reset the scheduler)."""
+    from optimiser import solve
+    from optimiser.engine.ph import solve_ph
+
+    inst = load_instance(futures)
+    assert solve(inst, SolveOptions(explain=False)).has_plan  # HiGHS's default threads
+    r = solve_ph(inst, ranks=1, iterations=2, rho=1.0)
+    assert r.has_plan, r.messages
+
+
+SLOW_RHO = 1e-3
+"""A ρ this small keeps the futures from agreeing within a few iterations: PH
+is still iterating when a test stops some of its subproblems."""
+
+
+def stop_subproblems(monkeypatch, names: set[str], from_iteration: int) -> None:
+    """Give the PH subproblems of ``names`` a HiGHS time limit of 0 s from PH
+    iteration ``from_iteration`` on: HiGHS then stops before it has any plan,
+    as a large future does when its share of the time is too short. The limit
+    goes in as mpi-sppy gives the engine's own: in the solver options of the
+    subproblem's solve (``SPOpt.solve_one``). Real HiGHS, whatever the machine's
+    speed."""
+    from mpisppy.spopt import SPOpt
+
+    solve_one = SPOpt.solve_one
+
+    def limited(self, solver_options, k, s, *args, **kwargs):
+        if k in names and getattr(self, "_PHIter", 0) >= from_iteration:
+            solver_options = {**(solver_options or {}), "time_limit": 0.0}
+        return solve_one(self, solver_options, k, s, *args, **kwargs)
+
+    monkeypatch.setattr(SPOpt, "solve_one", limited)
+
+
+def test_a_subproblem_stopped_without_a_plan_at_iteration_0_leaves_no_plan(futures,
+                                                                          monkeypatch):
+    """Iteration 0 solves every future alone; when one stops on its time limit
+    before finding a plan, PH has no complete iterate to build a plan from: the
+    result says so (no_solution, which future, why), with no traceback."""
+    from optimiser.engine.ph import solve_ph
+
+    stop_subproblems(monkeypatch, {"s3"}, 0)
+    r = solve_ph(load_instance(futures), ranks=1, iterations=ITERATIONS, rho=SLOW_RHO)
+    assert r.status == "no_solution" and not r.has_plan
+    st = r.stochastic
+    assert st["subproblem_time_out"] == {"iteration": 0, "scenarios": ["s3"], "seconds": 0.0}
+    assert st["iterations"] == 0 and st["RP"] is None and st["here_and_now"] == []
+    assert r.stages[0]["stage"] == "progressive_hedging"
+    assert r.stages[0]["status"] == "no_solution"
+    why = r.messages[0]
+    assert "s3" in why and "time limit" in why and "iteration 0" in why
+    json.dumps(r.summary(), allow_nan=False)  # no bound is null, not -Infinity
+
+
+def test_a_subproblem_stopped_without_a_plan_later_ends_ph_on_the_last_complete_iterate(
+        futures, monkeypatch):
+    """Two futures stop without a plan at iteration 2: the others' iteration-2
+    decisions and those two's (left at iteration 1's) are no iterate of PH.
+    PH ends there, and the plan is built from iteration 1's iterate: the plan
+    of PH run for one iteration. Its lower bound stays valid (a stopped
+    subproblem contributes no bound of its own, not a stale one)."""
+    from optimiser.engine.ph import solve_ph
+
+    inst = load_instance(futures)
+    one = solve_ph(inst, ranks=1, iterations=1, rho=SLOW_RHO)
+    ef = solve_scenarios(inst, figures=False)
+    stop_subproblems(monkeypatch, {"s2", "s5"}, 2)
+    r = solve_ph(inst, ranks=1, iterations=ITERATIONS, rho=SLOW_RHO)
+    assert r.has_plan
+    st = r.stochastic
+    assert st["subproblem_time_out"] == {"iteration": 2, "scenarios": ["s2", "s5"],
+                                         "seconds": 0.0}
+    assert st["iterations"] == 1 == one.stochastic["iterations"]
+    assert decided_now(st) == approx(decided_now(one.stochastic), abs=1e-9)
+    assert r.weighted_shortfall == approx(one.weighted_shortfall, abs=1e-6)
+    assert st["lower_bound"] <= ef.weighted_shortfall + 1e-6
+    assert r.status == ("optimal" if st["gap"] <= inst.solver.mip_gap else "feasible")
+    assert any("iteration 2" in m and "s2, s5" in m and "iteration 1" in m
+               for m in r.messages), r.messages
+    json.dumps(r.summary(), allow_nan=False)
+
+
+def test_an_infeasible_subproblem_is_not_taken_for_a_time_out(futures, monkeypatch):
+    """A future whose subproblem HiGHS proves infeasible is an error of its own,
+    named as such: no time limit is involved and no plan is pretended."""
+    import pyomo.environ as pyo
+
+    from optimiser.engine import ph
+
+    build = ph.Scenarios.__call__
+
+    def with_an_impossible_row(self, name):
+        m = build(self, name)
+        if name == "s4":
+            m.impossible = pyo.Var(bounds=(0, 1))
+            m.impossible_row = pyo.Constraint(expr=m.impossible >= 2)
+        return m
+
+    monkeypatch.setattr(ph.Scenarios, "__call__", with_an_impossible_row)
+    with pytest.raises(ph.PHFailed, match=r"'s4'.*infeasible") as err:
+        ph.solve_ph(load_instance(futures), ranks=1, iterations=ITERATIONS, rho=SLOW_RHO)
+    assert "time" not in str(err.value)

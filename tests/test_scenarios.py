@@ -228,3 +228,46 @@ def test_cli_prints_a_stochastic_plans_fair_shares(make_doc, write_instance):
     assert "fair shares by scenario (measure: central 0.0000, high 0.0000)" in res.output
     assert "below, 'central'" in res.output
     assert "internal error" not in res.output
+
+
+def test_the_time_limit_counts_from_the_commands_start(make_doc, write_instance, monkeypatch):
+    """``--time-limit`` is for the whole command, from its start
+    (``SolveOptions.started``; the command passes the process's start): the
+    extensive form's stages and the WS/EEV solves after them get what is left
+    of it, as a deterministic solve's stages do, not the whole limit again once
+    the futures are built (10 stepping-forward futures took 383 s under 300).
+    Here 20 of 30 s went before the call: every HiGHS run of the command must
+    be given no more than what is then left to the command's deadline. With
+    none left, nothing is solved, and the result says why."""
+    import time
+
+    from optimiser import SolveOptions
+    from optimiser.engine.solve import HighsModel
+
+    given = []  # (when a run starts, its HiGHS time limit)
+    run, first_plan = HighsModel.run, HighsModel.first_plan
+
+    def recorded_run(self, cost, time_limit, start=None):
+        given.append((time.perf_counter(), time_limit))
+        return run(self, cost, time_limit, start=start)
+
+    def recorded_first_plan(self, cost, time_limit):
+        given.append((time.perf_counter(), time_limit))
+        return first_plan(self, cost, time_limit)
+
+    monkeypatch.setattr(HighsModel, "run", recorded_run)
+    monkeypatch.setattr(HighsModel, "first_plan", recorded_first_plan)
+    inst = load_instance(write_instance(hedge(make_doc)))
+    started = time.perf_counter() - 20.0
+    r = solve_scenarios(inst, SolveOptions(time_limit=30, started=started))
+    assert r.status == "optimal" and r.stochastic is not None  # the figures were computed
+    deadline = started + 30
+    assert len(given) >= 7  # the stages, the WS and EEV solves and the reference plan's
+    # A limit is computed just before its run starts: a few ms of slack.
+    late = [(round(deadline - at, 3), t) for at, t in given if t is None or t > deadline - at + 0.05]
+    assert not late, f"(seconds left, limit given): {late}"
+
+    given.clear()
+    r = solve_scenarios(inst, SolveOptions(time_limit=30, started=time.perf_counter() - 31))
+    assert r.status == "no_solution" and not given
+    assert "ran out while the model was built" in r.messages[0]

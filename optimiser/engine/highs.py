@@ -20,7 +20,9 @@ same process that asks for another number fails at once with model status
 That is what a sweep (threads 1 per point) met after an in-process
 ``wfopt solve`` (HiGHS's default threads) in the same test process.
 :func:`use_threads` resets the scheduler when a solve asks for a different
-count than the last one this process ran with.
+count than the last one this process ran with; :func:`match_scheduler` does
+it for HiGHS objects the engine does not create (the ph engine's subproblems,
+which mpi-sppy solves through Pyomo's HiGHS interface).
 """
 
 from __future__ import annotations
@@ -68,9 +70,16 @@ _scheduler_threads: int | None = None
 def use_threads(h: highspy.Highs, threads: int | None) -> None:
     """Set ``threads`` on ``h`` (None: HiGHS's default) and make the process's
     scheduler match it before the next run (see the module docstring)."""
+    h.setOptionValue("threads", 0 if threads is None else int(threads))
+    match_scheduler(threads)
+
+
+def match_scheduler(threads: int | None) -> None:
+    """Make the process's scheduler fit the next runs on ``threads`` (None:
+    HiGHS's default), whichever object makes them: reset when the last run of
+    this process asked for another count."""
     global _scheduler_threads
     wanted = 0 if threads is None else int(threads)
-    h.setOptionValue("threads", wanted)
     with _scheduler_lock:
         if _scheduler_threads is not None and _scheduler_threads != wanted:
             reset = (getattr(highspy.Highs, "resetThreadScheduler", None)

@@ -66,6 +66,7 @@ import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
 from formulations import build_model, model_data
+from optimiser.engine.highs import match_scheduler
 from optimiser.engine.scenarios import ScenarioSet, decision_items, hold_decisions, scenario_set
 from optimiser.engine.solve import HighsModel, SolveOptions, effective_options, solve
 from optimiser.errors import Problem
@@ -263,12 +264,160 @@ def time_converger(start: float, end: float | None) -> type:
             late = end is not None and now + self.longest > end
             # Every hub rank must take the same decision, or some would wait forever.
             self.stopped_for_time = bool(self.opt.mpicomm.allreduce(late, op=MPI.LOR))
-            return self.stopped_for_time
+            # A subproblem of the last iteration stopped without a plan (the same
+            # on every hub rank): that iteration is no iterate, and PH ends.
+            timed_out = self.opt.extobject.time_out is not None
+            return self.stopped_for_time or timed_out
 
         def post_loops(self) -> None:
             pass
 
     return TimeConverger
+
+
+class _NoIterate(Exception):
+    """On the hub's ranks: a subproblem of iteration 0 stopped on its time limit
+    without a plan, so PH has no iterate at all (:func:`ph_classes`)."""
+
+
+def ph_classes() -> tuple[type, type, type]:
+    """mpi-sppy classes for PH subproblems that end without a plan; HiGHS's
+    termination condition, read from each solve's Pyomo results, says why:
+
+    - its time limit (the subproblem's share of PH's time): PH ends on its last
+      complete iterate, the decisions of every future from one iteration, and the
+      plan is built from it; at iteration 0 there is none, and no plan;
+    - anything else (infeasible, a HiGHS error): :class:`PHFailed`, naming the
+      future and the condition. No time limit is involved, and the futures
+      without a plan would otherwise count with decisions of an earlier
+      iteration.
+
+    Left to itself, mpi-sppy 0.14 stops at iteration 0 with "Infeasibility
+    detected" for either, and at a later iteration goes on silently with the
+    stopped futures' earlier decisions and the bounds of their earlier solves.
+
+    Returns the Lagrangian spoke's extension (bounds only), the hub's extension,
+    and the hub's PH class."""
+    from mpisppy.extensions.extension import Extension
+    from mpisppy.opt.ph import PH
+    from pyomo.opt import TerminationCondition
+
+    class BoundWatch(Extension):
+        """A subproblem without a plan bounds its objective by −∞ (no bound),
+        not by the bound of its previous solve, which mpi-sppy would keep: that
+        solve had other weights, or the proximal term. HiGHS's own dual bound
+        of a stopped solve is not read: a run stopped in presolve reports one
+        it never proved."""
+
+        def __init__(self, opt: Any):
+            super().__init__(opt)
+            self.stopped: dict[str, tuple[Any, Any]] = {}
+            """Each local subproblem of the last solve loop that ended without a
+            plan: its termination condition and HiGHS time limit."""
+
+        def pre_solve_loop(self) -> None:
+            self.stopped = {}
+
+        def post_solve(self, s: Any, results: Any) -> Any:
+            if not s._mpisppy_data.solution_available:
+                s._mpisppy_data.outer_bound = -math.inf
+                self.stopped[s.name] = (
+                    None if results is None else results.solver.termination_condition,
+                    s._solver_plugin.options.get("time_limit"))
+            return results
+
+    class IterateWatch(BoundWatch):
+        """On the hub: the last complete iterate, kept after each iteration that
+        every future solved, and what stopped a later one."""
+
+        def __init__(self, opt: Any):
+            super().__init__(opt)
+            self.watching = True
+            """Off for the solves after PH (the final Lagrangian bound)."""
+            self.time_out: dict[str, Any] | None = None
+            """The iteration whose subproblems stopped on their time limit, which
+            futures, and the limit (seconds)."""
+            self.complete: int | None = None
+            """The last iteration every future solved."""
+            self.values: dict[str, list[Any]] = {}
+            self.convergence: dict[int, float | None] = {}
+            """mpi-sppy's convergence metric at the start of each iteration
+            (that of the iterate before it)."""
+
+        def post_solve_loop(self) -> None:
+            if not self.watching:
+                return
+            opt = self.opt
+            order = {name: k for k, name in enumerate(opt.all_scenario_names)}
+            mine = [(order[name], name, tc == TerminationCondition.maxTimeLimit, str(tc),
+                     limit) for name, (tc, limit) in self.stopped.items()]
+            stopped = sorted(x for part in opt.mpicomm.allgather(mine) for x in part)
+            if not stopped:
+                return
+            it = int(opt._PHIter)
+            failed = [x for x in stopped if not x[2]]
+            if failed:
+                _, name, _, tc, _ = failed[0]
+                others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+                raise PHFailed(
+                    f"the PH subproblem of scenario '{name}'{others} ended without a plan at "
+                    f"iteration {it}, HiGHS's termination condition {tc}"
+                    + (": that future has no plan" if tc == "infeasible" else ""))
+            limit = stopped[0][4]
+            self.time_out = {"iteration": it, "scenarios": [x[1] for x in stopped],
+                             "seconds": None if limit is None else float(limit)}
+            if it == 0:
+                raise _NoIterate
+
+        def post_iter0(self) -> None:
+            self._keep()
+
+        def miditer(self) -> None:
+            self.convergence[int(self.opt._PHIter)] = self.opt.conv
+
+        def enditer(self) -> None:
+            if self.time_out is None:
+                self._keep()
+
+        def _keep(self) -> None:
+            self.complete = int(self.opt._PHIter)
+            self.values = {name: [v.value for v in s._mpisppy_data.nonant_indices.values()]
+                           for name, s in self.opt.local_scenarios.items()}
+
+        def restore(self) -> None:
+            """The non-anticipative decisions of the last complete iterate back
+            in every local future."""
+            for name, s in self.opt.local_scenarios.items():
+                for v, value in zip(s._mpisppy_data.nonant_indices.values(),
+                                    self.values[name], strict=True):
+                    v.set_value(value, skip_validation=True)
+
+    class StoppablePH(PH):
+        """mpi-sppy's PH that, when iteration 0 leaves a future without a plan
+        for lack of time, ends at once and cleanly (the Lagrangian spoke gets
+        its stop signal as after any last iteration) instead of raising."""
+
+        no_iterate = False
+
+        def Iter0(self) -> float:
+            try:
+                return super().Iter0()
+            except _NoIterate:
+                self.no_iterate = True
+                self.conv = None
+                # Every future's bound: its solve's, or −∞ where it stopped.
+                self.trivial_bound = self.Ebound(False)
+                return self.trivial_bound
+
+        def iterk_loop(self) -> None:
+            if not self.no_iterate:
+                super().iterk_loop()
+
+        def Eobjective(self, verbose: bool = False) -> float:
+            # Some futures have no values to evaluate: nothing is reported.
+            return math.nan if self.no_iterate else super().Eobjective(verbose)
+
+    return BoundWatch, IterateWatch, StoppablePH
 
 
 def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
@@ -330,10 +479,17 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         solver_options["time_limit"] = round(max(MIN_SUBPROBLEM_SECONDS, share), 3)
     # mpi-sppy's config holds solver options as one "key=value key=value" string.
     cfg.solver_options = " ".join(f"{k}={v}" for k, v in solver_options.items())
+    # The subproblems' HiGHS objects are Pyomo's, not the engine's: the process's
+    # thread scheduler is made to fit their one thread here (after an in-process
+    # solve on HiGHS's default threads, highspy 1.16 refused every one of them).
+    match_scheduler(solver_options["threads"])
     beans = (cfg, creator, lambda *a, **k: None, ss.ids)
     ph_t0 = time.perf_counter()
-    hub = vanilla.ph_hub(*beans, ph_converger=time_converger(ph_t0, ph_end))
-    spokes = [vanilla.lagrangian_spoke(*beans)] if size > 1 else []
+    bound_watch, iterate_watch, stoppable_ph = ph_classes()
+    hub = vanilla.ph_hub(*beans, ph_extensions=iterate_watch,
+                         ph_converger=time_converger(ph_t0, ph_end))
+    hub["opt_class"] = stoppable_ph
+    spokes = [vanilla.lagrangian_spoke(*beans, ph_extensions=bound_watch)] if size > 1 else []
     with _quiet(job["verbose"]), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # mpi-sppy's logger.warn
         wheel = WheelSpinner(hub, spokes)
@@ -347,8 +503,9 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     del wheel, hub, spokes
     gc.collect()  # the PH models go before the stage solves build theirs
 
-    fixed = dict(zip(keys, plan["xhat"], strict=True))
-    mine = [k for k in range(len(ss.ids)) if k % size == rank]
+    # Without a plan (no iterate: see ph_classes) no future is solved again.
+    fixed = None if plan["xhat"] is None else dict(zip(keys, plan["xhat"], strict=True))
+    mine = [k for k in range(len(ss.ids)) if k % size == rank and fixed is not None]
     rounds = -(-len(ss.ids) // size)
     per: dict[int, dict[str, Any]] = {}
     for n, k in enumerate(mine):
@@ -366,7 +523,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     return {**plan, "ph_seconds": ph_seconds, "ranks": size, "rho": rho, "keys": keys,
             "ids": ss.ids, "probabilities": ss.probabilities,
             "here_and_now_years": ss.here_and_now_years,
-            "per_scenario": [results[k] for k in range(len(ss.ids))],
+            "per_scenario": [results.get(k) for k in range(len(ss.ids))],
             "seconds": time.perf_counter() - t0}
 
 
@@ -380,8 +537,22 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
     to off under places averaged above zero broke every future (measured: 10
     stepping-forward futures, one iteration, no plan in any of them). A
     future's own decisions hold together (places with their cohort, spend with
-    its campaign), and PH pulls every future's towards x̄."""
+    its campaign), and PH pulls every future's towards x̄.
+
+    When a subproblem stopped on its time limit without a plan (``ph_classes``),
+    the plan is built from the last iterate every future completed; after
+    iteration 0 there is none, and no plan (``xhat`` None)."""
     opt = wheel.spcomm.opt
+    watch = opt.extobject
+    watch.watching = False  # the solves from here on are no PH iteration
+    if opt.no_iterate:
+        return {"lead": opt.cylinder_rank == 0, "xhat": None, "xbar": None, "iterations": 0,
+                "convergence": None, "trivial_bound": float(opt.trivial_bound),
+                "lower_bound": float(wheel.BestOuterBound), "final_lagrangian": None,
+                "stopped_for_time": False, "iteration_seconds": [],
+                "time_out": watch.time_out}
+    if watch.time_out is not None:
+        watch.restore()
     opt.Compute_Xbar(False)
     n = len(keys)
     lo = np.full(n, -np.inf)
@@ -429,16 +600,23 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                        dis_prox=True, gripe=False, need_solution=False)
         lagrangian = float(opt.Ebound(False))
         bound = max(bound, lagrangian)
+        if not math.isfinite(lagrangian):  # a subproblem stopped without a plan: no bound
+            lagrangian = None
     # mpi-sppy's counter names the iteration it was in when it stopped; one that
     # stopped on convergence or for time did not solve its subproblems.
     converged = opt.conv is not None and opt.conv < CONVERGENCE
     completed = int(opt._PHIter) - (1 if stopped or converged else 0)
+    metric = opt.conv
+    if watch.time_out is not None:  # the plan's iterate, and its metric
+        completed = watch.complete
+        metric = watch.convergence.get(watch.complete + 1)
     return {"lead": opt.cylinder_rank == 0, "xhat": [float(v) for v in x],
             "xbar": [float(v) for v in xbar], "iterations": completed,
-            "convergence": None if opt.conv is None else float(opt.conv),
+            "convergence": None if metric is None else float(metric),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
             "final_lagrangian": lagrangian, "stopped_for_time": stopped,
-            "iteration_seconds": [] if conv is None else conv.seconds}
+            "iteration_seconds": [] if conv is None else conv.seconds,
+            "time_out": watch.time_out}
 
 
 def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
@@ -487,6 +665,12 @@ def main(argv: list[str]) -> int:
             tmp = Path(argv[1] + ".part")
             tmp.write_bytes(pickle.dumps(out))
             tmp.replace(argv[1])
+    except PHFailed as exc:  # its one line is what the parent shows (launch)
+        with contextlib.suppress(OSError):  # another machine's rank has no such folder
+            Path(argv[1] + ".error").write_text(str(exc), encoding="utf-8")
+        print(exc, file=sys.stderr)
+        sys.stderr.flush()
+        comm.Abort(1)
     except BaseException:  # one rank's failure must stop all: no rank waits forever
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
@@ -522,6 +706,9 @@ def launch(job: dict[str, Any], ranks: int, mpiexec: str, verbose: bool) -> dict
                                stdout=sys.stderr if verbose else fh,
                                stderr=sys.stderr if verbose else subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, check=False)
+        error = Path(f"{out_file}.error")
+        if error.exists():  # a failure the job could name (see main)
+            raise PHFailed(f"the ph engine's MPI job failed: {error.read_text(encoding='utf-8')}")
         if p.returncode != 0 or not out_file.exists():
             tail = "" if verbose else log.read_text(errors="replace").strip().splitlines()
             last = next((ln for ln in reversed(tail) if ln.strip() and not
@@ -562,7 +749,9 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
                 names=instance_names(inst),
                 options={k: v for k, v in opts.items() if k != "verbose"})
     ids, probs, per = out["ids"], out["probabilities"], out["per_scenario"]
-    lacking = [sid for sid, r in zip(ids, per, strict=True) if r["weighted_shortfall"] is None]
+    planned = out["xhat"] is not None  # else PH had no iterate: no future was solved again
+    lacking = [sid for sid, r in zip(ids, per, strict=True)
+               if r is None or r["weighted_shortfall"] is None]
     upper = None if lacking else sum(p * r["weighted_shortfall"]
                                      for p, r in zip(probs, per, strict=True))
     lower = out["lower_bound"]
@@ -571,8 +760,9 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         # Relative to ρ, but never to less than 1 FTE: a plan short by 0.1 FTE
         # against a bound of 0 is not 100% away from optimal.
         gap = max(0.0, (upper - lower) / max(abs(upper), 1.0))
-    stages = [{"stage": "progressive_hedging", "status": "optimal" if gap is not None
-               and gap <= opts["mip_gap"] + 1e-12 else "feasible",
+    ph_status = ("no_solution" if not planned else "optimal" if gap is not None
+                 and gap <= opts["mip_gap"] + 1e-12 else "feasible")
+    stages = [{"stage": "progressive_hedging", "status": ph_status,
                "highs_status": None, "weighted_shortfall": clean(upper) if upper is not None
                else None, "total_cost": None, "mip_gap": gap,
                "seconds": round(out["ph_seconds"], 6)}]
@@ -582,7 +772,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     merged: dict[str, dict[str, Any]] = {}
     rank = {"optimal": 0, "feasible": 1, "no_solution": 2, "infeasible": 3, "error": 4}
     for r in per:
-        for st in r["stages"]:
+        for st in r["stages"] if r is not None else []:
             name = f"per_scenario_{st['stage']}"
             if name not in merged:
                 order.append(name)
@@ -599,21 +789,31 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     stochastic = {
         "engine": "ph", "RP": None if upper is None else clean(upper),
         "lower_bound": clean(lower) if math.isfinite(lower) else None, "gap": gap,
-        "trivial_bound": clean(out["trivial_bound"]),
+        "trivial_bound": clean(out["trivial_bound"]) if math.isfinite(out["trivial_bound"])
+        else None,
         "final_lagrangian_bound": out["final_lagrangian"],
         "iterations": out["iterations"], "convergence": out["convergence"],
         "stopped_for_time": out["stopped_for_time"], "rho": out["rho"],
         "iteration_seconds": out["iteration_seconds"],
         "ranks": out["ranks"], "ph_seconds": round(out["ph_seconds"], 6),
+        "subproblem_time_out": out["time_out"],
         "WS": None, "EEV": None, "EVPI": None, "VSS": None, "EEV_infeasible": [],
         "here_and_now": [{"decision": f"{k[0]}[{_index_text(k[1])}]", "value": clean(v)}
-                         for k, v in zip(out["keys"], out["xhat"], strict=True)]}
+                         for k, v in zip(out["keys"], out["xhat"] or [], strict=planned)]}
     what = ("progressive hedging (mpi-sppy) on the shortfall stage, then the here-and-now "
             "decisions held and each scenario solved alone through all its stages")
     solve_seconds = out["seconds"]
+    time_out = out["time_out"]
+    if not planned:
+        return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=solve_seconds, stages=stages,
+                      timings=timings, stochastic=stochastic, messages=[
+                          f"no plan: at PH iteration 0 {_time_out_text(time_out, len(ids))}, "
+                          "so progressive hedging has no complete iterate (the decisions of "
+                          "every future from one iteration) to build a plan from: more time "
+                          "(--time-limit) or fewer futures", what], **base)
     if lacking:
-        shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5
-                                          else "")
+        shown = _names_text(lacking)
         return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=solve_seconds, stages=stages,
                       timings=timings, stochastic=stochastic, messages=[
@@ -637,7 +837,12 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     status = "optimal" if all(s["status"] == "optimal" for s in stages) else "feasible"
     messages = [what + f": {out['iterations']} PH iterations on {out['ranks']} rank"
                 f"{'s' * (out['ranks'] != 1)}"]
-    if out["stopped_for_time"]:
+    if time_out is not None:
+        messages.append(f"progressive hedging stopped at iteration {time_out['iteration']}: "
+                        f"{_time_out_text(time_out, len(ids))}; the plan is built from "
+                        f"iteration {out['iterations']}'s iterate, the last one every future "
+                        "completed")
+    elif out["stopped_for_time"]:
         messages.append("progressive hedging stopped before converging: the next iteration "
                         "would not have finished within the time limit")
     if status == "feasible":
@@ -654,6 +859,19 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         result.fairness = {"by_scenario": fair}
     result.decisions = dict(zip(out["keys"], out["xhat"], strict=True))
     return result
+
+
+def _names_text(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _time_out_text(time_out: dict[str, Any], count: int) -> str:
+    """Which PH subproblems stopped on their time limit without a plan, and when."""
+    names = time_out["scenarios"]
+    limit = "" if time_out["seconds"] is None else f" ({time_out['seconds']:g} s each)"
+    return (f"HiGHS's time limit per subproblem{limit} ended the PH subproblem"
+            f"{'s' * (len(names) != 1)} of {len(names)} of {count} futures ({_names_text(names)}) "
+            "before any plan was found")
 
 
 def _index_text(idx: Any) -> str:

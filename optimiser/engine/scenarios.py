@@ -59,12 +59,16 @@ from optimiser.engine.solve import (
     SUBMIP_HEURISTICS,
     HighsModel,
     SolveOptions,
+    before_write,
+    command_deadline,
     effective_options,
     least_unplaced,
     load_solution,
+    out_of_time_building,
     run_stages,
     solve,
     stage_record,
+    stages_end,
     time_left,
     unplaced_weights,
 )
@@ -445,10 +449,12 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     extensive form through the deterministic stages, tables with a ``scenario``
     column, each scenario's W and C, and (``figures``) RP, WS, EEV, EVPI, VSS,
     whose independent solves run on ``workers`` local processes or the Dask
-    ``client`` (:func:`stochastic_figures`)."""
+    ``client`` (:func:`stochastic_figures`). The time limit holds for all of it,
+    from ``options.started`` (the command's start) as :func:`solve`'s does."""
     opts = effective_options(inst, options)
     timings = dict(timings or {})
     t0 = time.perf_counter()
+    deadline = command_deadline(options, opts, t0)
     ss = scenario_set(inst)
     ef = build_extensive(ss)
     timings["build"] = time.perf_counter() - t0
@@ -471,15 +477,19 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     for name in SUBMIP_HEURISTICS:
         hm.h.setOptionValue(name, True)
     timings["handover"] = time.perf_counter() - t0
-    deadline = None if opts["time_limit"] is None else time.perf_counter() + opts["time_limit"]
+    # As a deterministic solve's: the stages leave the extraction and the write
+    # their time, and none are run when the build used it all.
+    end = stages_end(deadline, hm.n, opts["time_limit"])
+    if end is not None and time.perf_counter() >= end:
+        return out_of_time_building(hm, opts, timings, base)
     expected = hm.objectives.get("expected_shortfall")
-    run = run_stages(hm, inst.objective, opts["mode"], deadline, expected=expected)
+    run = run_stages(hm, inst.objective, opts["mode"], end, expected=expected)
     stages, messages, final = run.stages, run.messages, run.final
     if final["x"] is not None:
         weights = {id(v): p for b, p in zip(ef.blocks, ss.probabilities, strict=True)
                    for v in lever_unplaced(b)}
         rec = least_unplaced(hm, unplaced_weights(hm, weights), final["x"], opts["mode"],
-                             inst.objective, time_left(deadline))
+                             inst.objective, time_left(end))
         if rec is not None:
             stages.append(stage_record("unplaced", rec, hm))
             if rec["x"] is not None:
@@ -528,9 +538,10 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     if opts["explain"]:
         result.messages.append("marginal values are not computed for a stochastic plan")
     if figures:
-        # The 2n + 1 independent solves share what is left of the time limit, in
-        # rounds of ``workers`` at a time; with nothing left they are skipped.
-        left = time_left(deadline)
+        # The 2n + 1 independent solves share what is left of the time limit
+        # (less the write's time), in rounds of ``workers`` at a time; with
+        # nothing left they are skipped.
+        left = time_left(before_write(deadline, hm.n, opts["time_limit"]))
         rounds = -(-(2 * len(ss.ids) + 1) // max(1, workers))
         if left is not None and left / rounds < 1.0:
             result.messages.append("RP, WS, EEV, EVPI and VSS were not computed: the time "

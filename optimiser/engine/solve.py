@@ -378,8 +378,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     opts = effective_options(instance, options)
     timings = dict(timings or {})
     t0 = time.perf_counter()
-    start = (options.started if options is not None and options.started is not None else t0)
-    deadline = None if opts["time_limit"] is None else start + opts["time_limit"]
+    deadline = command_deadline(options, opts, t0)
     d, m = _build(instance, timings, t0)
     base = dict(instance=instance.name, objective_mode=opts["mode"], currency=instance.currency,
                 names=instance_names(instance),
@@ -389,11 +388,9 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     hm = _hand_over(m, opts, handover, timings)
     # The stages end early enough to leave the extraction and the write their
     # time; the explanation gets what is left and skips what does not fit.
-    end = deadline
-    if deadline is not None:
-        end = deadline - min(after_stages_seconds(hm.n), 0.3 * opts["time_limit"])
-        if time.perf_counter() >= end:
-            return _out_of_time_building(hm, opts, timings, base)
+    end = stages_end(deadline, hm.n, opts["time_limit"])
+    if end is not None and time.perf_counter() >= end:
+        return out_of_time_building(hm, opts, timings, base)
     run = run_stages(hm, instance.objective, opts["mode"], end)
     stages, messages, final = run.stages, run.messages, run.final
     if instance.scenarios is not None:
@@ -440,8 +437,9 @@ def _hand_over(m: pyo.ConcreteModel, opts: dict[str, Any],
     return hm
 
 
-def _out_of_time_building(hm: HighsModel, opts: dict[str, Any], timings: dict[str, float],
-                          base: dict[str, Any]) -> Result:
+def out_of_time_building(hm: HighsModel, opts: dict[str, Any], timings: dict[str, float],
+                         base: dict[str, Any]) -> Result:
+    """No plan: the time limit ran out before the stages could start."""
     return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
                   mip_gap=None, solve_seconds=0.0, timings=timings,
                   model_size=hm.size(), messages=[
@@ -522,8 +520,7 @@ def _explain(result: Result, hm: HighsModel, d: ModelData, x: np.ndarray, instan
     """Marginal values (if they fit in the time limit) and what binds, in words."""
     t0 = time.perf_counter()
     # Marginal values re-solve the plan's LP: within the limit, less the write.
-    hm.deadline = (None if deadline is None
-                   else deadline - min(write_seconds(hm.n), 0.1 * opts["time_limit"]))
+    hm.deadline = before_write(deadline, hm.n, opts["time_limit"])
     if hm.deadline is not None and time.perf_counter() + 0.05 >= hm.deadline:
         result.marginal_values, notes = None, [MARGINALS_SKIPPED]
     else:
@@ -560,6 +557,34 @@ def after_stages_seconds(columns: int) -> float:
 
 def write_seconds(columns: int) -> float:
     return max(0.25, SECONDS_PER_COLUMN_WRITE * columns)
+
+
+def command_deadline(options: SolveOptions | None, opts: dict[str, Any],
+                     now: float) -> float | None:
+    """When the time limit runs out (``time.perf_counter()``): ``time_limit``
+    seconds from ``options.started`` (the command's start, so that loading and
+    building count), else from ``now``; None without a limit."""
+    if opts["time_limit"] is None:
+        return None
+    start = options.started if options is not None and options.started is not None else now
+    return start + opts["time_limit"]
+
+
+def stages_end(deadline: float | None, columns: int, time_limit: float) -> float | None:
+    """When the stages of a model of ``columns`` columns must end: early enough
+    to leave the extraction and the write their time (at most 30% of the limit)."""
+    if deadline is None:
+        return None
+    return deadline - min(after_stages_seconds(columns), 0.3 * time_limit)
+
+
+def before_write(deadline: float | None, columns: int, time_limit: float) -> float | None:
+    """When the work after the extraction (the explanation; a stochastic plan's
+    WS and EEV solves) must end: early enough to leave the write its time (at
+    most 10% of the limit)."""
+    if deadline is None:
+        return None
+    return deadline - min(write_seconds(columns), 0.1 * time_limit)
 
 
 BYTES_PER_COLUMN = 4096
