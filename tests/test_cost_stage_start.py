@@ -1,0 +1,80 @@
+"""The cost stage's start with the on/off decisions held (``HighsModel.held_on_off``).
+
+With whole training places, the cost stage's row ``W ≤ W₁ + tol`` leaves almost
+no room to change places unless continuous levers make up the difference
+exactly; HiGHS's own search from the shortfall stage's plan found nothing
+cheaper in 600 s on the generated 55-trust plan. The engine first searches with
+the plan's on/off decisions (cohorts, campaigns, funded units) held and places
+free, and starts the full cost stage from what that finds. These tests pin what
+the search may do (never touch an on/off decision, never break the W row, never
+return a worse plan) and that the full stage's answer is unchanged.
+
+The case is the generated 5-trust plan (seed 1): its shortfall stage's plan
+costs £50,262,690; the cost stage's optimum is £50,244,677.38, and the held
+search reaches it from that plan without changing an on/off decision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pytest import approx
+
+from formulations import build_model, model_data
+from optimiser import SolveOptions, load_instance, solve
+from optimiser.engine.solve import HighsModel, effective_options, tolerance
+from optimiser.generate import generate_instance, write_instance
+
+
+def stage_one(path: Path) -> tuple[HighsModel, np.ndarray, float]:
+    inst = load_instance(path)
+    hm = HighsModel(build_model(model_data(inst)))
+    hm.set_options(effective_options(inst, None))
+    x1 = hm.run(hm.c_W, None, start=hm.first_plan(hm.c_W, None))["x"]
+    w1 = float(hm.c_W @ x1)
+    bound = w1 + tolerance(inst.objective, w1)
+    hm.add_row(hm.c_W, bound)
+    return hm, x1, bound
+
+
+def test_held_search_keeps_on_off_and_reaches_the_cheaper_plan(tmp_path: Path) -> None:
+    path = write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s")
+    hm, x1, bound = stage_one(path)
+    assert hm.general_integers
+    assert float(hm.c_C @ x1) == approx(50_262_690.0, abs=0.5)
+    y = hm.held_on_off(hm.c_C, x1, None)
+    assert y is not None
+    ints = np.flatnonzero(hm.integrality)
+    lp = hm.h.getLp()
+    on_off = ints[(np.asarray(lp.col_lower_)[ints] >= 0) & (np.asarray(lp.col_upper_)[ints] <= 1)]
+    assert len(on_off) > 0
+    assert np.array_equal(np.round(y[on_off]), np.round(x1[on_off]))
+    assert float(hm.c_W @ y) <= bound + 1e-6
+    assert float(hm.c_C @ y) == approx(50_244_677.38, abs=0.5)
+    # The bounds held for the search are given back: the full stage is free again.
+    assert np.array_equal(np.asarray(hm.h.getLp().col_upper_)[on_off],
+                          np.asarray(lp.col_upper_)[on_off])
+    # The full cost stage from that start finds the same optimum.
+    rec = hm.run(hm.c_C, None, start=y)
+    assert rec["status"] == "optimal"
+    assert float(hm.c_C @ rec["x"]) == approx(50_244_677.38, abs=0.5)
+
+
+def test_no_held_search_without_both_kinds_of_integer(tmp_path: Path) -> None:
+    """Continuous places: nothing to free once the on/off decisions are held."""
+    doc = generate_instance(5, 5, 4, seed=1)
+    for p in doc["training"]:
+        p["integer_places"] = False
+    hm, x1, _bound = stage_one(write_instance(doc, tmp_path / "s"))
+    assert not hm.general_integers
+    assert hm.held_on_off(hm.c_C, x1, None) is None
+
+
+def test_the_solve_reports_the_cost_optimum(tmp_path: Path) -> None:
+    path = write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s")
+    result = solve(load_instance(path), SolveOptions())
+    assert result.status == "optimal"
+    assert result.total_cost == approx(50_244_677.38, abs=0.5)
+    cost = next(s for s in result.stages if s["stage"] == "cost")
+    assert cost["total_cost"] == approx(50_244_677.38, abs=0.5)
