@@ -6,6 +6,11 @@
 # in a shuffled order (pytest-randomly) so that no test leans on another's
 # leftovers; the seed is fixed for CI and printed in pytest's header:
 # WFOPT_TEST_SEED=N bash scripts/test.sh tries another order.
+# Two worker processes (pytest-xdist; CI has 2 cores): the realistic instances'
+# solves, minutes of HiGHS, run on one worker while the other takes the rest
+# (tests/test_realistic.py holds every test that reads them, and --dist loadfile
+# keeps a file on one worker);
+# WFOPT_TEST_WORKERS=0 runs everything in one process.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +23,5 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 python -m pip install -q -c constraints.txt -e ".[test,mpi]"
-python -m pytest -q -p randomly --randomly-seed="${WFOPT_TEST_SEED:-20261201}" "$@"
+python -m pytest -q -p randomly --randomly-seed="${WFOPT_TEST_SEED:-20261201}" \
+  -n "${WFOPT_TEST_WORKERS:-2}" --dist loadfile "$@"

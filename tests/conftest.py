@@ -134,7 +134,8 @@ def solve_doc(write_instance: Callable[..., Path]) -> Callable[..., Plan]:
 def shipped_solve(tmp_path_factory) -> Callable[[str, list[str]], tuple[Path, dict[str, Any]]]:
     """Solve a shipped instance through ``wfopt solve`` once per session and
     argument list: its results folder and summary. The realistic instances take
-    minutes; tests/test_realistic.py and tests/test_docs_numbers.py share them."""
+    minutes; the tests of tests/test_realistic.py share them (one file, so one
+    worker under pytest-xdist's --dist loadfile: scripts/test.sh)."""
     import json
 
     from typer.testing import CliRunner

@@ -30,9 +30,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pytest import approx
+from test_docs_numbers import INSTANCES as README_INSTANCES
+from test_docs_numbers import measured
 
 from formulations.data import model_data
-from optimiser import Instance, load_instance
+from optimiser import Instance, SolveOptions, load_instance
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCES = REPO / "instances"
@@ -667,3 +669,39 @@ def test_fair_shares_spread_the_regional_shortfall_without_raising_w(solved) -> 
             for k, m in g["members"].items():
                 row = t.loc[(k, int(y))]
                 assert m["rate"] == approx(row["shortfall"] / row["required"], abs=1e-6)
+
+
+# ------------------------------------------------------- the READMEs quote these solves
+
+def solve_options() -> SolveOptions:
+    """``SOLVE_ARGS`` of tests/test_realistic.py as library options."""
+    flags = {"--time-limit": ("time_limit", float), "--mip-gap": ("mip_gap", float),
+             "--threads": ("threads", int)}
+    args = list(SOLVE_ARGS)
+    assert len(args) % 2 == 0 and all(a in flags for a in args[::2]), args
+    return SolveOptions(**{flags[a][0]: flags[a][1](v) for a, v in zip(args[::2], args[1::2],
+                                                                       strict=True)})
+
+
+
+@pytest.fixture(scope="module", params=[p.name for p in README_INSTANCES])
+def quoted_solve(request, shipped_solve) -> tuple[str, float, dict]:
+    """Every shipped instance's solve (the one the tests above read, for the
+    realistic ones): its name, its relative MIP gap and its summary."""
+    name = request.param
+    inst = load_instance(REPO / "instances" / name / "instance.yaml")
+    options = solve_options()
+    gap = options.mip_gap if options.mip_gap is not None else inst.solver.mip_gap
+    _out, summary = shipped_solve(name, list(SOLVE_ARGS))
+    return name, gap, summary
+
+
+def test_readme_numbers_are_a_solves(quoted_solve: tuple[str, float, dict]) -> None:
+    """Each instance README's quoted plan (tests/test_docs_numbers.py) is a solve's."""
+    name, gap, summary = quoted_solve
+    quote = measured(REPO / "instances" / name / "README.md")
+    assert summary["status"] == quote.status, name
+    assert summary["weighted_shortfall"] == pytest.approx(
+        quote.w, abs=gap * max(abs(quote.w), 1.0) + quote.w_half_unit), name
+    assert summary["total_cost"] == pytest.approx(
+        quote.c, abs=gap * max(abs(quote.c), 1.0) + quote.c_half_unit), name

@@ -93,7 +93,8 @@ def test_tiny_solves_to_the_same_plan_from_its_workbook(tiny_xlsx, tmp_path):
 
 def test_stepping_forward_solves_from_its_workbook_as_measured(tmp_path):
     """One realistic solve (~25 s): the workbook's plan is the README's."""
-    from test_docs_numbers import measured, solve_options
+    from test_docs_numbers import measured
+    from test_realistic import solve_options
 
     folder = REPO / "instances" / "stepping-forward-2017"
     book = tmp_path / "plan.xlsx"
