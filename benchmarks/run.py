@@ -39,6 +39,7 @@ SIZES: dict[str, tuple[int, int, int, float]] = {
     "M": (55, 15, 10, 600.0),
     "L": (150, 20, 12, 600.0),
     "XL": (500, 20, 15, 540.0),
+    "NHS": (220, 20, 12, 600.0),
 }
 """Size -> (units, groups, years, solver time limit in seconds)."""
 MARK = "BENCHMARK-RESULT "
@@ -233,7 +234,8 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", default="S,M,L,XL", help="comma-separated, of S, M, L, XL")
+    p.add_argument("--sizes", default="S,M,L,NHS,XL",
+                   help="comma-separated, of S, M, L, NHS (220 trusts: every NHS trust), XL")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--time-limit", type=float, default=None,
                    help="solver limit per size, seconds (default 600; XL 540)")
