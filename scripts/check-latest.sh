@@ -13,5 +13,6 @@ py="$work/venv/bin/python"
 "$py" -m pip install -q --upgrade --upgrade-strategy eager -e ".[test,mpi]"
 echo "newest releases installed:" >&2
 "$py" -m pip list --format=freeze 2>/dev/null \
-  | grep -iE '^(highspy|pyomo|mpi-sppy|mpi4py|mpich|numpy|scipy|pandas|pydantic|typer|rich|pyyaml|matplotlib|dask|distributed|psutil|pytest|pytest-randomly|hypothesis)==' >&2
-"$py" -m pytest -q -p randomly --randomly-seed="${WFOPT_TEST_SEED:-20261201}" "$@"
+  | grep -iE '^(highspy|pyomo|mpi-sppy|mpi4py|mpich|numpy|scipy|pandas|pydantic|typer|rich|pyyaml|matplotlib|dask|distributed|psutil|pytest|pytest-randomly|pytest-xdist|hypothesis)==' >&2
+"$py" -m pytest -q -p randomly --randomly-seed="${WFOPT_TEST_SEED:-20261201}" \
+  -n "${WFOPT_TEST_WORKERS:-2}" --dist loadfile "$@"
