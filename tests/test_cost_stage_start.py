@@ -9,9 +9,11 @@ free, and starts the full cost stage from what that finds. These tests pin what
 the search may do (never touch an on/off decision, never break the W row, never
 return a worse plan) and that the full stage's answer is unchanged.
 
-The case is the generated 5-trust plan (seed 1): its shortfall stage's plan
-costs £50,262,690; the cost stage's optimum is £50,244,677.38, and the held
-search reaches it from that plan without changing an on/off decision.
+The case is the generated 5-trust plan (seed 1), whose cost stage's optimum is
+£50,244,677.38. Which of the W-optimal plans stage 1 returns depends on HiGHS's
+search (with highspy 1.15.1 it costs £50,262,690 and the held search reaches the
+optimum from it; 1.16.0 returns one costing £51,978,690), so the tests assert
+what holds from any such start.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from formulations import build_model, model_data
 from optimiser import SolveOptions, load_instance, solve
 from optimiser.engine.solve import HighsModel, effective_options, tolerance
 from optimiser.generate import generate_instance, write_instance
+
+OPTIMUM = 50_244_677.38
+"""C of the generated 5-trust plan's cost stage (W at its optimum)."""
 
 
 def stage_one(path: Path) -> tuple[HighsModel, np.ndarray, float]:
@@ -42,7 +47,7 @@ def test_held_search_keeps_on_off_and_reaches_the_cheaper_plan(tmp_path: Path) -
     path = write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s")
     hm, x1, bound = stage_one(path)
     assert hm.general_integers
-    assert float(hm.c_C @ x1) == approx(50_262_690.0, abs=0.5)
+    assert float(hm.c_C @ x1) > OPTIMUM + 1.0  # something for the search to find
     y = hm.held_on_off(hm.c_C, x1, None)
     assert y is not None
     ints = np.flatnonzero(hm.integrality)
@@ -51,14 +56,14 @@ def test_held_search_keeps_on_off_and_reaches_the_cheaper_plan(tmp_path: Path) -
     assert len(on_off) > 0
     assert np.array_equal(np.round(y[on_off]), np.round(x1[on_off]))
     assert float(hm.c_W @ y) <= bound + 1e-6
-    assert float(hm.c_C @ y) == approx(50_244_677.38, abs=0.5)
+    assert OPTIMUM - 0.5 <= float(hm.c_C @ y) < float(hm.c_C @ x1)
     # The bounds held for the search are given back: the full stage is free again.
     assert np.array_equal(np.asarray(hm.h.getLp().col_upper_)[on_off],
                           np.asarray(lp.col_upper_)[on_off])
     # The full cost stage from that start finds the same optimum.
     rec = hm.run(hm.c_C, None, start=y)
     assert rec["status"] == "optimal"
-    assert float(hm.c_C @ rec["x"]) == approx(50_244_677.38, abs=0.5)
+    assert float(hm.c_C @ rec["x"]) == approx(OPTIMUM, abs=0.5)
 
 
 def test_no_held_search_without_both_kinds_of_integer(tmp_path: Path) -> None:
@@ -75,6 +80,6 @@ def test_the_solve_reports_the_cost_optimum(tmp_path: Path) -> None:
     path = write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s")
     result = solve(load_instance(path), SolveOptions())
     assert result.status == "optimal"
-    assert result.total_cost == approx(50_244_677.38, abs=0.5)
+    assert result.total_cost == approx(OPTIMUM, abs=0.5)
     cost = next(s for s in result.stages if s["stage"] == "cost")
-    assert cost["total_cost"] == approx(50_244_677.38, abs=0.5)
+    assert cost["total_cost"] == approx(OPTIMUM, abs=0.5)
