@@ -245,22 +245,9 @@ class HighsModel:
         ints = np.flatnonzero(self.integrality).astype(np.int32)
         if len(ints) == 0:
             return None  # an LP: nothing to start from that the solve would not find
-        h = self.h
-        lp = h.getLp()
-        lower = np.asarray(lp.col_lower_)[ints].copy()
-        upper = np.asarray(lp.col_upper_)[ints].copy()
-        h.changeColsBounds(len(ints), ints, lower, lower)
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
-        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
-        t0 = time.perf_counter()
-        h.run()
-        self._start_seconds += time.perf_counter() - t0  # counted in the stage's seconds
-        found = (h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-                 and h.getInfo().primal_solution_status == 2)
-        x = np.asarray(h.getSolution().col_value).copy() if found else None
-        h.changeColsBounds(len(ints), ints, lower, upper)
-        h.clearSolver()
-        return x
+        lower = np.asarray(self.h.getLp().col_lower_)[ints]
+        status, x = self._solve_held(ints, lower, cost, time_limit)
+        return x if status == highspy.HighsModelStatus.kOptimal else None
 
     def held_on_off(self, cost: np.ndarray, x: np.ndarray,
                     time_limit: float | None) -> np.ndarray | None:
@@ -280,28 +267,41 @@ class HighsModel:
         if len(ints) == 0 or not self.general_integers:
             return None
         lp = self.h.getLp()
-        lower = np.asarray(lp.col_lower_)[ints].copy()
-        upper = np.asarray(lp.col_upper_)[ints].copy()
+        lower = np.asarray(lp.col_lower_)[ints]
+        upper = np.asarray(lp.col_upper_)[ints]
         on_off = ints[(lower >= 0) & (upper <= 1)].astype(np.int32)
         if len(on_off) == 0:
             return None
-        held = np.round(x[on_off])
-        h = self.h
-        h.changeColsBounds(len(on_off), on_off, held, held)
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
-        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
-        h.setSolution(self.n, np.arange(self.n, dtype=np.int32), x)
-        t0 = time.perf_counter()
-        h.run()
-        self._start_seconds += time.perf_counter() - t0  # counted in the stage's seconds
-        found = h.getInfo().primal_solution_status == 2
-        y = np.asarray(h.getSolution().col_value).copy() if found else None
-        h.changeColsBounds(len(on_off), on_off, np.asarray(lp.col_lower_)[on_off],
-                           np.asarray(lp.col_upper_)[on_off])
-        h.clearSolver()
+        _status, y = self._solve_held(on_off, np.round(x[on_off]), cost, time_limit, start=x)
         if y is None or float(cost @ y) >= float(cost @ x) - 1e-9 * max(1.0, abs(cost @ x)):
             return None
         return y
+
+    def _solve_held(self, cols: np.ndarray, values: np.ndarray, cost: np.ndarray,
+                    time_limit: float | None, start: np.ndarray | None = None
+                    ) -> tuple[highspy.HighsModelStatus, np.ndarray | None]:
+        """Solve for ``cost`` with the columns ``cols`` held at ``values`` (from
+        ``start`` when given), then give them their bounds back: HiGHS's status and
+        the solution, if it has one. Its seconds count in the next stage's (a start
+        for that stage, as :meth:`first_plan` and :meth:`held_on_off` are)."""
+        h = self.h
+        lp = h.getLp()
+        lower = np.asarray(lp.col_lower_)[cols].copy()
+        upper = np.asarray(lp.col_upper_)[cols].copy()
+        h.changeColsBounds(len(cols), cols, values, values)
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        if start is not None:
+            h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
+        t0 = time.perf_counter()
+        h.run()
+        self._start_seconds += time.perf_counter() - t0
+        status = h.getModelStatus()
+        found = h.getInfo().primal_solution_status == 2
+        x = np.asarray(h.getSolution().col_value).copy() if found else None
+        h.changeColsBounds(len(cols), cols, lower, upper)
+        h.clearSolver()
+        return status, x
 
     def add_row(self, coef: np.ndarray, upper: float) -> None:
         idx = np.flatnonzero(coef).astype(np.int32)
