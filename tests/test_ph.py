@@ -276,3 +276,29 @@ def test_an_infeasible_subproblem_is_not_taken_for_a_time_out(futures, monkeypat
     with pytest.raises(ph.PHFailed, match=r"'s4'.*infeasible") as err:
         ph.solve_ph(load_instance(futures), ranks=1, iterations=ITERATIONS, rho=SLOW_RHO)
     assert "time" not in str(err.value)
+
+
+def test_futures_without_a_plan_on_data_are_named_as_the_extensive_form_names_them(
+        make_doc, write_instance):
+    """A sampled future whose rows fail on data alone (here a course's first-year
+    cap drawn below what its intake may fall to) has no plan: ph reports status
+    infeasible with every such future's row and reason, the extensive form's
+    messages, on one rank and on two, with no traceback and before any solve."""
+    doc = futures_doc(make_doc)
+    doc["training"][0].update(committed={2020: 30}, max_decrease=5)
+    doc["scenarios"]["sample"]["scale"]["training.course.max_places_per_year"] = [0.5, 1.0]
+    path = write_instance(doc)
+    ef = solve_scenarios(load_instance(path), figures=False)
+    assert ef.status == "infeasible" and len(ef.messages) >= 2, ef.messages
+
+    from optimiser.engine.ph import solve_ph
+
+    one = solve_ph(load_instance(path), ranks=1, iterations=ITERATIONS)
+    assert (one.status, one.messages) == ("infeasible", ef.messages)
+    out = path.parent / "two"
+    res = CliRunner().invoke(app, ["solve", str(path), "--engine", "ph", "--ranks", "2",
+                                   "--out", str(out), "--json"])
+    assert res.exit_code == 1, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["status"], summary["messages"]) == ("infeasible", ef.messages)
+    assert "Traceback" not in res.output

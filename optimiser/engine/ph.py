@@ -133,6 +133,10 @@ class Scenarios:
         self.keys, self.scales, self.cache = keys, scales, cache
         self.index = {sid: k for k, sid in enumerate(ss.ids)}
         self.last = ss.base.horizon.base_year + ss.here_and_now_years
+        self.no_plan: dict[str, list[tuple[str, str]]] = {}
+        """Each future built here whose rows fail on data alone (``ledger.infeasible``):
+        its model is still returned, so that every future is looked at, and the
+        hub stops before any solve (``IterateWatch.pre_iter0``)."""
 
     def __call__(self, name: str) -> pyo.ConcreteModel:
         from mpisppy.utils import sputils
@@ -140,8 +144,7 @@ class Scenarios:
         k = self.index[name]
         m = self.cache.pop(name, None) or build_model(model_data(self.ss.instances[k]))
         if m.ledger.infeasible:
-            why = "; ".join(f"{n}: {w}" for n, w in m.ledger.infeasible)
-            raise RuntimeError(f"scenario '{name}' has no plan: {why}")
+            self.no_plan[name] = list(m.ledger.infeasible)
         m.name = name
         for obj in m.component_objects(pyo.Objective):
             obj.deactivate()
@@ -368,6 +371,19 @@ def ph_classes() -> tuple[type, type, type]:
                              "seconds": None if limit is None else float(limit)}
             if it == 0:
                 raise _NoIterate
+
+        def pre_iter0(self) -> None:
+            # The hub's ranks hold every future between them: the futures with
+            # no plan on data alone are all named at once, as the extensive
+            # form names them, before any is solved.
+            opt = self.opt
+            order = {name: k for k, name in enumerate(opt.all_scenario_names)}
+            mine = [(order[name], name, why) for name, why
+                    in opt.scenario_creator.no_plan.items() if name in opt.local_scenarios]
+            found = sorted(x for part in opt.mpicomm.allgather(mine) for x in part)
+            if found:
+                raise FuturesWithoutPlan([f"scenario '{name}': {row}: {text}"
+                                          for _, name, why in found for row, text in why])
 
         def post_iter0(self) -> None:
             self._keep()
@@ -665,6 +681,11 @@ def main(argv: list[str]) -> int:
             tmp = Path(argv[1] + ".part")
             tmp.write_bytes(pickle.dumps(out))
             tmp.replace(argv[1])
+    except FuturesWithoutPlan as exc:  # the parent reports them as a result (solve_ph)
+        with contextlib.suppress(OSError):
+            Path(argv[1] + ".no_plan").write_bytes(pickle.dumps(exc.messages))
+        sys.stderr.flush()
+        comm.Abort(1)
     except PHFailed as exc:  # its one line is what the parent shows (launch)
         with contextlib.suppress(OSError):  # another machine's rank has no such folder
             Path(argv[1] + ".error").write_text(str(exc), encoding="utf-8")
@@ -683,6 +704,15 @@ def main(argv: list[str]) -> int:
 
 class PHFailed(RuntimeError):
     """The MPI job stopped without an outcome; the message says how."""
+
+
+class FuturesWithoutPlan(PHFailed):
+    """Futures whose rows fail on data alone: no plan exists, as the extensive
+    form reports it (status infeasible); ``messages`` names each row."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
 
 
 def launch(job: dict[str, Any], ranks: int, mpiexec: str, verbose: bool) -> dict[str, Any]:
@@ -706,6 +736,9 @@ def launch(job: dict[str, Any], ranks: int, mpiexec: str, verbose: bool) -> dict
                                stdout=sys.stderr if verbose else fh,
                                stderr=sys.stderr if verbose else subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, check=False)
+        no_plan = Path(f"{out_file}.no_plan")
+        if no_plan.exists():
+            raise FuturesWithoutPlan(pickle.loads(no_plan.read_bytes()))
         error = Path(f"{out_file}.error")
         if error.exists():  # a failure the job could name (see main)
             raise PHFailed(f"the ph engine's MPI job failed: {error.read_text(encoding='utf-8')}")
@@ -735,9 +768,21 @@ def solve_ph(inst: Instance, options: SolveOptions | None = None,
     job = {"instance": inst, "opts": opts, "seconds": left, "iterations": iterations,
            "rho": rho, "verbose": bool(opts["verbose"])}
     t0 = time.perf_counter()
-    out = launch(job, ranks, mpiexec, bool(opts["verbose"]))
+    try:
+        out = launch(job, ranks, mpiexec, bool(opts["verbose"]))
+    except FuturesWithoutPlan as exc:
+        timings["solve"] = time.perf_counter() - t0
+        return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
+                      mip_gap=None, solve_seconds=timings["solve"], timings=timings,
+                      messages=exc.messages, **_result_base(inst, opts))
     timings["solve"] = time.perf_counter() - t0
     return assemble(inst, opts, out, timings)
+
+
+def _result_base(inst: Instance, opts: dict[str, Any]) -> dict[str, Any]:
+    return dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
+                names=instance_names(inst),
+                options={k: v for k, v in opts.items() if k != "verbose"})
 
 
 def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
@@ -745,9 +790,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     """The job's outcome as a Result: the tables of every scenario with a
     ``scenario`` column, each scenario's W and C, ρ and the expected cost, and in
     ``stochastic`` the PH figures (bounds, gap, iterations)."""
-    base = dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
-                names=instance_names(inst),
-                options={k: v for k, v in opts.items() if k != "verbose"})
+    base = _result_base(inst, opts)
     ids, probs, per = out["ids"], out["probabilities"], out["per_scenario"]
     planned = out["xhat"] is not None  # else PH had no iterate: no future was solved again
     lacking = [sid for sid, r in zip(ids, per, strict=True)
