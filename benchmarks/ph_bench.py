@@ -12,7 +12,10 @@ replaced by the run's. The markdown table gives, per run: status, the best plan'
 ρ (expected W), the lower bound (ef: ρ·(1 − stage 1's gap); ph: the best
 Lagrangian or trivial bound), the gap, PH's iterations, the wall time of the
 command and the peak memory of the command and everything it started (MPI ranks
-included). A run that fails or is killed prints its last line instead.
+included). A run that fails or is killed prints its last line instead. Each
+run's ``summary.json`` is kept in ``--keep`` (default ``benchmarks/_work/ph``) as
+``COUNT-ENGINE.json``, and where its time went (PH, the per-future stages, a
+subproblem time-out) follows its row as a comment.
 
 Print the load beside the numbers: the machine is shared and noisy.
 """
@@ -98,6 +101,26 @@ def row(count: int, engine: str, ranks: int, limit: float, r: dict) -> str:
             f"{its} | {r['wall']:.0f} | {r['peak_mb']:,.0f} |")
 
 
+def where_time_went(r: dict) -> str:
+    """PH's seconds, the per-future stages' seconds (summed over futures) and a
+    subproblem time-out, from a ph run's summary; "" for ef or a failed run."""
+    st = (r.get("summary") or {}).get("stochastic") or {}
+    if st.get("engine") != "ph":
+        return ""
+    stages = [s for s in r["summary"].get("stages", [])
+              if s["stage"].startswith("per_scenario_")]
+    per = "; ".join(f"{s['stage'][len('per_scenario_'):]} {s['seconds']:.0f} s"
+                    for s in stages)
+    out = f"; PH {st.get('ph_seconds', 0):.0f} s; per future, summed: {per or '-'}"
+    if st.get("subproblem_time_out"):
+        t = st["subproblem_time_out"]
+        out += (f"; time-out at iteration {t['iteration']} in {len(t['scenarios'])} "
+                f"futures ({t['seconds']} s each)")
+    elif st.get("stopped_for_time"):
+        out += "; PH stopped before an iteration that would overrun its share"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instance", default=str(FOLDER / "instance.yaml"))
@@ -105,6 +128,8 @@ def main() -> None:
     ap.add_argument("--runs", default="10:ef,10:ph1,10:ph2,50:ef,50:ph2,200:ph2")
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--limits", default="200=1800", help="per-count time limits, n=S,…")
+    ap.add_argument("--keep", default=str(HERE / "_work" / "ph"),
+                    help="folder for each run's summary.json")
     ap.add_argument("--measure", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     if args.measure:
@@ -125,8 +150,12 @@ def main() -> None:
             limit = limits.get(count, args.time_limit)
             load = os.getloadavg()[0]
             r = run(args.instance, Path(args.scenarios), count, engine, ranks, limit, Path(tmp))
-            print(row(count, engine, ranks, limit, r) + f" <!-- load {load:.1f} -->",
-                  flush=True)
+            if "summary" in r:
+                keep = Path(args.keep)
+                keep.mkdir(parents=True, exist_ok=True)
+                (keep / f"{count}-{how}.json").write_text(json.dumps(r["summary"], indent=1))
+            print(row(count, engine, ranks, limit, r)
+                  + f" <!-- load {load:.1f}{where_time_went(r)} -->", flush=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
