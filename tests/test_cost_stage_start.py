@@ -83,3 +83,30 @@ def test_the_solve_reports_the_cost_optimum(tmp_path: Path) -> None:
     assert result.total_cost == approx(OPTIMUM, abs=0.5)
     cost = next(s for s in result.stages if s["stage"] == "cost")
     assert cost["total_cost"] == approx(OPTIMUM, abs=0.5)
+
+
+def test_no_held_search_after_a_stage_stopped_by_a_limit(tmp_path: Path) -> None:
+    """Where stage 1 was stopped by a limit (here HiGHS's limit of one improving
+    plan, which stops it deterministically), the model is one whose cost stage
+    needs all its time for its root bound: the full cost stage starts from stage
+    1's plan at once. Where stage 1 finished, the held search runs."""
+    from optimiser.engine.solve import run_stages
+
+    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    for limit, searched in ((None, 1), (1, 0)):
+        hm = HighsModel(build_model(model_data(inst)))
+        hm.set_options(effective_options(inst, None))
+        if limit is not None:
+            hm.h.setOptionValue("mip_max_improving_sols", limit)
+        calls: list[float | None] = []
+        held = hm.held_on_off
+
+        def counted(cost, x, seconds, held=held, calls=calls):
+            calls.append(seconds)
+            return held(cost, x, seconds)
+
+        hm.held_on_off = counted
+        run = run_stages(hm, inst.objective, "lexicographic", None)
+        assert [s["stage"] for s in run.stages] == ["shortfall", "cost"]
+        assert run.stages[0]["status"] == ("optimal" if limit is None else "feasible")
+        assert len(calls) == searched
