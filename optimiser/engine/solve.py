@@ -269,7 +269,6 @@ class HighsModel:
         held it found a plan 0.2% cheaper in 30 s, from which the full cost stage
         goes on (benchmarks/README.md, "Scale"). The full stage still decides: this
         only gives it a better start, so the optimum and its proof are unchanged.
-        :func:`run_stages` calls it only when the stages before it finished.
         """
         ints = np.flatnonzero(self.integrality)
         if len(ints) == 0 or not self.general_integers:
@@ -403,14 +402,7 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
             before = {**before, "status": "feasible"}
             messages.append(f"the {name.replace('_', ' ')} stage found no plan within the "
                             "limits; the previous stage's plan stands for it")
-    # The held search only where the stages before finished: where one was stopped
-    # by the limit, the model is one whose cost stage needs all its time to reach
-    # a bound (500 trusts: the search took 64 s, found nothing, and left the full
-    # stage without its root bound, gap 100%; without it, 0.51%).
-    start = None
-    if before["status"] == "optimal":
-        start = hm.held_on_off(hm.c_C, before["x"],
-                               share_of(remaining(), HELD_ON_OFF_TIME_SHARE))
+    start = hm.held_on_off(hm.c_C, before["x"], share_of(remaining(), HELD_ON_OFF_TIME_SHARE))
     rec2 = hm.run(hm.c_C, remaining(), start=before["x"] if start is None else start)
     stages.append(stage_record("cost", rec2, hm, w_bound=bound))
     if rec2["x"] is not None:
@@ -800,9 +792,12 @@ def least_unplaced(hm: HighsModel, up: np.ndarray, x: np.ndarray, mode: str,
     return rec
 
 
-HELD_ON_OFF_TIME_SHARE = 0.25
+HELD_ON_OFF_TIME_SHARE = 0.1
 """Share of what is left for the cost stage that its search with the on/off
-decisions held may use (:meth:`HighsModel.held_on_off`)."""
+decisions held may use (:meth:`HighsModel.held_on_off`). A tenth: it found its
+plan within 30 s where it helps (55 and 150 trusts), and the full stage must
+keep the time for its root bound (500 trusts: about 205 s of ~280; with a
+quarter for the search it had 190 s and ended without a bound, gap 100%)."""
 
 FAIRNESS_TIME_SHARE = 0.5
 """Share of what is left of a time limit after stage 1 that the fairness stage
