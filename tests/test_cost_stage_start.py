@@ -111,3 +111,23 @@ def test_the_held_search_has_a_tenth_of_the_cost_stage_time(tmp_path: Path) -> N
     assert run.stages[0]["status"] == "optimal"
     ((seconds, left),) = calls
     assert seconds == approx(0.1 * left, rel=1e-3)
+
+
+def test_stage_one_stops_to_leave_the_later_stages_their_root_time(tmp_path: Path) -> None:
+    """``HighsModel.run(keep=(deadline, factor))`` notes when the run first has a
+    dual bound and stops it once ``deadline − factor·root`` has passed: with the
+    deadline already past, stage 1 stops right after its root with its plan
+    (status feasible, HiGHS "Interrupted by user"); with time to spare it runs to
+    optimality and still reports its root time."""
+    import time
+
+    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    hm = HighsModel(build_model(model_data(inst)))
+    hm.set_options(effective_options(inst, None))
+    start = hm.first_plan(hm.c_W, None)
+    stopped = hm.run(hm.c_W, None, start=start, keep=(time.perf_counter(), 1.0))
+    assert (stopped["status"], stopped["highs_status"]) == ("feasible", "Interrupted by user")
+    assert stopped["x"] is not None and stopped["root_seconds"] > 0
+    finished = hm.run(hm.c_W, None, start=start, keep=(time.perf_counter() + 1000, 1.0))
+    assert finished["status"] == "optimal" and finished["root_seconds"] > 0
+    assert float(hm.c_W @ finished["x"]) <= float(hm.c_W @ stopped["x"]) + 1e-6

@@ -32,15 +32,19 @@ from optimiser.explain.marginals import OutOfTime, marginal_values
 from optimiser.instance.schema import LEVER_SECTIONS, Instance
 from optimiser.results.tables import Result, clean, extract_tables, instance_names
 
-STAGE1_TIME_SHARE = 0.5
-"""Share of a lexicographic solve's time limit that stage 1 (W) may use; the
-later stages keep the rest. Half, not more, because a cost stage stopped before
-its root LP has no bound (gap 100%, the plan's cost unproven): on the generated
-500-trust plan the cost stage's root takes about 205 s of HiGHS (presolve and
-dual simplex), and with 80% for stage 1 the cost stage had 97 s (gap 100%); with
-half, stage 1 ends at 0.076% instead of 0.032% and the cost stage proves 0.51%
-(benchmarks/README.md, "Scale"). Where stage 1 finishes early (every shipped
-instance, the 55-trust plan) the share changes nothing."""
+STAGE1_TIME_SHARE = 0.8
+"""Share of a lexicographic solve's time limit that stage 1 (W) may use, at most:
+see :data:`ROOT_RESERVE`."""
+
+ROOT_RESERVE = 2.0
+"""Each later stage keeps at least this many times stage 1's root time (from the
+start of its run to its first dual bound: presolve and the root LP): stage 1 is
+stopped when it would eat into that. Why: a cost stage stopped before its own
+root LP has no bound (gap 100%, the plan's cost unproven). On the generated
+500-trust plan stage 1's root takes about 150 s and the cost stage's about 205 s
+(1.4 times); with 80% of the limit for stage 1 the cost stage had 97 s and
+ended without a bound (benchmarks/README.md, "Scale"). Where stage 1's root is
+quick (every shipped instance; 55 and 150 trusts) the 80% share decides."""
 
 STATUSES = ("optimal", "feasible", "infeasible", "no_solution", "error")
 
@@ -193,19 +197,34 @@ class HighsModel:
             h.setOptionValue(name, on)
 
     def run(self, cost: np.ndarray, time_limit: float | None,
-            start: np.ndarray | None = None) -> dict[str, Any]:
+            start: np.ndarray | None = None,
+            keep: tuple[float, float] | None = None) -> dict[str, Any]:
         """Solve with objective ``cost``; return the stage record and the solution.
 
         ``seconds`` is HiGHS's time for the stage: this run, plus the starting-plan
-        LP of :meth:`first_plan` when one was solved for it.
+        LP of :meth:`first_plan` when one was solved for it. ``keep = (deadline,
+        factor)``: once the run has its first dual bound, after r seconds, it is
+        stopped (HiGHS status "Interrupted by user") when ``deadline − factor·r``
+        passes, so that the later stages keep that time (:data:`ROOT_RESERVE`);
+        ``root_seconds`` is r.
         """
         h = self.h
         h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
+        watch = RootWatch(*keep) if keep is not None and self.integrality.any() else None
+        if watch is not None:
+            h.setCallback(watch, None)
+            h.startCallback(MIP_INTERRUPT)
         t0 = time.perf_counter()
-        h.run()
+        if watch is not None:
+            watch.t0 = t0
+        try:
+            h.run()
+        finally:
+            if watch is not None:
+                h.stopCallback(MIP_INTERRUPT)
         wall = time.perf_counter() - t0 + self._start_seconds
         self._start_seconds = 0.0
         ms = h.getModelStatus()
@@ -222,7 +241,8 @@ class HighsModel:
             gap = 0.0
         return {"status": status, "highs_status": h.modelStatusToString(ms),
                 "seconds": wall, "gap": gap, "x": x,
-                "bound": float(info.mip_dual_bound) if self.integrality.any() else None}
+                "bound": float(info.mip_dual_bound) if self.integrality.any() else None,
+                "root_seconds": None if watch is None else watch.root}
 
     def lp_copy(self) -> highspy.Highs:
         """A new, silent ``Highs`` holding the compiled model as an LP: integrality
@@ -315,6 +335,32 @@ class HighsModel:
         self.h.addRow(-highspy.kHighsInf, upper, len(idx), idx, coef[idx])
 
 
+MIP_INTERRUPT = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+
+
+class RootWatch:
+    """HiGHS's MIP interrupt callback for :meth:`HighsModel.run`'s ``keep``: notes
+    when the run first has a finite dual bound (its root LP solved) and stops it
+    once ``deadline − factor·root`` has passed. HiGHS calls it between LPs and
+    nodes (63 times in stage 1's 30 s on the 55-trust plan), so it costs nothing
+    measurable."""
+
+    def __init__(self, deadline: float, factor: float):
+        self.deadline, self.factor = deadline, factor
+        self.t0 = time.perf_counter()
+        self.root: float | None = None
+        """Seconds from the run's start to its first finite dual bound."""
+
+    def __call__(self, _kind, _message, out, data_in, _user) -> None:
+        now = time.perf_counter()
+        if self.root is None:
+            if not math.isfinite(out.mip_dual_bound):
+                return
+            self.root = now - self.t0
+        if now > self.deadline - self.factor * self.root:
+            data_in.user_interrupt = True
+
+
 def map_status(ms, has_solution: bool) -> str:
     """HiGHS's model status to SPEC §2.10's five statuses."""
     S = highspy.HighsModelStatus
@@ -378,7 +424,9 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
     stage1_end = (None if deadline is None
                   else time.perf_counter() + remaining() * STAGE1_TIME_SHARE)
     start = hm.first_plan(hm.c_W, time_left(stage1_end))
-    rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start)
+    later_stages = 1 + (expected is not None) + (hm.c_M is not None)
+    keep = None if deadline is None else (deadline, ROOT_RESERVE * later_stages)
+    rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start, keep=keep)
     stages.append(stage_record("shortfall", rec1, hm))
     if rec1["x"] is None:
         return StageRun(stages, messages, rec1)
