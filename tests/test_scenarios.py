@@ -247,9 +247,9 @@ def test_the_time_limit_counts_from_the_commands_start(make_doc, write_instance,
     given = []  # (when a run starts, its HiGHS time limit)
     run, first_plan = HighsModel.run, HighsModel.first_plan
 
-    def recorded_run(self, cost, time_limit, start=None):
+    def recorded_run(self, cost, time_limit, start=None, keep=None):
         given.append((time.perf_counter(), time_limit))
-        return run(self, cost, time_limit, start=start)
+        return run(self, cost, time_limit, start=start, keep=keep)
 
     def recorded_first_plan(self, cost, time_limit):
         given.append((time.perf_counter(), time_limit))

@@ -94,9 +94,9 @@ class SlowStart:
                 _time.sleep(0.4)
                 return super().first_plan(cost, time_limit)
 
-            def run(self, cost, time_limit, start=None):
+            def run(self, cost, time_limit, start=None, keep=None):
                 Probe.limits.append(time_limit)
-                return super().run(cost, time_limit, start)
+                return super().run(cost, time_limit, start, keep=keep)
 
         cls.probe = Probe
         return Probe(m)

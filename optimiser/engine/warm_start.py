@@ -81,7 +81,7 @@ class StartedHighsModel(HighsModel):
         return super().first_plan(cost, time_limit)
 
     def run(self, cost: np.ndarray, time_limit: float | None,
-            start: np.ndarray | None = None) -> dict:
+            start: np.ndarray | None = None, keep: tuple[float, float] | None = None) -> dict:
         if self.plans and self.previous is not None and start is not None:
             # A later stage, started by the solve from the earlier stage's plan.
             final = self.previous.final
@@ -89,7 +89,7 @@ class StartedHighsModel(HighsModel):
                                                                        added_rows=True):
                 self.started.append(len(self.plans) + 1)
                 start = final
-        rec = super().run(cost, time_limit, start)
+        rec = super().run(cost, time_limit, start, keep=keep)
         if rec["x"] is not None:
             self.plans.append(self.rounded(rec["x"]))
         return rec
