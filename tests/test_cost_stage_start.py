@@ -131,3 +131,17 @@ def test_stage_one_stops_to_leave_the_later_stages_their_root_time(tmp_path: Pat
     finished = hm.run(hm.c_W, None, start=start, keep=(time.perf_counter() + 1000, 1.0))
     assert finished["status"] == "optimal" and finished["root_seconds"] > 0
     assert float(hm.c_W @ finished["x"]) <= float(hm.c_W @ stopped["x"]) + 1e-6
+
+
+def test_a_solve_says_why_its_shortfall_stage_stopped_early(tmp_path: Path, monkeypatch) -> None:
+    """With a reserve no time limit can hold, stage 1 stops right after its root,
+    the cost stage still runs, and the plan's notes say why stage 1 stopped."""
+    import optimiser.engine.solve as engine
+
+    monkeypatch.setattr(engine, "ROOT_RESERVE", 1e9)
+    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    result = solve(inst, SolveOptions(time_limit=600))
+    first = result.stages[0]
+    assert (first["stage"], first["highs_status"]) == ("shortfall", "Interrupted by user")
+    assert result.stages[1]["stage"] == "cost" and result.weighted_shortfall is not None
+    assert any("the shortfall stage stopped early" in m for m in result.messages), result.messages

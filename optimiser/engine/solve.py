@@ -428,6 +428,11 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
     keep = None if deadline is None else (deadline, ROOT_RESERVE * later_stages)
     rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start, keep=keep)
     stages.append(stage_record("shortfall", rec1, hm))
+    if rec1["highs_status"] == "Interrupted by user" and rec1["root_seconds"] is not None:
+        messages.append(
+            f"the shortfall stage stopped early so that each later stage keeps "
+            f"{ROOT_RESERVE:g} times its root time ({rec1['root_seconds']:.0f} s) to reach a "
+            "bound; a longer time limit lets it go further")
     if rec1["x"] is None:
         return StageRun(stages, messages, rec1)
     w1 = float(hm.c_W @ rec1["x"])
