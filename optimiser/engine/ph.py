@@ -67,11 +67,23 @@ from pyomo.common.errors import InfeasibleConstraintException
 
 from formulations import build_model, model_data
 from optimiser.engine.highs import match_scheduler
-from optimiser.engine.scenarios import ScenarioSet, decision_items, hold_decisions, scenario_set
-from optimiser.engine.solve import HighsModel, SolveOptions, effective_options, solve
+from optimiser.engine.scenarios import (
+    ScenarioSet,
+    decision_items,
+    hold_decisions,
+    no_plan_messages,
+    scenario_set,
+)
+from optimiser.engine.solve import (
+    HighsModel,
+    SolveOptions,
+    effective_options,
+    result_base,
+    solve,
+)
 from optimiser.errors import Problem
 from optimiser.instance.schema import Instance
-from optimiser.results.tables import Result, clean, instance_names
+from optimiser.results.tables import Result, clean
 
 ENGINES = ("ef", "ph")
 PH_RISKS = ("expected",)
@@ -382,8 +394,7 @@ def ph_classes() -> tuple[type, type, type]:
                     in opt.scenario_creator.no_plan.items() if name in opt.local_scenarios]
             found = sorted(x for part in opt.mpicomm.allgather(mine) for x in part)
             if found:
-                raise FuturesWithoutPlan([f"scenario '{name}': {row}: {text}"
-                                          for _, name, why in found for row, text in why])
+                raise FuturesWithoutPlan(no_plan_messages((name, why) for _, name, why in found))
 
         def post_iter0(self) -> None:
             self._keep()
@@ -774,15 +785,9 @@ def solve_ph(inst: Instance, options: SolveOptions | None = None,
         timings["solve"] = time.perf_counter() - t0
         return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=timings["solve"], timings=timings,
-                      messages=exc.messages, **_result_base(inst, opts))
+                      messages=exc.messages, **result_base(inst, opts))
     timings["solve"] = time.perf_counter() - t0
     return assemble(inst, opts, out, timings)
-
-
-def _result_base(inst: Instance, opts: dict[str, Any]) -> dict[str, Any]:
-    return dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
-                names=instance_names(inst),
-                options={k: v for k, v in opts.items() if k != "verbose"})
 
 
 def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
@@ -790,7 +795,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     """The job's outcome as a Result: the tables of every scenario with a
     ``scenario`` column, each scenario's W and C, ρ and the expected cost, and in
     ``stochastic`` the PH figures (bounds, gap, iterations)."""
-    base = _result_base(inst, opts)
+    base = result_base(inst, opts)
     ids, probs, per = out["ids"], out["probabilities"], out["per_scenario"]
     planned = out["xhat"] is not None  # else PH had no iterate: no future was solved again
     lacking = [sid for sid, r in zip(ids, per, strict=True)

@@ -65,6 +65,7 @@ from optimiser.engine.solve import (
     least_unplaced,
     load_solution,
     out_of_time_building,
+    result_base,
     run_stages,
     solve,
     stage_record,
@@ -78,7 +79,7 @@ from optimiser.instance.overrides import Override
 from optimiser.instance.reading import parse_yaml
 from optimiser.instance.sampling import draw, range_problems, sample_keys
 from optimiser.instance.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
-from optimiser.results.tables import Result, clean, extract_tables, instance_names
+from optimiser.results.tables import Result, clean, extract_tables
 from optimiser.sweep.point import SweepSource
 from optimiser.sweep.run import executor_factory
 
@@ -442,6 +443,13 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
                       seconds=time.perf_counter() - t0)
 
 
+def no_plan_messages(futures) -> list[str]:
+    """One message a row for futures whose rows fail on data alone: ``futures``
+    gives (scenario id, its ``ledger.infeasible`` pairs of row and reason). The
+    extensive form and the ph engine report them in these words."""
+    return [f"scenario '{sid}': {row}: {why}" for sid, rows in futures for row, why in rows]
+
+
 def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
                     timings: dict[str, float] | None = None, figures: bool = True,
                     workers: int = 1, client: Any = None) -> Result:
@@ -458,15 +466,13 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     ss = scenario_set(inst)
     ef = build_extensive(ss)
     timings["build"] = time.perf_counter() - t0
-    base = dict(instance=inst.name, objective_mode=opts["mode"], currency=inst.currency,
-                names=instance_names(inst),
-                options={k: v for k, v in opts.items() if k != "verbose"})
-    infeasible = [(sid, name, why) for sid, b in zip(ss.ids, ef.blocks, strict=True)
-                  for name, why in b.ledger.infeasible]
+    base = result_base(inst, opts)
+    infeasible = no_plan_messages((sid, b.ledger.infeasible)
+                                  for sid, b in zip(ss.ids, ef.blocks, strict=True))
     if infeasible:
         return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=0.0, timings=timings,
-                      messages=[f"scenario '{s}': {n}: {w}" for s, n, w in infeasible], **base)
+                      messages=infeasible, **base)
     t0 = time.perf_counter()
     hm = HighsModel(ef.m)
     hm.set_options(opts)

@@ -206,7 +206,7 @@ class HighsModel:
         factor)``: once the run has its first dual bound, after r seconds, it is
         stopped (HiGHS status "Interrupted by user") when ``deadline − factor·r``
         passes, so that the later stages keep that time (:data:`ROOT_RESERVE`);
-        ``root_seconds`` is r.
+        ``root_seconds`` is r, ``stopped_for_reserve`` whether it was stopped so.
         """
         h = self.h
         h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
@@ -218,8 +218,6 @@ class HighsModel:
             h.setCallback(watch, None)
             h.startCallback(MIP_INTERRUPT)
         t0 = time.perf_counter()
-        if watch is not None:
-            watch.t0 = t0
         try:
             h.run()
         finally:
@@ -242,7 +240,8 @@ class HighsModel:
         return {"status": status, "highs_status": h.modelStatusToString(ms),
                 "seconds": wall, "gap": gap, "x": x,
                 "bound": float(info.mip_dual_bound) if self.integrality.any() else None,
-                "root_seconds": None if watch is None else watch.root}
+                "root_seconds": None if watch is None else watch.root,
+                "stopped_for_reserve": watch is not None and watch.stopped}
 
     def lp_copy(self) -> highspy.Highs:
         """A new, silent ``Highs`` holding the compiled model as an LP: integrality
@@ -350,6 +349,8 @@ class RootWatch:
         self.t0 = time.perf_counter()
         self.root: float | None = None
         """Seconds from the run's start to its first finite dual bound."""
+        self.stopped = False
+        """Whether it stopped the run."""
 
     def __call__(self, _kind, _message, out, data_in, _user) -> None:
         now = time.perf_counter()
@@ -358,7 +359,7 @@ class RootWatch:
                 return
             self.root = now - self.t0
         if now > self.deadline - self.factor * self.root:
-            data_in.user_interrupt = True
+            data_in.user_interrupt = self.stopped = True
 
 
 def map_status(ms, has_solution: bool) -> str:
@@ -423,12 +424,14 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
     # overran its limit by that much.
     stage1_end = (None if deadline is None
                   else time.perf_counter() + remaining() * STAGE1_TIME_SHARE)
+    later = [("expected_shortfall", expected)] if expected is not None else []
+    if hm.c_M is not None:
+        later.append(("fairness", hm.c_M))
     start = hm.first_plan(hm.c_W, time_left(stage1_end))
-    later_stages = 1 + (expected is not None) + (hm.c_M is not None)
-    keep = None if deadline is None else (deadline, ROOT_RESERVE * later_stages)
+    keep = None if deadline is None else (deadline, ROOT_RESERVE * (len(later) + 1))
     rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start, keep=keep)
     stages.append(stage_record("shortfall", rec1, hm))
-    if rec1["highs_status"] == "Interrupted by user" and rec1["root_seconds"] is not None:
+    if rec1["stopped_for_reserve"]:
         messages.append(
             f"the shortfall stage stopped early so that each later stage keeps "
             f"{ROOT_RESERVE:g} times its root time ({rec1['root_seconds']:.0f} s) to reach a "
@@ -439,9 +442,6 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
     bound = w1 + tolerance(objective, w1)
     hm.add_row(hm.c_W, bound)
     before = rec1
-    later = [("expected_shortfall", expected)] if expected is not None else []
-    if hm.c_M is not None:
-        later.append(("fairness", hm.c_M))
     for name, c in later:
         if name == "fairness":
             before_fair = before["x"]
@@ -482,9 +482,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     t0 = time.perf_counter()
     deadline = command_deadline(options, opts, t0)
     d, m = _build(instance, timings, t0)
-    base = dict(instance=instance.name, objective_mode=opts["mode"], currency=instance.currency,
-                names=instance_names(instance),
-                options={k: v for k, v in opts.items() if k != "verbose"})
+    base = result_base(instance, opts)
     if m.ledger.infeasible:
         return _infeasible_on_data(m, timings, base)
     hm = _hand_over(m, opts, handover, timings)
@@ -508,6 +506,14 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     if opts["explain"]:
         _explain(result, hm, d, final["x"], instance, opts, deadline, timings)
     return result
+
+
+def result_base(instance: Instance, opts: dict[str, Any]) -> dict[str, Any]:
+    """The fields every engine's :class:`Result` carries about the instance and
+    the options it was solved with (``opts``: :func:`effective_options`)."""
+    return dict(instance=instance.name, objective_mode=opts["mode"],
+                currency=instance.currency, names=instance_names(instance),
+                options={k: v for k, v in opts.items() if k != "verbose"})
 
 
 def _build(instance: Instance, timings: dict[str, float],
