@@ -35,9 +35,10 @@ from formulations.targets import define_targets
 from formulations.words import Names
 
 __all__ = ["LEVER_MODULES", "Ledger", "ModelData", "build_into", "build_model", "describe_bound",
-           "describe_flow", "describe_row", "explain_levers", "lever_decided", "lever_decisions",
-           "lever_flows", "lever_kinds", "lever_labels", "lever_limits", "lever_names",
-           "lever_tables", "lever_unplaced", "model_data", "validate_levers", "variable_phrases"]
+           "describe_flow", "describe_row", "explain_levers", "lever_allocations",
+           "lever_decided", "lever_decisions", "lever_flows", "lever_kinds", "lever_labels",
+           "lever_limits", "lever_names", "lever_tables", "lever_unplaced", "model_data",
+           "validate_levers", "variable_phrases"]
 
 LEVER_MODULES: tuple[ModuleType, ...] = (training, return_to_practice, retention, international)
 """The registry: the levers, in the order their components are built. A new
@@ -90,6 +91,12 @@ def lever_unplaced(b: pyo.Block) -> list[pyo.Var]:
     """Supply a lever produces that no unit has a post for (graduates): among
     equally good plans, the engine's tie-break reports the least of it."""
     return [lever.unplaced(b) for lever in LEVER_MODULES if hasattr(lever, "unplaced")]
+
+
+def lever_allocations(b: pyo.Block) -> list[pyo.Var]:
+    """Each lever's allocation of its supply to units, indexed (lever, unit, year),
+    for the levers that share one supply among the units in their scope."""
+    return [lever.allocations(b) for lever in LEVER_MODULES if hasattr(lever, "allocations")]
 
 
 def lever_names() -> list[str]:

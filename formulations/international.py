@@ -36,6 +36,12 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     return [b.I]
 
 
+def allocations(b: pyo.Block) -> pyo.Var:
+    """Where the recruits go: ``AI[i,u,y]``, one route's supply shared among the
+    units in its scope (read by the engine's share-out)."""
+    return b.AI
+
+
 def define_international(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     routes = d.inst.international
     by_id = {r.id: r for r in routes}

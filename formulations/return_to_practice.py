@@ -43,6 +43,12 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     return [b.X, b.ACT]
 
 
+def allocations(b: pyo.Block) -> pyo.Var:
+    """Where the returners go: ``AR[c,u,y]``, one campaign's supply shared among
+    the units in its scope (read by the engine's share-out)."""
+    return b.AR
+
+
 def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     camps = d.inst.return_to_practice
     by_id = {c.id: c for c in camps}

@@ -73,6 +73,13 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     return [b.N, b.RUN]
 
 
+def allocations(b: pyo.Block) -> pyo.Var:
+    """Where the graduates go: ``A[p,u,y]``, one programme's supply shared among
+    the units in its scope (the engine's share-out, SPEC §2.9's tie-break, reads
+    it; upskilled graduates leave ``from_group`` in the same unit)."""
+    return b.A
+
+
 def supervision_cap(p, supervisors):
     """The most trainees of ``p`` its supervisors (FTE, or their expression) allow."""
     return p.supervision.max_trainees_per_fte * supervisors

@@ -151,7 +151,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 def test_size_s_solves_to_optimality(size_s):
     result = solve(load_instance(size_s), SolveOptions(explain=False))
     assert result.status == "optimal"
-    assert [s["status"] for s in result.stages] == ["optimal", "optimal"]
+    assert [(s["stage"], s["status"]) for s in result.stages] == [
+        ("shortfall", "optimal"), ("cost", "optimal"), ("share_out", "optimal")]
     assert result.weighted_shortfall >= 0 and result.total_cost > 0
 
 

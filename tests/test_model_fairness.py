@@ -50,7 +50,8 @@ def test_the_fair_plan_equalises_the_shortfall_rates(make_doc, solve_doc):
     assert year["worst"] == approx(30 / 260, abs=1e-6)
     assert year["worst_before"] >= year["worst"] - 1e-9
     assert year["members"]["r1_nurses"]["rate"] == approx(30 / 260, abs=1e-6)
-    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "fairness", "cost"]
+    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "fairness", "cost",
+                                                        "share_out"]
     assert set(plan.table("targets")["fair_share"]) == {"nurses"}
 
 
@@ -60,7 +61,7 @@ def test_without_fair_shares_the_split_is_the_solvers(make_doc, solve_doc):
     assert plan.shortfall == approx(30, abs=1e-6)
     assert plan.cost == approx(3000, abs=1e-3)
     assert plan.result.fairness is None
-    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost"]
+    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost", "share_out"]
     assert set(plan.table("targets")["fair_share"]) == {""}
 
 

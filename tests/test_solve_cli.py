@@ -92,7 +92,7 @@ def test_json_prints_the_summary(tmp_path):
     assert set(summary) >= SUMMARY_KEYS
     assert summary["status"] == "optimal"
     assert summary["weighted_shortfall"] >= 0
-    assert [s["stage"] for s in summary["stages"]] == ["shortfall", "cost"]
+    assert [s["stage"] for s in summary["stages"]] == ["shortfall", "cost", "share_out"]
     assert not (tmp_path / "out").exists()
 
 

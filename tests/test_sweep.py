@@ -241,7 +241,7 @@ def test_the_first_stage_starts_from_the_previous_first_stage_plan(one_trust: Pa
     optimiser.solve(inst, SolveOptions(threads=1),
                     handover=lambda m: models.append(StartedHighsModel(m)) or models[-1])
     hm = models[0]
-    first, final = hm.plans
+    first, *_, final = hm.plans  # shortfall, cost, share-out (the reported plan)
     assert float(hm.c_W @ first) == pytest.approx(20, abs=1e-9)  # W₁ = 60 − 40 exactly
     assert float(hm.c_W @ final) == pytest.approx(20.00002, abs=1e-9)
     nxt = StartedHighsModel(build_model(model_data(inst)), PlanStart(hm.shape, first, final))
@@ -356,10 +356,12 @@ def test_wfopt_sweep_writes_the_folder(one_trust: Path, tmp_path: Path) -> None:
     assert list(timings.columns) == ["point", "solve_seconds", "seconds", "cpu_seconds",
                                      "warm_start",
                                      "validate", "build", "handover", "solve_shortfall",
-                                     "solve_cost", "solve_weighted", "extract", "explain"]
+                                     "solve_cost", "solve_weighted", "solve_unplaced",
+                                     "solve_share_out", "extract", "explain"]
     assert timings["solve_weighted"].isna().all()  # a lexicographic instance
     assert timings["solve_seconds"].tolist() == pytest.approx(
-        (timings["solve_shortfall"] + timings["solve_cost"]).tolist(), abs=1e-5)
+        (timings["solve_shortfall"] + timings["solve_cost"]
+         + timings["solve_share_out"]).tolist(), abs=1e-5)
     assert timings["point"].tolist() == list(range(1, 7))
     points = sorted(p.name for p in (out / "points").iterdir())
     assert points == ["001", "002", "003", "004", "005", "006"]

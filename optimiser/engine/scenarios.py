@@ -49,7 +49,6 @@ from formulations import (
     build_model,
     lever_decided,
     lever_decisions,
-    lever_unplaced,
     model_data,
 )
 from formulations.data import ModelData
@@ -62,16 +61,14 @@ from optimiser.engine.solve import (
     before_write,
     command_deadline,
     effective_options,
-    least_unplaced,
     load_solution,
     out_of_time_building,
     result_base,
     run_stages,
     solve,
-    stage_record,
     stages_end,
+    tie_breaks,
     time_left,
-    unplaced_weights,
 )
 from optimiser.errors import InputError, Problem
 from optimiser.instance.loader import Provenance
@@ -492,14 +489,9 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     run = run_stages(hm, inst.objective, opts["mode"], end, expected=expected)
     stages, messages, final = run.stages, run.messages, run.final
     if final["x"] is not None:
-        weights = {id(v): p for b, p in zip(ef.blocks, ss.probabilities, strict=True)
-                   for v in lever_unplaced(b)}
-        rec = least_unplaced(hm, unplaced_weights(hm, weights), final["x"], opts["mode"],
-                             inst.objective, time_left(end))
-        if rec is not None:
-            stages.append(stage_record("unplaced", rec, hm))
-            if rec["x"] is not None:
-                final = {**final, "x": rec["x"]}
+        blocks = list(zip(ef.blocks, ef.data, ss.probabilities, strict=True))
+        final = tie_breaks(hm, blocks, opts["mode"], inst.objective, final, stages, timings,
+                           end)
     solve_seconds = sum(s["seconds"] for s in stages)
     timings["solve"] = solve_seconds
     if final["x"] is None:

@@ -26,6 +26,7 @@ from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine.highs import LATER, new_highs, use_threads
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
+from optimiser.engine.tie_break import least_unplaced, share_out, unplaced_weights
 from optimiser.errors import ModelError, TooLarge
 from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.explain.marginals import OutOfTime, marginal_values
@@ -228,7 +229,8 @@ class HighsModel:
         ms = h.getModelStatus()
         info = h.getInfo()
         has_x = info.primal_solution_status == 2
-        x = np.asarray(h.getSolution().col_value) if has_x else None
+        # The compiled model's columns only (a tie-break adds its own for a while).
+        x = np.asarray(h.getSolution().col_value)[:self.n] if has_x else None
         status = map_status(ms, has_x)
         gap = None
         if has_x and self.integrality.any():
@@ -501,7 +503,8 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         timings[f"solve_{s['stage']}"] = s["seconds"]
     if final["x"] is None:
         return _no_plan(hm, d, m, final, stages, messages, opts, timings, base, end)
-    final = _fewest_unplaced(hm, m, instance, opts, final, stages, timings, end)
+    final = tie_breaks(hm, [(m, d, 1.0)], opts["mode"], instance.objective, final, stages,
+                       timings, end)
     result = _plan(hm, d, m, final, run.before_fair, stages, messages, timings, base)
     if opts["explain"]:
         _explain(result, hm, d, final["x"], instance, opts, deadline, timings)
@@ -575,20 +578,30 @@ def _no_plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str
                   conflicts=conflicts, **base)
 
 
-def _fewest_unplaced(hm: HighsModel, m: pyo.ConcreteModel, instance: Instance,
-                     opts: dict[str, Any], final: dict[str, Any],
-                     stages: list[dict[str, Any]], timings: dict[str, float],
-                     end: float | None) -> dict[str, Any]:
-    """The tie-break: as good a plan with the fewest graduates left unplaced."""
-    unplaced = unplaced_weights(hm, {id(v): 1.0 for v in lever_unplaced(m)})
-    rec = least_unplaced(hm, unplaced, final["x"], opts["mode"], instance.objective,
-                         time_left(end))
-    if rec is not None:
-        stages.append(stage_record("unplaced", rec, hm))
-        timings["solve"] += rec["seconds"]
-        if rec["x"] is not None:
-            final = {**final, "x": rec["x"]}
-    return final
+def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]], mode: str,
+               objective, final: dict[str, Any], stages: list[dict[str, Any]],
+               timings: dict[str, float], end: float | None) -> dict[str, Any]:
+    """The tie-breaks (:mod:`optimiser.engine.tie_break`) after the stages: as good
+    a plan with the fewest graduates left unplaced, then each lever's supply
+    shared out in proportion to the units' posts. ``blocks``: (the model or a
+    scenario's block, its data, its probability)."""
+    unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
+    rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
+    final = _tie_break_stage("unplaced", rec, hm, final, stages, timings)
+    rec = share_out(hm, blocks, final["x"], mode, objective, unplaced, time_left(end))
+    return _tie_break_stage("share_out", rec, hm, final, stages, timings)
+
+
+def _tie_break_stage(name: str, rec: dict[str, Any] | None, hm: HighsModel,
+                     final: dict[str, Any], stages: list[dict[str, Any]],
+                     timings: dict[str, float]) -> dict[str, Any]:
+    """Record a tie-break's stage (when it ran) and take its plan (when it found one)."""
+    if rec is None:
+        return final
+    stages.append(stage_record(name, rec, hm))
+    timings["solve"] = timings.get("solve", 0.0) + rec["seconds"]
+    timings[f"solve_{name}"] = rec["seconds"]
+    return final if rec["x"] is None else {**final, "x": rec["x"]}
 
 
 def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
@@ -801,54 +814,6 @@ def zero_unused(m: pyo.ConcreteModel) -> None:
         if v.value is None:
             lb = v.lb
             v.set_value(lb if lb is not None and lb > 0 else 0.0, skip_validation=True)
-
-
-UNPLACED_TOL = 1e-6
-"""FTE of unplaced graduates below which the tie-break is not run."""
-
-
-def unplaced_weights(hm: HighsModel, weights: dict[int, float]) -> np.ndarray:
-    """The cost vector of Σ UP: ``weights`` maps ``id(UP component)`` to its
-    weight (1 for a plan; π_s for each scenario's block of a stochastic plan)."""
-    return np.array([weights.get(id(v.parent_component()), 0.0) for v in hm.columns],
-                    dtype=np.float64)
-
-
-def least_unplaced(hm: HighsModel, up: np.ndarray, x: np.ndarray, mode: str,
-                   objective, time_limit: float | None) -> dict[str, Any] | None:
-    """SPEC §2.9's tie-break: among plans as good as ``x`` (W and C, or the
-    weighted objective, no worse) with its integer decisions held, the one with
-    the least unplaced graduates Σ UP. An LP; None when ``x`` leaves none
-    unplaced. The stage's ``x`` is None when the LP found no plan (``x`` stands).
-
-    Placing a graduate costs nothing, so the earlier stages may leave graduates
-    unplaced although a post is free for them; a planner would read that as
-    graduates with nowhere to go.
-    """
-    if not up.any() or float(up @ x) <= UNPLACED_TOL:
-        return None
-    h = hm.h
-    ints = np.flatnonzero(hm.integrality).astype(np.int32)
-    lp = h.getLp()
-    lower = np.asarray(lp.col_lower_)[ints].copy()
-    upper = np.asarray(lp.col_upper_)[ints].copy()
-    held = np.round(x[ints])
-    h.changeColsBounds(len(ints), ints, held, held)
-    keep = ([hm.c_W + hm.c_C / objective.value_per_fte] if mode == "weighted"
-            else [hm.c_W, hm.c_C])
-    for c in keep:
-        v = float(c @ x)
-        hm.add_row(c, v + max(1e-9 * abs(v), 1e-7))
-    start = x.copy()
-    start[ints] = held
-    rec = hm.run(up, time_limit, start=start)
-    n_rows = h.getNumRow()
-    h.deleteRows(len(keep), np.arange(n_rows - len(keep), n_rows, dtype=np.int32))
-    h.changeColsBounds(len(ints), ints, lower, upper)
-    h.clearSolver()
-    if rec["status"] != "optimal":
-        rec["x"] = None
-    return rec
 
 
 HELD_ON_OFF_TIME_SHARE = 0.1

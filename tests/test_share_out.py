@@ -1,0 +1,124 @@
+"""The share-out tie-break (optimiser/engine/tie_break.py), worked out by hand.
+
+Among plans equally good for W, C and Σ UP, with every lever's decisions held,
+each lever's supply a[ℓ,u,y] is shared among the units in its scope so that its
+highest allocation per post, L[ℓ,y] = max_u a[ℓ,u,y] / w[u,g,y], is least, where
+w is the unit's funded posts (its baseline staff where it has none). Base year
+2020, no leavers unless given; staff count in post at the end of the year they
+join.
+"""
+
+from __future__ import annotations
+
+from pytest import approx
+
+
+def course(entrants: float = 40, **fields):
+    """A one-year course whose committed entrants of 2020 all qualify in 2021 (no
+    new places: the supply is fixed, so only where it goes is decided)."""
+    return {"id": "course", "group": "nurse", "duration": 1, "completion_rate": 1.0,
+            "cost_per_place_year": 1000, "max_places_per_year": 0,
+            "committed": {2020: entrants}, **fields}
+
+
+def two_units(fte1: float = 80, posts1: float = 100, fte2: float = 240, posts2: float = 300):
+    return [{"unit": "u1", "group": "nurse", "fte": fte1, "posts": posts1},
+            {"unit": "u2", "group": "nurse", "fte": fte2, "posts": posts2}]
+
+
+def graduates(plan, unit: str) -> float:
+    return plan.value("workforce", "graduates", unit=unit, group="nurse", year=2021)
+
+
+def test_graduates_are_shared_in_proportion_to_posts(make_doc, solve_doc):
+    """u1: 80 nurses, 100 posts; u2: 240 nurses, 300 posts; 40 graduates in 2021
+    and no target: W = 0 and C = 0 wherever they go (20 + 60 vacancies hold them
+    all). Shared by posts: L = 40 / 400 = 0.1, so u1 takes 10 and u2 30 (90 and
+    270 in post, both at 10% vacancies); nothing unplaced."""
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   training=[course()])
+    plan = solve_doc(doc)
+    assert plan.status == "optimal"
+    assert plan.shortfall == approx(0, abs=1e-9)
+    assert plan.cost == approx(0, abs=1e-6)
+    assert graduates(plan, "u1") == approx(10, abs=1e-6)
+    assert graduates(plan, "u2") == approx(30, abs=1e-6)
+    assert plan.value("training", "unplaced", programme="course", year=2021) == \
+        approx(0, abs=1e-6)
+    for u, vacancies in (("u1", 10), ("u2", 30)):
+        assert plan.value("workforce", "vacancies", unit=u, group="nurse", year=2021) == \
+            approx(vacancies, abs=1e-6)
+    share = next(s for s in plan.result.stages if s["stage"] == "share_out")
+    assert share["status"] == "optimal"
+    assert share["weighted_shortfall"] == approx(0, abs=1e-9)
+
+
+def test_a_unit_with_little_room_takes_what_it_has(make_doc, solve_doc):
+    """As above with u1 at 95 nurses: room for 5. u1 takes its 5 and u2 the other
+    35 (its share 35/300 ≈ 0.117 per post, above u1's 0.05: a cap, not the level,
+    holds u1)."""
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(fte1=95),
+                   training=[course()])
+    plan = solve_doc(doc)
+    assert plan.status == "optimal"
+    assert graduates(plan, "u1") == approx(5, abs=1e-6)
+    assert graduates(plan, "u2") == approx(35, abs=1e-6)
+    assert plan.value("workforce", "fte", unit="u1", group="nurse", year=2021) == approx(100)
+
+
+def test_targets_come_before_shares(make_doc, solve_doc):
+    """u1 must have 100 nurses in 2021 (a unit target): W = 0 needs 20 of the 40
+    graduates there, more than its share of 10. The share-out keeps W: u1 20,
+    u2 the other 20."""
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   training=[course()],
+                   targets=[{"id": "t", "unit": "u1", "groups": ["nurse"],
+                             "required": {2021: 100}}])
+    plan = solve_doc(doc)
+    assert plan.status == "optimal"
+    assert plan.shortfall == approx(0, abs=1e-9)
+    assert graduates(plan, "u1") == approx(20, abs=1e-6)
+    assert graduates(plan, "u2") == approx(20, abs=1e-6)
+
+
+def test_a_national_route_is_shared_across_regions_and_its_totals_kept(make_doc, solve_doc):
+    """u1 (region r1, 100 posts) and u2 (r2, 300 posts), 80 and 240 nurses; a
+    national route of at most 40 a year at £100; the nation needs 360 nurses in
+    2021. W = 0 needs all 40 recruits: C = £4,000 wherever they go. Shared by
+    posts: 10 to u1, 30 to u2; the route's total stays 40."""
+    doc = make_doc(units={"u1": "r1", "u2": "r2"}, workforce=two_units(),
+                   international=[{"id": "abroad", "group": "nurse", "cost_per_recruit": 100,
+                                   "max_per_year": 40}],
+                   targets=[{"id": "t", "groups": ["nurse"], "required": {2021: 360}}])
+    plan = solve_doc(doc)
+    assert plan.status == "optimal"
+    assert plan.shortfall == approx(0, abs=1e-9)
+    assert plan.cost == approx(4000, abs=1e-6)
+    assert plan.value("international", "recruits", route="abroad", year=2021) == approx(40)
+    for u, want in (("u1", 10), ("u2", 30)):
+        assert plan.value("workforce", "international", unit=u, group="nurse", year=2021) == \
+            approx(want, abs=1e-6)
+
+
+def test_a_unit_without_posts_shares_by_its_staff(make_doc, solve_doc):
+    """u2 has no posts (no limit): its weight is its 240 staff. u1: 100 posts. 34
+    graduates: L = 34 / 340 = 0.1, so u1 takes 10 and u2 24."""
+    workforce = two_units()
+    del workforce[1]["posts"]
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=workforce,
+                   training=[course(entrants=34)])
+    plan = solve_doc(doc)
+    assert graduates(plan, "u1") == approx(10, abs=1e-6)
+    assert graduates(plan, "u2") == approx(24, abs=1e-6)
+
+
+def test_the_weighted_mode_shares_too(make_doc, solve_doc):
+    """The first case in the weighted mode: W + C / value_per_fte = 0 either way;
+    the same 10 and 30."""
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   training=[course()],
+                   objective={"mode": "weighted", "value_per_fte": 1000})
+    plan = solve_doc(doc)
+    assert plan.status == "optimal"
+    assert graduates(plan, "u1") == approx(10, abs=1e-6)
+    assert graduates(plan, "u2") == approx(30, abs=1e-6)
