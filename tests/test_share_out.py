@@ -122,3 +122,44 @@ def test_the_weighted_mode_shares_too(make_doc, solve_doc):
     assert plan.status == "optimal"
     assert graduates(plan, "u1") == approx(10, abs=1e-6)
     assert graduates(plan, "u2") == approx(30, abs=1e-6)
+
+
+def test_each_scenario_is_shared_out(make_doc, write_instance):
+    """A stochastic plan: the 40 graduates of ``full`` (p 0.5) and the 20 of
+    ``half`` (completion 50%, p 0.5) are each shared by posts: 10 and 30, then 5
+    and 15. Nothing else is decided (no places, no target): W = C = 0."""
+    from optimiser import load_instance, solve_scenarios
+
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   training=[course()])
+    doc["scenarios"] = {"here_and_now_years": 1,
+                        "list": [{"id": "full", "probability": 0.5},
+                                 {"id": "half", "probability": 0.5,
+                                  "scale": {"training.course.completion_rate": 0.5}}]}
+    result = solve_scenarios(load_instance(write_instance(doc)))
+    assert result.status == "optimal"
+    wf = result.tables["workforce"]
+    got = {(s, u): float(wf[(wf["scenario"] == s) & (wf["unit"] == u)
+                            & (wf["year"] == 2021)]["graduates"].iloc[0])
+           for s in ("full", "half") for u in ("u1", "u2")}
+    assert got == approx({("full", "u1"): 10, ("full", "u2"): 30,
+                          ("half", "u1"): 5, ("half", "u2"): 15}, abs=1e-6)
+    assert "share_out" in [s["stage"] for s in result.stages]
+
+
+def test_tie_breaks_that_would_not_fit_in_the_time_limit_are_not_run(make_doc, solve_doc,
+                                                                      monkeypatch):
+    """When the tie-breaks would need more than a tenth of the time limit (here:
+    made so by pretending each column takes 10 s), the stages keep the whole limit
+    and the solve says why the split between units is the stages' own."""
+    from optimiser.engine import solve as engine
+
+    monkeypatch.setattr(engine, "SECONDS_PER_COLUMN_TIE_BREAKS", 10.0)
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   training=[course()])
+    plan = solve_doc(doc, time_limit=60)
+    assert plan.status == "optimal"
+    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost"]
+    assert any("tie-breaks were not run" in m for m in plan.result.messages)
+    # Without a time limit they always run.
+    assert "share_out" in [s["stage"] for s in solve_doc(doc).result.stages]

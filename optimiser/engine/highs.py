@@ -87,3 +87,10 @@ def match_scheduler(threads: int | None) -> None:
             if reset is not None:
                 reset(True)
         _scheduler_threads = wanted
+
+
+def option_value(h: highspy.Highs, name: str, default: float) -> float:
+    """A numeric HiGHS option (``_Highs`` returns ``(status, value)``)."""
+    value = h.getOptionValue(name)
+    value = value[-1] if isinstance(value, tuple) else value
+    return float(value) if isinstance(value, (int, float)) else default

@@ -68,6 +68,7 @@ from optimiser.engine.solve import (
     solve,
     stages_end,
     tie_breaks,
+    tie_breaks_start,
     time_left,
 )
 from optimiser.errors import InputError, Problem
@@ -486,12 +487,13 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     if end is not None and time.perf_counter() >= end:
         return out_of_time_building(hm, opts, timings, base)
     expected = hm.objectives.get("expected_shortfall")
-    run = run_stages(hm, inst.objective, opts["mode"], end, expected=expected)
+    run = run_stages(hm, inst.objective, opts["mode"],
+                     tie_breaks_start(end, hm.n, opts["time_limit"]), expected=expected)
     stages, messages, final = run.stages, run.messages, run.final
     if final["x"] is not None:
         blocks = list(zip(ef.blocks, ef.data, ss.probabilities, strict=True))
-        final = tie_breaks(hm, blocks, opts["mode"], inst.objective, final, stages, timings,
-                           end)
+        final = tie_breaks(hm, blocks, opts["mode"], inst.objective, final, stages, messages,
+                           timings, end, opts["time_limit"])
     solve_seconds = sum(s["seconds"] for s in stages)
     timings["solve"] = solve_seconds
     if final["x"] is None:

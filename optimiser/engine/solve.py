@@ -24,7 +24,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from formulations import build_model, lever_unplaced, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
-from optimiser.engine.highs import LATER, new_highs, use_threads
+from optimiser.engine.highs import LATER, new_highs, option_value, use_threads
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.tie_break import least_unplaced, share_out, unplaced_weights
 from optimiser.errors import ModelError, TooLarge
@@ -493,7 +493,8 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     end = stages_end(deadline, hm.n, opts["time_limit"])
     if end is not None and time.perf_counter() >= end:
         return out_of_time_building(hm, opts, timings, base)
-    run = run_stages(hm, instance.objective, opts["mode"], end)
+    run = run_stages(hm, instance.objective, opts["mode"],
+                     tie_breaks_start(end, hm.n, opts["time_limit"]))
     stages, messages, final = run.stages, run.messages, run.final
     if instance.scenarios is not None:
         messages.append("the instance's scenarios were not used: this is one deterministic "
@@ -504,7 +505,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     if final["x"] is None:
         return _no_plan(hm, d, m, final, stages, messages, opts, timings, base, end)
     final = tie_breaks(hm, [(m, d, 1.0)], opts["mode"], instance.objective, final, stages,
-                       timings, end)
+                       messages, timings, end, opts["time_limit"])
     result = _plan(hm, d, m, final, run.before_fair, stages, messages, timings, base)
     if opts["explain"]:
         _explain(result, hm, d, final["x"], instance, opts, deadline, timings)
@@ -580,20 +581,67 @@ def _no_plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str
 
 def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]], mode: str,
                objective, final: dict[str, Any], stages: list[dict[str, Any]],
-               timings: dict[str, float], end: float | None) -> dict[str, Any]:
+               messages: list[str], timings: dict[str, float], end: float | None,
+               time_limit: float | None) -> dict[str, Any]:
     """The tie-breaks (:mod:`optimiser.engine.tie_break`) after the stages: as good
     a plan with the fewest graduates left unplaced, then each lever's supply
     shared out in proportion to the units' posts. ``blocks``: (the model or a
-    scenario's block, its data, its probability)."""
+    scenario's block, its data, its probability). Under a time limit they run
+    when :func:`tie_breaks_start` left them their time, and say so when not."""
+    if end is not None and tie_breaks_start(end, hm.n, time_limit) == end:
+        messages.append(TIE_BREAKS_SKIPPED.format(
+            seconds=tie_break_seconds(hm.n), limit=time_limit))
+        return final
+    if end is None:  # no time limit: still bounded, a tie-break never decides W or C
+        end = time.perf_counter() + max(MIN_TIE_BREAK_SECONDS,
+                                        UNLIMITED_TIE_BREAK_FACTOR * tie_break_seconds(hm.n))
     unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
     rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
-    final = _tie_break_stage("unplaced", rec, hm, final, stages, timings)
-    rec = share_out(hm, blocks, final["x"], mode, objective, unplaced, time_left(end))
-    return _tie_break_stage("share_out", rec, hm, final, stages, timings)
+    final = _tie_break_stage("unplaced", rec, hm, final, stages, messages, timings)
+    rec = share_out(hm, blocks, final["x"], time_left(end))
+    return _tie_break_stage("share_out", rec, hm, final, stages, messages, timings)
+
+
+TIE_BREAKS_SKIPPED = (
+    "the tie-breaks were not run (fewest unplaced graduates, staff shared out by posts): "
+    "they would need about {seconds:.0f} s, more than a tenth of the time limit "
+    "({limit:g} s); within a lever's scope, where staff go is the stages' choice")
+
+SECONDS_PER_COLUMN_TIE_BREAKS = 2.5e-4
+"""Seconds per model column the two tie-break LPs take (interior point, one
+thread): 27 s at 127,585 columns on the generated 150-trust plan (fewest unplaced
+9 s, share-out 18 s), about 5 s at 31,223 (55 trusts). On the 500-trust plan
+(528,143) the fewest-unplaced LP took 90 s and the share-out did not finish in
+minutes, so a 10-minute limit there skips both (benchmarks/README.md, "The
+tie-breaks")."""
+
+UNLIMITED_TIE_BREAK_FACTOR, MIN_TIE_BREAK_SECONDS = 4.0, 60.0
+"""Without a time limit the tie-breaks get four times their estimate, at least a
+minute: on the 500-trust plan the share-out's interior point made no progress
+(a thin feasible set: W kept within 1e-9) and its simplex clean-up ran on for
+minutes; the stages' plan is reported instead, with a note."""
+
+TIE_BREAK_TIME_SHARE = 0.1
+"""The most of a time limit the stages leave to the tie-breaks: beyond it they
+are not run (a plan's W and C come first)."""
+
+
+def tie_break_seconds(columns: int) -> float:
+    return SECONDS_PER_COLUMN_TIE_BREAKS * columns
+
+
+def tie_breaks_start(end: float | None, columns: int, time_limit: float | None) -> float | None:
+    """When the stages must end to leave the tie-breaks their time before ``end``
+    (the stages' own end, :func:`stages_end`): ``end`` itself when they would need
+    more than :data:`TIE_BREAK_TIME_SHARE` of the limit (they are then not run)."""
+    if end is None or time_limit is None:
+        return end
+    need = tie_break_seconds(columns)
+    return end if need > TIE_BREAK_TIME_SHARE * time_limit else end - need
 
 
 def _tie_break_stage(name: str, rec: dict[str, Any] | None, hm: HighsModel,
-                     final: dict[str, Any], stages: list[dict[str, Any]],
+                     final: dict[str, Any], stages: list[dict[str, Any]], messages: list[str],
                      timings: dict[str, float]) -> dict[str, Any]:
     """Record a tie-break's stage (when it ran) and take its plan (when it found one)."""
     if rec is None:
@@ -601,7 +649,11 @@ def _tie_break_stage(name: str, rec: dict[str, Any] | None, hm: HighsModel,
     stages.append(stage_record(name, rec, hm))
     timings["solve"] = timings.get("solve", 0.0) + rec["seconds"]
     timings[f"solve_{name}"] = rec["seconds"]
-    return final if rec["x"] is None else {**final, "x": rec["x"]}
+    if rec["x"] is None:
+        messages.append(f"the {name.replace('_', '-')} tie-break ended without a plan "
+                        f"({rec['highs_status']}): the plan before it is reported")
+        return final
+    return {**final, "x": rec["x"]}
 
 
 def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
@@ -777,7 +829,7 @@ def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: 
     would take as infinite. Each number is within its limit (schema.MAX_AMOUNT,
     MAX_FTE); a product of them may not be (a retention scheme's spend per 1,000
     FTE times a unit's FTE)."""
-    limit = _option(h, "large_matrix_value", 1e15)
+    limit = option_value(h, "large_matrix_value", 1e15)
     data = np.abs(A.data) if A.nnz else np.zeros(0)
     if len(data) and float(data.max()) >= limit:
         k = int(np.argmax(data))
@@ -787,19 +839,12 @@ def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: 
             f"model {rows[row][0].name} | a coefficient of {float(A.data[k]):.3g} on "
             f"{columns[col].name} is beyond what HiGHS accepts ({limit:.0e}): the "
             "instance's numbers are too large together; use smaller units of money or FTE")
-    cost_limit = _option(h, "infinite_cost", 1e20)
+    cost_limit = option_value(h, "infinite_cost", 1e20)
     for c in (c_W, c_C):
         if len(c) and float(np.abs(c).max()) >= cost_limit:
             j = int(np.argmax(np.abs(c)))
             raise ModelError(f"model {columns[j].name} | a cost of {float(c[j]):.3g} is "
                              f"beyond what HiGHS accepts ({cost_limit:.0e})")
-
-
-def _option(h: highspy.Highs, name: str, default: float) -> float:
-    """A numeric HiGHS option (``_Highs`` returns ``(status, value)``)."""
-    value = h.getOptionValue(name)
-    value = value[-1] if isinstance(value, tuple) else value
-    return float(value) if isinstance(value, (int, float)) else default
 
 
 def zero_unused(m: pyo.ConcreteModel) -> None:

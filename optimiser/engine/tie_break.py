@@ -7,7 +7,8 @@ weighted objective, within a hair), choose among them:
 
 1. **Fewest unplaced** (SPEC §2.9): the least Σ UP, so that no graduate is
    reported unplaced while a post is free for them.
-2. **Share-out**: with Σ UP kept too, each lever's supply is shared among the
+2. **Share-out**: with every lever's variables but its flows into units held (so
+   its totals, C and Σ UP) and W kept, each lever's supply is shared among the
    units in its scope in proportion to their funded posts. Placing staff costs
    nothing, so without it the stages may place a region's whole graduating
    cohort in one trust (measured on the generated 500-trust plan: one trust's
@@ -16,7 +17,7 @@ weighted objective, within a hair), choose among them:
    ``A``, returners ``AR``, recruits ``AI``) and plan year y::
 
        a[ℓ,u,y] ≤ L[ℓ,y] · w[u,g(ℓ),y]          share_level[ℓ,u,y], every u in scope
-       minimise Σ_{ℓ,y} L[ℓ,y] · Σ_u w[u,g(ℓ),y]
+       minimise Σ_{ℓ,y} L[ℓ,y]
 
    where ``w`` is the unit's funded posts ``posts[u,g,y]`` (2.11), or its
    baseline staff where it has none, and at least :data:`LEAST_SHARE_WEIGHT`.
@@ -24,7 +25,9 @@ weighted objective, within a hair), choose among them:
    such level shares the supply out like water, every unit at the same level
    except those a posts cap or a target holds elsewhere. Targets, posts caps,
    budgets and every lever's totals are untouched: W, M, C and Σ UP are those of
-   the stages, only where staff go changes.
+   the stages, only where staff go changes. (Each level counts once: weighted
+   by its lever's posts, Σ_u w, the interior point made no progress on
+   long-term-2028 and its simplex clean-up took 41 s; unweighted, 6 s.)
 
 Each tie-break keeps the plan it was given when its LP ends without an optimum
 (a time limit): the reported plan is then the stages' own.
@@ -40,8 +43,9 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import lever_allocations, lever_decisions
+from formulations import lever_allocations, variable_phrases
 from formulations.data import ModelData
+from optimiser.engine.highs import option_value
 
 if TYPE_CHECKING:  # annotations only: solve imports this module
     from optimiser.engine.solve import HighsModel
@@ -90,6 +94,13 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
     # way, 16 s by interior point (benchmarks/README.md, "The tie-breaks").
     h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
     h.setOptionValue("solver", "ipm")
+    # The held values are a MIP solution's, feasible within HiGHS's MIP tolerance
+    # (1e-6): judged at the LP's own 1e-7, a row whose columns are all held could
+    # fail by that difference, and HiGHS then reported "Optimal" without a
+    # feasible solution (stepping-forward-2017's share-out).
+    tolerance = option_value(h, "primal_feasibility_tolerance", 1e-7)
+    h.setOptionValue("primal_feasibility_tolerance",
+                     max(tolerance, option_value(h, "mip_feasibility_tolerance", 1e-6)))
     for c in keep:
         v = float(c @ x)
         hm.add_row(c, v + max(KEEP_REL * abs(v), KEEP_ABS))
@@ -99,6 +110,7 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
         n_rows = h.getNumRow()
         h.deleteRows(len(keep), np.arange(n_rows - len(keep), n_rows, dtype=np.int32))
         h.setOptionValue("solver", "choose")
+        h.setOptionValue("primal_feasibility_tolerance", tolerance)
         h.changeColsIntegrality(len(ints), ints.astype(np.int32),
                                 hm.integrality[ints].astype(np.uint8))
         h.changeColsBounds(len(cols), cols, lower, upper)
@@ -138,22 +150,31 @@ def share_weight(d: ModelData, u: str, g: str, y: int) -> float:
     return max(d.S0[u, g] if posts is None else posts, LEAST_SHARE_WEIGHT)
 
 
-def decision_columns(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]]
-                     ) -> np.ndarray:
-    """The columns of every lever's decisions (places, spend, recruits, funding):
-    the share-out holds them, so that only where staff go may change. Holding
-    them also makes its LP small enough to be quick (HiGHS's presolve removes
-    them): on the 150-trust plan ... s against ... s with only the integers held."""
-    decided = {id(v) for b, _d, _p in blocks for v in lever_decisions(b)}
-    return np.array([j for j, v in enumerate(hm.columns) if id(v.parent_component()) in decided],
-                    dtype=np.int32)
+def lever_columns(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]]
+                  ) -> np.ndarray:
+    """The columns of every lever's variables but its flows into units (places,
+    cohorts, campaigns' spend and returners, recruits, retention funding,
+    unplaced graduates): the share-out holds them at the plan's values, so that
+    every lever's totals, and with them C and Σ UP, stay as they are. The flows
+    (graduates, returners and recruits placed, staff retained within the
+    funding's response) may move. Holding the retained staff too made the LP
+    infeasible on stepping-forward-2017: rows whose every column is held (a
+    scheme's retained staff against its response) failed HiGHS's presolve by the
+    earlier solve's tolerance."""
+    flows = {id(var.parent_component()) for b, _d, _p in blocks
+             for terms in b.ledger.inflow.values() for _c, var, _f in terms}
+    names = set(variable_phrases())
+    return np.array([j for j, v in enumerate(hm.columns)
+                     if v.parent_component().local_name in names
+                     and id(v.parent_component()) not in flows], dtype=np.int32)
 
 
 def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]]
                ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
     """The share-out's levels and rows on the compiled model: the cost of each
-    level ``L[ℓ,y]`` (π·Σ_u w, in the order of the levels) and, per allocation
-    column, ``(column, level, w)``. ``blocks``: (block, its data, its probability)."""
+    level ``L[ℓ,y]`` (its block's probability π, in the order of the levels) and,
+    per allocation column, ``(column, level, w)``. ``blocks``: (block, its data,
+    its probability)."""
     column = {id(v): j for j, v in enumerate(hm.columns)}
     level: dict[tuple[int, str, str, int], int] = {}
     level_cost: list[float] = []
@@ -173,43 +194,40 @@ def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, floa
                 key = (b_i, alloc.local_name, lever, y)
                 if key not in level:
                     level[key] = len(level_cost)
-                    level_cost.append(0.0)
-                level_cost[level[key]] += prob * w
+                    level_cost.append(prob)
                 rows.append((j, level[key], w))
     return np.array(level_cost), rows
 
 
 def share_out(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]],
-              x: np.ndarray, mode: str, objective, up: np.ndarray | None,
-              time_limit: float | None) -> dict[str, Any] | None:
+              x: np.ndarray, time_limit: float | None) -> dict[str, Any] | None:
     """The share-out tie-break (the module's docstring) from the plan ``x``: the
     stage record, whose ``x`` is None when the LP found no optimum (``x`` stands);
-    None when no lever allocates anything. ``up``: the cost vector of Σ UP, kept
-    too (None: no unplaced graduates to keep)."""
+    None when no lever allocates anything."""
     level_cost, rows = share_rows(hm, blocks)
     if not rows:
         return None
     h = hm.h
     n_levels = len(level_cost)
-    # L[ℓ,y] ≥ 0 columns, then a[ℓ,u,y] − w·L[ℓ,y] ≤ 0 rows.
+    # L[ℓ,y] ≥ 0 columns, then a[ℓ,u,y] − w·L[ℓ,y] ≤ 0 rows. (Chaining a copy of
+    # L per row, so that no column is dense, solved no faster: 150 trusts 20 s
+    # against 18 s; the 500-trust plan stalled either way.)
     h.addCols(n_levels, level_cost, np.zeros(n_levels), np.full(n_levels, highspy.kHighsInf),
               0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
     n_rows = len(rows)
-    cols = np.array([j for j, _k, _w in rows], dtype=np.int32)
-    levels = hm.n + np.array([k for _j, k, _w in rows], dtype=np.int32)
-    weights = np.array([w for _j, _k, w in rows])
     index = np.empty(2 * n_rows, dtype=np.int32)
-    index[0::2], index[1::2] = cols, levels
+    index[0::2] = [j for j, _k, _w in rows]
+    index[1::2] = [hm.n + k for _j, k, _w in rows]
     value = np.empty(2 * n_rows)
-    value[0::2], value[1::2] = 1.0, -weights
+    value[0::2] = 1.0
+    value[1::2] = [-w for _j, _k, w in rows]
     first_row = h.getNumRow()
     h.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.zeros(n_rows), 2 * n_rows,
               np.arange(0, 2 * n_rows, 2, dtype=np.int32), index, value)
-    keep = stage_keeps(hm, mode, objective)
-    if up is not None and up.any():
-        keep.append(up)
+    # Every cost is a lever's, held: C (and the weighted objective's C part) and
+    # Σ UP cannot change, so W alone is kept.
     try:
-        with held_plan(hm, x, keep, also=decision_columns(hm, blocks)):
+        with held_plan(hm, x, [hm.c_W], also=lever_columns(hm, blocks)):
             # No start: interior point does not use one.
             rec = hm.run(np.zeros(hm.n), time_limit)
     finally:

@@ -1,0 +1,78 @@
+"""Read a plan's workforce.csv as a trust's workforce lead would: prints a table.
+
+    python benchmarks/plausibility.py RESULTS_FOLDER [RESULTS_FOLDER ...]
+
+Per results folder: the unit-group-years (trust, staff group, plan year), how
+many grow by more than half in a year (of those with at least 5 FTE the year
+before), the 1st/50th/99th percentile of the year-on-year change, the largest
+intake (graduates + returners + recruits) as a share of last year's staff, rows
+above their posts (allowed only on the natural path, SPEC §2.11), and for the
+last plan year the largest ratio of a trust's share of a region's graduates in
+a group, or of a group's returners or international recruits, to its share of
+the posts (1.00: shared exactly by posts). Then the five largest one-year
+growths. Used for benchmarks/README.md, "The tie-breaks".
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+def summary(folder: Path) -> tuple[dict[str, object], pd.DataFrame]:
+    wf = pd.read_csv(folder / "workforce.csv").sort_values(["unit", "group", "year"])
+    wf["before"] = wf.groupby(["unit", "group"])["fte"].shift()
+    plan = wf[wf["before"].notna()].copy()
+    flows = plan[["graduates", "returners", "international"]].fillna(0.0)
+    plan["intake"] = flows.sum(axis=1)
+    plan["change"] = (plan["fte"] - plan["before"]) / plan["before"].clip(lower=1.0)
+    sized = plan[plan["before"] >= 5]
+    q = plan["change"].quantile([0.01, 0.5, 0.99])
+    last = plan[plan["year"] == plan["year"].max()]
+    worst_share = 0.0
+    # Graduates of the generated and shipped plans come from regional programmes,
+    # returners and recruits from national campaigns and routes.
+    for col, scope in (("graduates", ["region", "group"]), ("returners", ["group"]),
+                       ("international", ["group"])):
+        for _g, rows in last.groupby(scope):
+            total = rows[col].fillna(0.0).sum()
+            if total > 1 and rows["posts"].sum() > 0:
+                ratio = (rows[col].fillna(0.0) / total) / (rows["posts"] / rows["posts"].sum())
+                worst_share = max(worst_share, float(ratio.max()))
+    row = {
+        "plan": str(folder),
+        "unit-group-years": len(plan),
+        "grow > 50% (≥ 5 FTE)": int((sized["change"] > 0.5).sum()),
+        "change p1 / p50 / p99": f"{q.iloc[0]:+.1%} / {q.iloc[1]:+.1%} / {q.iloc[2]:+.1%}",
+        "largest intake / last year's staff (≥ 5 FTE)":
+            f"{(sized['intake'] / sized['before']).max():.2f}",
+        "above posts (on the natural path)": int((plan["fte"] > plan["posts"] + 1e-6).sum())
+        if plan["posts"].notna().any() else "-",
+        "last year: worst share / posts share": f"{worst_share:.2f}",
+    }
+    top = sized.sort_values("change", ascending=False).head(5)[
+        ["unit", "group", "year", "before", "fte", "graduates", "returners", "international",
+         "posts"]]
+    return row, top
+
+
+def main(folders: list[str]) -> None:
+    rows, tops = [], []
+    for f in folders:
+        row, top = summary(Path(f))
+        rows.append(row)
+        tops.append((f, top))
+    frame = pd.DataFrame(rows)
+    print("| " + " | ".join(frame.columns) + " |")
+    print("|" + "---|" * len(frame.columns))
+    for r in frame.itertuples(index=False):
+        print("| " + " | ".join(str(v) for v in r) + " |")
+    for f, top in tops:
+        print(f"\n{f}: the largest one-year growths")
+        print(top.round(1).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
