@@ -163,3 +163,28 @@ def test_tie_breaks_that_would_not_fit_in_the_time_limit_are_not_run(make_doc, s
     assert any("tie-breaks were not run" in m for m in plan.result.messages)
     # Without a time limit they always run.
     assert "share_out" in [s["stage"] for s in solve_doc(doc).result.stages]
+
+
+def test_an_lps_time_limit_counts_from_its_own_run(make_doc, write_instance):
+    """HiGHS holds an LP to its time limit on the run time summed over the
+    object's runs (a MIP to its own run's): the tie-breaks, run after 560 s of
+    stages on the 150-trust plan with 32 s left, stopped at once. An LP run
+    with 0.5 s to go, after more than that of earlier runs, must still solve."""
+    from formulations import build_model, model_data
+    from optimiser import load_instance
+    from optimiser.engine.solve import HighsModel, SolveOptions, effective_options
+
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   international=[{"id": "abroad", "group": "nurse", "cost_per_recruit": 100,
+                                   "max_per_year": 40}],
+                   targets=[{"id": "t", "groups": ["nurse"], "required": {2021: 360}}])
+    inst = load_instance(write_instance(doc))
+    hm = HighsModel(build_model(model_data(inst)))
+    hm.set_options(effective_options(inst, SolveOptions()))
+    assert not hm.integrality.any()  # an LP
+    while hm.h.getRunTime() < 1.0:
+        hm.h.clearSolver()
+        hm.run(hm.c_W, None)
+    hm.h.clearSolver()
+    rec = hm.run(hm.c_W, 0.5)
+    assert rec["status"] == "optimal", rec["highs_status"]

@@ -158,6 +158,9 @@ class HighsModel:
         self._start_seconds = 0.0
         self.threads: int | None = None
         """HiGHS threads of the stages (set by :meth:`set_options`)."""
+        self.as_lp = False
+        """True while the integers are held and their integrality dropped (the
+        tie-breaks): HiGHS then runs an LP."""
         self.h = new_highs(threads=LATER)
         self.deadline: float | None = None
         """When set, the time by which the analyses after the stages must end:
@@ -211,6 +214,12 @@ class HighsModel:
         """
         h = self.h
         h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        if time_limit and (self.as_lp or not self.integrality.any()):
+            # An LP's time limit is on the Highs object's run time summed over
+            # its runs (a MIP's on its own run): the tie-breaks, after 560 s of
+            # stages on the 150-trust plan, stopped at once ("Time limit
+            # reached" after 0.0 s) with 32 s left.
+            time_limit += h.getRunTime()
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)

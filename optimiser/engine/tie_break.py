@@ -11,9 +11,9 @@ weighted objective, within a hair), choose among them:
    its totals, C and Σ UP) and W kept, each lever's supply is shared among the
    units in its scope in proportion to their funded posts. Placing staff costs
    nothing, so without it the stages may place a region's whole graduating
-   cohort in one trust (measured on the generated 500-trust plan: one trust's
-   nurses 461 → 1,513 FTE in a year while its neighbours stayed at 60%
-   vacancies). For every lever ℓ with an allocation ``a[ℓ,u,y]`` (graduates
+   cohort in one trust (measured on the generated 150-trust plan: one trust's
+   nurses 493 → 1,335 FTE in its last plan year while its neighbours stayed at
+   up to 60% vacancies). For every lever ℓ with an allocation ``a[ℓ,u,y]`` (graduates
    ``A``, returners ``AR``, recruits ``AI``) and plan year y::
 
        a[ℓ,u,y] ≤ L[ℓ,y] · w[u,g(ℓ),y]          share_level[ℓ,u,y], every u in scope
@@ -30,7 +30,10 @@ weighted objective, within a hair), choose among them:
    long-term-2028 and its simplex clean-up took 41 s; unweighted, 6 s.)
 
 Each tie-break keeps the plan it was given when its LP ends without an optimum
-(a time limit): the reported plan is then the stages' own.
+(a time limit): the reported plan is then the stages' own. Both are LPs solved
+by interior point; on the generated 500-trust plan the share-out did not finish
+in 400 s (benchmarks/README.md, "The tie-breaks"), so at that size and a
+10-minute limit the engine skips them (:func:`optimiser.engine.solve.tie_breaks`).
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
     # simplex from scratch: the share-out on the 150-trust plan took 95 s that
     # way, 16 s by interior point (benchmarks/README.md, "The tie-breaks").
     h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+    hm.as_lp = True
     h.setOptionValue("solver", "ipm")
     # The held values are a MIP solution's, feasible within HiGHS's MIP tolerance
     # (1e-6): judged at the LP's own 1e-7, a row whose columns are all held could
@@ -111,6 +115,7 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
         h.deleteRows(len(keep), np.arange(n_rows - len(keep), n_rows, dtype=np.int32))
         h.setOptionValue("solver", "choose")
         h.setOptionValue("primal_feasibility_tolerance", tolerance)
+        hm.as_lp = False
         h.changeColsIntegrality(len(ints), ints.astype(np.int32),
                                 hm.integrality[ints].astype(np.uint8))
         h.changeColsBounds(len(cols), cols, lower, upper)
