@@ -149,7 +149,7 @@ def test_each_scenario_is_shared_out(make_doc, write_instance):
 
 def test_tie_breaks_that_would_not_fit_in_the_time_limit_are_not_run(make_doc, solve_doc,
                                                                       monkeypatch):
-    """When the tie-breaks would need more than a tenth of the time limit (here:
+    """When the tie-breaks would need more than 15% of the time limit (here:
     made so by pretending each column takes 10 s), the stages keep the whole limit
     and the solve says why the split between units is the stages' own."""
     from optimiser.engine import solve as engine
