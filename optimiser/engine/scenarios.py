@@ -493,7 +493,7 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     if final["x"] is not None:
         blocks = list(zip(ef.blocks, ef.data, ss.probabilities, strict=True))
         final = tie_breaks(hm, blocks, opts["mode"], inst.objective, final, stages, messages,
-                           timings, end, opts["time_limit"])
+                           end, opts["time_limit"])
     solve_seconds = sum(s["seconds"] for s in stages)
     timings["solve"] = solve_seconds
     if final["x"] is None:

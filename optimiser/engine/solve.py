@@ -508,13 +508,14 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     if instance.scenarios is not None:
         messages.append("the instance's scenarios were not used: this is one deterministic "
                         "plan (optimiser.solve_scenarios plans under them)")
+    if final["x"] is not None:
+        final = tie_breaks(hm, [(m, d, 1.0)], opts["mode"], instance.objective, final, stages,
+                           messages, end, opts["time_limit"])
     timings["solve"] = sum(s["seconds"] for s in stages)
     for s in stages:
         timings[f"solve_{s['stage']}"] = s["seconds"]
     if final["x"] is None:
         return _no_plan(hm, d, m, final, stages, messages, opts, timings, base, end)
-    final = tie_breaks(hm, [(m, d, 1.0)], opts["mode"], instance.objective, final, stages,
-                       messages, timings, end, opts["time_limit"])
     result = _plan(hm, d, m, final, run.before_fair, stages, messages, timings, base)
     if opts["explain"]:
         _explain(result, hm, d, final["x"], instance, opts, deadline, timings)
@@ -590,14 +591,14 @@ def _no_plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str
 
 def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]], mode: str,
                objective, final: dict[str, Any], stages: list[dict[str, Any]],
-               messages: list[str], timings: dict[str, float], end: float | None,
+               messages: list[str], end: float | None,
                time_limit: float | None) -> dict[str, Any]:
     """The tie-breaks (:mod:`optimiser.engine.tie_break`) after the stages: as good
     a plan with the fewest graduates left unplaced, then each lever's supply
     shared out in proportion to the units' posts. ``blocks``: (the model or a
     scenario's block, its data, its probability). Under a time limit they run
     when :func:`tie_breaks_start` left them their time, and say so when not."""
-    if end is not None and tie_breaks_start(end, hm.n, time_limit) == end:
+    if end is not None and not tie_breaks_fit(hm.n, time_limit):
         messages.append(TIE_BREAKS_SKIPPED.format(
             seconds=tie_break_seconds(hm.n), limit=time_limit))
         return final
@@ -606,9 +607,9 @@ def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]],
                                         UNLIMITED_TIE_BREAK_FACTOR * tie_break_seconds(hm.n))
     unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
     rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
-    final = _tie_break_stage("unplaced", rec, hm, final, stages, messages, timings)
+    final = _tie_break_stage("unplaced", rec, hm, final, stages, messages)
     rec = share_out(hm, blocks, final["x"], time_left(end))
-    return _tie_break_stage("share_out", rec, hm, final, stages, messages, timings)
+    return _tie_break_stage("share_out", rec, hm, final, stages, messages)
 
 
 TIE_BREAKS_SKIPPED = (
@@ -642,25 +643,28 @@ def tie_break_seconds(columns: int) -> float:
     return SECONDS_PER_COLUMN_TIE_BREAKS * columns
 
 
+def tie_breaks_fit(columns: int, time_limit: float | None) -> bool:
+    """Whether the tie-breaks' estimate fits in :data:`TIE_BREAK_TIME_SHARE` of the
+    limit (always, without one)."""
+    return time_limit is None or tie_break_seconds(columns) <= TIE_BREAK_TIME_SHARE * time_limit
+
+
 def tie_breaks_start(end: float | None, columns: int, time_limit: float | None) -> float | None:
     """When the stages must end to leave the tie-breaks their time before ``end``
-    (the stages' own end, :func:`stages_end`): ``end`` itself when they would need
-    more than :data:`TIE_BREAK_TIME_SHARE` of the limit (they are then not run)."""
-    if end is None or time_limit is None:
+    (the stages' own end, :func:`stages_end`): ``end`` itself when they do not fit
+    (:func:`tie_breaks_fit`; they are then not run)."""
+    if end is None or not tie_breaks_fit(columns, time_limit):
         return end
-    need = tie_break_seconds(columns)
-    return end if need > TIE_BREAK_TIME_SHARE * time_limit else end - need
+    return end - tie_break_seconds(columns)
 
 
 def _tie_break_stage(name: str, rec: dict[str, Any] | None, hm: HighsModel,
-                     final: dict[str, Any], stages: list[dict[str, Any]], messages: list[str],
-                     timings: dict[str, float]) -> dict[str, Any]:
+                     final: dict[str, Any], stages: list[dict[str, Any]],
+                     messages: list[str]) -> dict[str, Any]:
     """Record a tie-break's stage (when it ran) and take its plan (when it found one)."""
     if rec is None:
         return final
     stages.append(stage_record(name, rec, hm))
-    timings["solve"] = timings.get("solve", 0.0) + rec["seconds"]
-    timings[f"solve_{name}"] = rec["seconds"]
     if rec["x"] is None:
         messages.append(f"the {name.replace('_', '-')} tie-break ended without a plan "
                         f"({rec['highs_status']}): the plan before it is reported")

@@ -80,9 +80,8 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
     ``also``, at their values in ``x``) and ``c @ x`` kept (within a hair) for
     every cost vector ``c`` in ``keep``. On leaving, the model is as it was."""
     h = hm.h
-    ints = np.flatnonzero(hm.integrality)
-    cols = ints if also is None else np.union1d(ints, also)
-    cols = cols.astype(np.int32)
+    ints = np.flatnonzero(hm.integrality).astype(np.int32)
+    cols = ints if also is None else np.union1d(ints, also).astype(np.int32)
     lp = h.getLp()
     lower = np.asarray(lp.col_lower_)[cols].copy()
     upper = np.asarray(lp.col_upper_)[cols].copy()
@@ -95,7 +94,7 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
     # with crossover (a vertex, as simplex would give). As a MIP HiGHS ran dual
     # simplex from scratch: the share-out on the 150-trust plan took 95 s that
     # way, 16 s by interior point (benchmarks/README.md, "The tie-breaks").
-    h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+    h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
     hm.as_lp = True
     h.setOptionValue("solver", "ipm")
     # The held values are a MIP solution's, feasible within HiGHS's MIP tolerance
@@ -116,8 +115,7 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
         h.setOptionValue("solver", "choose")
         h.setOptionValue("primal_feasibility_tolerance", tolerance)
         hm.as_lp = False
-        h.changeColsIntegrality(len(ints), ints.astype(np.int32),
-                                hm.integrality[ints].astype(np.uint8))
+        h.changeColsIntegrality(len(ints), ints, hm.integrality[ints].astype(np.uint8))
         h.changeColsBounds(len(cols), cols, lower, upper)
         h.clearSolver()
 
