@@ -7,6 +7,8 @@ The phases are those of :attr:`optimiser.results.tables.Result.timings` (seconds
 - ``build``: model data and the Pyomo model;
 - ``handover``: compile the model to standard form and pass it to HiGHS;
 - ``solve``: HiGHS's own time, all stages (``solve_<stage>`` per stage);
+- ``rebuild``: on a large model, freed while HiGHS solved, the Pyomo model
+  built again for the plan to be read back;
 - ``extract``: read the plan back into the result tables;
 - ``explain`` / ``diagnose``: marginal values and explanations, or the
   conflicting constraints when there is no plan;
@@ -23,8 +25,8 @@ import resource
 import sys
 from typing import Any
 
-PHASES = ("load", "validate", "build", "handover", "solve", "extract", "explain", "diagnose",
-          "write")
+PHASES = ("load", "validate", "build", "handover", "solve", "rebuild", "extract", "explain",
+          "diagnose", "write")
 
 
 def peak_memory_bytes() -> int:

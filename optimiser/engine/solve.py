@@ -10,6 +10,7 @@ stage-1 plan. The solver layer knows nothing of files.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from formulations import build_model, lever_unplaced, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
+from optimiser.engine.addresses import Addresses, addresses, resolve
 from optimiser.engine.highs import LATER, new_highs, option_value, use_threads
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.tie_break import least_unplaced, share_out, unplaced_weights
@@ -175,6 +177,23 @@ class HighsModel:
                              "beyond what it accepts")
         self.nnz = int(A.nnz)
         self.num_rows = len(repn.rows)
+        self._released: tuple[Addresses, Addresses, list[int]] | None = None
+
+    def release(self) -> None:
+        """Let go of the Pyomo model while HiGHS works: its columns and rows are
+        kept as :mod:`addresses <optimiser.engine.addresses>` only, so the caller
+        may free the model; :meth:`attach` points them at the model built again."""
+        self._released = (addresses(self.columns), addresses([con for con, _s in self.rows]),
+                          [sense for _con, sense in self.rows])
+        self.columns, self.rows = [], []
+
+    def attach(self, m: pyo.ConcreteModel) -> None:
+        """Point the columns and rows at ``m``, the released model built again
+        from the same data (:meth:`release`)."""
+        columns, rows, senses = self._released
+        self.columns = resolve(m, columns)
+        self.rows = list(zip(resolve(m, rows), senses, strict=True))
+        self._released = None
 
     def size(self) -> dict[str, int]:
         return {"variables": self.n, "integers": int(self.integrality.sum()),
@@ -502,8 +521,17 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     end = stages_end(deadline, hm.n, opts["time_limit"])
     if end is not None and time.perf_counter() >= end:
         return out_of_time_building(hm, opts, timings, base)
-    run = run_stages(hm, instance.objective, opts["mode"],
-                     tie_breaks_start(end, hm.n, opts["time_limit"]))
+    stages_until = tie_breaks_start(end, hm.n, opts["time_limit"])
+    rebuild = hm.n >= RELEASE_COLUMNS
+    if rebuild:
+        hm.release()
+        del m
+        gc.collect()  # the model's reference cycles: freed now, not at some later pass
+        if stages_until is not None:
+            stages_until -= rebuild_seconds(hm.n)
+    run = run_stages(hm, instance.objective, opts["mode"], stages_until)
+    if rebuild:
+        m = _rebuild(hm, d, timings)
     stages, messages, final = run.stages, run.messages, run.final
     if instance.scenarios is not None:
         messages.append("the instance's scenarios were not used: this is one deterministic "
@@ -538,6 +566,32 @@ def _build(instance: Instance, timings: dict[str, float],
     m = build_model(d)
     timings["build"] = time.perf_counter() - t0
     return d, m
+
+
+RELEASE_COLUMNS = 100_000
+"""Columns from which :func:`solve` frees the Pyomo model while HiGHS solves and
+builds it again afterwards (:meth:`HighsModel.release`). The model and its
+compile take about 1.1 KiB a column (generated 500-trust plan: 528,143 columns,
+peak 2,269 → MiB with it held; 150 trusts: 150 MiB of 360 before HiGHS starts),
+the rebuild about 14 µs a column (7 s at 500 trusts): worth it from the
+150-trust size up, not on the small plans, whose memory is no concern."""
+
+SECONDS_PER_COLUMN_REBUILD = 2e-5
+"""Seconds per column building the released model again and finding its columns
+and rows (:func:`_rebuild`): what the stages leave for it."""
+
+
+def rebuild_seconds(columns: int) -> float:
+    return SECONDS_PER_COLUMN_REBUILD * columns
+
+
+def _rebuild(hm: HighsModel, d: ModelData, timings: dict[str, float]) -> pyo.ConcreteModel:
+    """The model released during the stages, built again and attached to ``hm``."""
+    t0 = time.perf_counter()
+    m = build_model(d)
+    hm.attach(m)
+    timings["rebuild"] = time.perf_counter() - t0
+    return m
 
 
 def _infeasible_on_data(m: pyo.ConcreteModel, timings: dict[str, float],
@@ -617,12 +671,13 @@ TIE_BREAKS_SKIPPED = (
     "they would need about {seconds:.0f} s, more than 15% of the time limit "
     "({limit:g} s); within a lever's scope, where staff go is the stages' choice")
 
-SECONDS_PER_COLUMN_TIE_BREAKS = 3.5e-4
+SECONDS_PER_COLUMN_TIE_BREAKS = 4.5e-4
 """Seconds per model column the two tie-break LPs take (interior point, one
-thread): 27–32 s at 127,585 columns on the generated 150-trust plan (fewest
-unplaced 9–10 s, share-out 18–22 s; at 2.5e-4, 32 s, the share-out ran out of
-time in the 10-minute benchmark), 3.4 s at 31,223 (55 trusts), 10 s at 27,991
-(long-term-2028). On the 500-trust plan
+thread): 24–32 s at 127,585 columns on the generated 150-trust plan alone
+(fewest unplaced 9–10 s, share-out 14–22 s), but beside another solve on the
+other core the share-out ran out of the 45 s that 3.5e-4 left (fewest unplaced
+11.2 s, share-out stopped at 33.3 s), and so did it at 2.5e-4 (32 s); 3.4 s at
+31,223 (55 trusts), 10 s at 27,991 (long-term-2028). On the 500-trust plan
 (528,143) the fewest-unplaced LP took 90 s and the share-out did not finish in
 minutes, so a 10-minute limit there skips both (benchmarks/README.md, "The
 tie-breaks")."""
@@ -635,7 +690,7 @@ minutes; the stages' plan is reported instead, with a note."""
 
 TIE_BREAK_TIME_SHARE = 0.15
 """The most of a time limit the stages leave to the tie-breaks: beyond it they
-are not run (a plan's W and C come first). 15%: the 220-trust plan's 65 s
+are not run (a plan's W and C come first). 15%: the 220-trust plan's 84 s
 at 10 minutes."""
 
 

@@ -68,7 +68,7 @@ RESULT_COLUMNS = ["status", "weighted_shortfall", "total_cost", "mip_gap", "mess
 TIMING_COLUMNS = ["solve_seconds", "seconds", "cpu_seconds", "warm_start"]
 """Timing columns of the returned frame (and of ``sweep_timings.csv``)."""
 PHASES = ["validate", "build", "handover", "solve_shortfall", "solve_cost", "solve_weighted",
-          "solve_unplaced", "solve_share_out", "extract", "explain"]
+          "solve_unplaced", "solve_share_out", "rebuild", "extract", "explain"]
 """Phases of a point (``Result.timings``) in ``sweep_timings.csv``, in seconds."""
 
 SWEEP_FILES = {"sweep.csv", "sweep_timings.csv", "frontier.png"}
