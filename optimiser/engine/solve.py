@@ -571,10 +571,12 @@ def _build(instance: Instance, timings: dict[str, float],
 RELEASE_COLUMNS = 100_000
 """Columns from which :func:`solve` frees the Pyomo model while HiGHS solves and
 builds it again afterwards (:meth:`HighsModel.release`). The model and its
-compile take about 1.1 KiB a column (generated 500-trust plan: 528,143 columns,
-peak 2,269 → MiB with it held; 150 trusts: 150 MiB of 360 before HiGHS starts),
-the rebuild about 14 µs a column (7 s at 500 trusts): worth it from the
-150-trust size up, not on the small plans, whose memory is no concern."""
+compile take about 1.1 KiB a column: on the generated 500-trust plan (528,143
+columns) the process peaked at 2,269 MiB with it held and 1,623 MiB without
+(``benchmarks/memory.py``); on the 150-trust plan it is 150 MiB of the 360 held
+before HiGHS starts. Releasing takes 3 s and the rebuild 10 s at 500 trusts:
+worth it from the 150-trust size up, not on the small plans, whose memory is
+no concern."""
 
 SECONDS_PER_COLUMN_REBUILD = 2e-5
 """Seconds per column building the released model again and finding its columns
