@@ -97,3 +97,35 @@ def test_addresses_find_the_same_columns_in_a_model_built_again():
         REPO / "instances" / "long-term-2028" / "instance.yaml")))
     with pytest.raises(RuntimeError, match="rebuilt model differs"):
         resolve(other, a)
+
+
+def test_a_stochastic_plan_is_read_from_the_extensive_form_built_again(monkeypatch, make_doc,
+                                                                        write_instance):
+    """The extensive form of tests/test_share_out.py's two futures (40 graduates
+    shared 10/30 by posts, then 20 shared 5/15), solved with and without the
+    release: the same tables, and the stochastic figures."""
+    from test_share_out import course, two_units
+
+    from optimiser import solve_scenarios
+
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+                   training=[course()])
+    doc["scenarios"] = {"here_and_now_years": 1,
+                        "list": [{"id": "full", "probability": 0.5},
+                                 {"id": "half", "probability": 0.5,
+                                  "scale": {"training.course.completion_rate": 0.5}}]}
+    inst = load_instance(write_instance(doc))
+    monkeypatch.setattr(engine, "RELEASE_COLUMNS", 10**12)
+    kept = solve_scenarios(inst)
+    monkeypatch.setattr(engine, "RELEASE_COLUMNS", 0)
+    freed = solve_scenarios(inst)
+    assert "rebuild" in freed.timings and "rebuild" not in kept.timings
+    assert freed.status == kept.status == "optimal"
+    for name, table in kept.tables.items():
+        assert freed.tables[name].equals(table), name
+    wf = freed.tables["workforce"]
+    last = wf[wf["year"] == 2021].set_index(["scenario", "unit"])["graduates"]
+    assert last.to_dict() == pytest.approx({("full", "u1"): 10, ("full", "u2"): 30,
+                                            ("half", "u1"): 5, ("half", "u2"): 15}, abs=1e-6)
+    timeless = {k: v for k, v in kept.stochastic.items() if k != "seconds"}
+    assert {k: freed.stochastic[k] for k in timeless} == timeless

@@ -31,6 +31,7 @@ minimises its shortfall), ``EVPI = RP − WS`` and ``VSS = EEV − RP``.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import time
 from collections.abc import Iterator
@@ -63,6 +64,7 @@ from optimiser.engine.solve import (
     effective_options,
     load_solution,
     out_of_time_building,
+    rebuild_seconds,
     result_base,
     run_stages,
     solve,
@@ -70,6 +72,7 @@ from optimiser.engine.solve import (
     tie_breaks,
     tie_breaks_start,
     time_left,
+    worth_releasing,
 )
 from optimiser.errors import InputError, Problem
 from optimiser.instance.loader import Provenance
@@ -487,8 +490,20 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     if end is not None and time.perf_counter() >= end:
         return out_of_time_building(hm, opts, timings, base)
     expected = hm.objectives.get("expected_shortfall")
-    run = run_stages(hm, inst.objective, opts["mode"],
-                     tie_breaks_start(end, hm.n, opts["time_limit"]), expected=expected)
+    stages_until = tie_breaks_start(end, hm.n, opts["time_limit"])
+    rebuild = worth_releasing(hm.n)  # as solve's: the model freed while HiGHS works
+    if rebuild:
+        hm.release()
+        del ef
+        gc.collect()
+        if stages_until is not None:
+            stages_until -= rebuild_seconds(hm.n)
+    run = run_stages(hm, inst.objective, opts["mode"], stages_until, expected=expected)
+    if rebuild:
+        t0 = time.perf_counter()
+        ef = build_extensive(ss)
+        hm.attach(ef.m)
+        timings["rebuild"] = time.perf_counter() - t0
     stages, messages, final = run.stages, run.messages, run.final
     if final["x"] is not None:
         blocks = list(zip(ef.blocks, ef.data, ss.probabilities, strict=True))

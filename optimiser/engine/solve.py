@@ -522,7 +522,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     if end is not None and time.perf_counter() >= end:
         return out_of_time_building(hm, opts, timings, base)
     stages_until = tie_breaks_start(end, hm.n, opts["time_limit"])
-    rebuild = hm.n >= RELEASE_COLUMNS
+    rebuild = worth_releasing(hm.n)
     if rebuild:
         hm.release()
         del m
@@ -581,6 +581,11 @@ no concern."""
 SECONDS_PER_COLUMN_REBUILD = 2e-5
 """Seconds per column building the released model again and finding its columns
 and rows (:func:`_rebuild`): what the stages leave for it."""
+
+
+def worth_releasing(columns: int) -> bool:
+    """Whether a model of ``columns`` is freed while HiGHS solves it."""
+    return columns >= RELEASE_COLUMNS
 
 
 def rebuild_seconds(columns: int) -> float:
