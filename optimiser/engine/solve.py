@@ -678,13 +678,15 @@ TIE_BREAKS_SKIPPED = (
     "they would need about {seconds:.0f} s, more than 15% of the time limit "
     "({limit:g} s); within a lever's scope, where staff go is the stages' choice")
 
-SECONDS_PER_COLUMN_TIE_BREAKS = 4.5e-4
+SECONDS_PER_COLUMN_TIE_BREAKS = 3.5e-4
 """Seconds per model column the two tie-break LPs take (interior point, one
-thread): 24–32 s at 127,585 columns on the generated 150-trust plan alone
-(fewest unplaced 9–10 s, share-out 14–22 s), but beside another solve on the
-other core the share-out ran out of the 45 s that 3.5e-4 left (fewest unplaced
-11.2 s, share-out stopped at 33.3 s), and so did it at 2.5e-4 (32 s); 3.4 s at
-31,223 (55 trusts), 10 s at 27,991 (long-term-2028). On the 500-trust plan
+thread): 3.4 s at 31,223 columns (55 trusts), 10 s at 27,991 (long-term-2028),
+41 s at 186,432 (220 trusts: fewest unplaced 17 s, share-out 24 s). On the
+generated 150-trust plan (127,585) the share-out's time depends on the plan it
+starts from: 14 s from a plan of 120 s of stages, 159–165 s from the 10-minute
+plan (fewest unplaced 9–12 s), so at 10 minutes it does not fit and the
+stages' own plan is reported with a note; 4.5e-4 (57 s) was tried and ran out
+too (48 s of share-out), so the stages keep that time. On the 500-trust plan
 (528,143) the fewest-unplaced LP took 90 s and the share-out did not finish in
 minutes, so a 10-minute limit there skips both (benchmarks/README.md, "The
 tie-breaks")."""
@@ -697,7 +699,7 @@ minutes; the stages' plan is reported instead, with a note."""
 
 TIE_BREAK_TIME_SHARE = 0.15
 """The most of a time limit the stages leave to the tie-breaks: beyond it they
-are not run (a plan's W and C come first). 15%: the 220-trust plan's 84 s
+are not run (a plan's W and C come first). 15%: the 220-trust plan's 65 s
 at 10 minutes."""
 
 
