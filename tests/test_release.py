@@ -104,17 +104,11 @@ def test_a_stochastic_plan_is_read_from_the_extensive_form_built_again(monkeypat
     """The extensive form of tests/test_share_out.py's two futures (40 graduates
     shared 10/30 by posts, then 20 shared 5/15), solved with and without the
     release: the same tables, and the stochastic figures."""
-    from test_share_out import course, two_units
+    from test_share_out import two_futures
 
     from optimiser import solve_scenarios
 
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
-                   training=[course()])
-    doc["scenarios"] = {"here_and_now_years": 1,
-                        "list": [{"id": "full", "probability": 0.5},
-                                 {"id": "half", "probability": 0.5,
-                                  "scale": {"training.course.completion_rate": 0.5}}]}
-    inst = load_instance(write_instance(doc))
+    inst = load_instance(write_instance(two_futures(make_doc)))
     monkeypatch.setattr(engine, "RELEASE_COLUMNS", 10**12)
     kept = solve_scenarios(inst)
     monkeypatch.setattr(engine, "RELEASE_COLUMNS", 0)

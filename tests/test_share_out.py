@@ -124,19 +124,25 @@ def test_the_weighted_mode_shares_too(make_doc, solve_doc):
     assert graduates(plan, "u2") == approx(30, abs=1e-6)
 
 
-def test_each_scenario_is_shared_out(make_doc, write_instance):
-    """A stochastic plan: the 40 graduates of ``full`` (p 0.5) and the 20 of
-    ``half`` (completion 50%, p 0.5) are each shared by posts: 10 and 30, then 5
-    and 15. Nothing else is decided (no places, no target): W = C = 0."""
-    from optimiser import load_instance, solve_scenarios
-
+def two_futures(make_doc) -> dict:
+    """The two units and the course, in two futures: ``full`` (p 0.5) and ``half``
+    (completion 50%, p 0.5)."""
     doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()])
     doc["scenarios"] = {"here_and_now_years": 1,
                         "list": [{"id": "full", "probability": 0.5},
                                  {"id": "half", "probability": 0.5,
                                   "scale": {"training.course.completion_rate": 0.5}}]}
-    result = solve_scenarios(load_instance(write_instance(doc)))
+    return doc
+
+
+def test_each_scenario_is_shared_out(make_doc, write_instance):
+    """A stochastic plan (:func:`two_futures`): the 40 graduates of ``full`` and the
+    20 of ``half`` are each shared by posts: 10 and 30, then 5 and 15. Nothing
+    else is decided (no places, no target): W = C = 0."""
+    from optimiser import load_instance, solve_scenarios
+
+    result = solve_scenarios(load_instance(write_instance(two_futures(make_doc))))
     assert result.status == "optimal"
     wf = result.tables["workforce"]
     got = {(s, u): float(wf[(wf["scenario"] == s) & (wf["unit"] == u)
