@@ -681,12 +681,11 @@ TIE_BREAKS_SKIPPED = (
 SECONDS_PER_COLUMN_TIE_BREAKS = 3.5e-4
 """Seconds per model column the two tie-break LPs take (interior point, one
 thread): 3.4 s at 31,223 columns (55 trusts), 10 s at 27,991 (long-term-2028),
-41 s at 186,432 (220 trusts: fewest unplaced 17 s, share-out 24 s). On the
-generated 150-trust plan (127,585) the share-out's time depends on the plan it
-starts from: 14 s from a plan of 120 s of stages, 159–165 s from the 10-minute
-plan (fewest unplaced 9–12 s), so at 10 minutes it does not fit and the
-stages' own plan is reported with a note; 4.5e-4 (57 s) was tried and ran out
-too (48 s of share-out), so the stages keep that time. On the 500-trust plan
+41 s at 186,432 (220 trusts: fewest unplaced 17 s, share-out 24 s), 34 s at
+127,585 (150 trusts, 10-minute plan, beside another run: fewest unplaced 9.3 s,
+share-out 24.9 s, since the interior point hands over to crossover at a gap of
+1e-3; at 1e-8 that share-out took 159–165 s alone, and ran out of 57 s of
+margin at 4.5e-4). On the 500-trust plan
 (528,143) the fewest-unplaced LP took 90 s and the share-out did not finish in
 minutes, so a 10-minute limit there skips both (benchmarks/README.md, "The
 tie-breaks")."""
