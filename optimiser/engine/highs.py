@@ -28,6 +28,9 @@ which mpi-sppy solves through Pyomo's HiGHS interface).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import highspy
 
@@ -89,8 +92,26 @@ def match_scheduler(threads: int | None) -> None:
         _scheduler_threads = wanted
 
 
-def option_value(h: highspy.Highs, name: str, default: float) -> float:
-    """A numeric HiGHS option (``_Highs`` returns ``(status, value)``)."""
+def option(h: highspy.Highs, name: str) -> Any:
+    """A HiGHS option's value, of any type (``_Highs`` returns ``(status, value)``)."""
     value = h.getOptionValue(name)
-    value = value[-1] if isinstance(value, tuple) else value
+    return value[-1] if isinstance(value, tuple) else value
+
+
+def option_value(h: highspy.Highs, name: str, default: float) -> float:
+    """A numeric HiGHS option, ``default`` when it has none."""
+    value = option(h, name)
     return float(value) if isinstance(value, (int, float)) else default
+
+
+@contextmanager
+def options_set(h: highspy.Highs, values: dict[str, Any]) -> Iterator[None]:
+    """HiGHS options at ``values`` for a while, then back to what they were."""
+    before = {name: option(h, name) for name in values}
+    for name, value in values.items():
+        h.setOptionValue(name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            h.setOptionValue(name, value)

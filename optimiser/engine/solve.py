@@ -661,7 +661,7 @@ def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]],
     when :func:`tie_breaks_start` left them their time, and say so when not."""
     if end is not None and not tie_breaks_fit(hm.n, time_limit):
         messages.append(TIE_BREAKS_SKIPPED.format(
-            seconds=tie_break_seconds(hm.n), limit=time_limit))
+            seconds=tie_break_seconds(hm.n), share=TIE_BREAK_TIME_SHARE, limit=time_limit))
         return final
     if end is None:  # no time limit: still bounded, a tie-break never decides W or C
         end = time.perf_counter() + max(MIN_TIE_BREAK_SECONDS,
@@ -675,7 +675,7 @@ def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]],
 
 TIE_BREAKS_SKIPPED = (
     "the tie-breaks were not run (fewest unplaced graduates, staff shared out by posts): "
-    "they would need about {seconds:.0f} s, more than 15% of the time limit "
+    "they would need about {seconds:.0f} s, more than {share:.0%} of the time limit "
     "({limit:g} s); within a lever's scope, where staff go is the stages' choice")
 
 SECONDS_PER_COLUMN_TIE_BREAKS = 3.5e-4
@@ -685,10 +685,10 @@ thread): 3.4 s at 31,223 columns (55 trusts), 10 s at 27,991 (long-term-2028),
 127,585 (150 trusts, 10-minute plan, beside another run: fewest unplaced 9.3 s,
 share-out 24.9 s, since the interior point hands over to crossover at a gap of
 1e-3; at 1e-8 that share-out took 159–165 s alone, and ran out of 57 s of
-margin at 4.5e-4). On the 500-trust plan
-(528,143) the fewest-unplaced LP took 90 s and the share-out did not finish in
-minutes, so a 10-minute limit there skips both (benchmarks/README.md, "The
-tie-breaks")."""
+margin at 4.5e-4). On the 500-trust plan (528,143), at the 1e-8 tolerance
+(not measured since), the fewest-unplaced LP took 90 s and the share-out did
+not finish in minutes, so a 10-minute limit there skips both
+(benchmarks/README.md, "The tie-breaks")."""
 
 UNLIMITED_TIE_BREAK_FACTOR, MIN_TIE_BREAK_SECONDS = 4.0, 60.0
 """Without a time limit the tie-breaks get four times their estimate, at least a

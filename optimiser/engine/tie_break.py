@@ -48,7 +48,7 @@ import pyomo.environ as pyo
 
 from formulations import lever_allocations, variable_phrases
 from formulations.data import ModelData
-from optimiser.engine.highs import option_value
+from optimiser.engine.highs import option_value, options_set
 
 if TYPE_CHECKING:  # annotations only: solve imports this module
     from optimiser.engine.solve import HighsModel
@@ -100,34 +100,33 @@ def held_plan(hm: HighsModel, x: np.ndarray, keep: Sequence[np.ndarray],
     # way, 16 s by interior point (benchmarks/README.md, "The tie-breaks").
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
     hm.as_lp = True
-    h.setOptionValue("solver", "ipm")
-    # The held values are a MIP solution's, feasible within HiGHS's MIP tolerance
-    # (1e-6): judged at the LP's own 1e-7, a row whose columns are all held could
-    # fail by that difference, and HiGHS then reported "Optimal" without a
-    # feasible solution (stepping-forward-2017's share-out).
-    tolerance = option_value(h, "primal_feasibility_tolerance", 1e-7)
-    h.setOptionValue("primal_feasibility_tolerance",
-                     max(tolerance, option_value(h, "mip_feasibility_tolerance", 1e-6)))
-    # The interior point only takes crossover near the optimal face; crossover and
-    # HiGHS's simplex clean-up make the basis optimal at simplex's own tolerances,
-    # so a coarse interior-point tolerance loses nothing. At its default (1e-8)
-    # the share-out from the 150-trust plan's 10-minute plan stalled ("no
-    # progress" after 24 s at the optimum's 31.54) and the clean-up took 130 s
-    # more (98,066 simplex iterations); at 1e-3 the same optimum (Σ L 31.5417)
-    # took 26 s in all.
-    ipm_tolerance = option_value(h, "ipm_optimality_tolerance", 1e-8)
-    h.setOptionValue("ipm_optimality_tolerance", IPM_OPTIMALITY_TOLERANCE)
+    options = {
+        "solver": "ipm",
+        # The held values are a MIP solution's, feasible within HiGHS's MIP
+        # tolerance (1e-6): judged at the LP's own 1e-7, a row whose columns are
+        # all held could fail by that difference, and HiGHS then reported
+        # "Optimal" without a feasible solution (stepping-forward-2017's share-out).
+        "primal_feasibility_tolerance": max(
+            option_value(h, "primal_feasibility_tolerance", 1e-7),
+            option_value(h, "mip_feasibility_tolerance", 1e-6)),
+        # The interior point only takes crossover near the optimal face; crossover
+        # and HiGHS's simplex clean-up make the basis optimal at simplex's own
+        # tolerances, so a coarse interior-point tolerance loses nothing. At its
+        # default (1e-8) the share-out from the 150-trust plan's 10-minute plan
+        # stalled ("no progress" after 24 s at the optimum's 31.54) and the
+        # clean-up took 130 s more (98,066 simplex iterations); at 1e-3 the same
+        # optimum (Σ L 31.5417) took 26 s in all.
+        "ipm_optimality_tolerance": IPM_OPTIMALITY_TOLERANCE,
+    }
     for c in keep:
         v = float(c @ x)
         hm.add_row(c, v + max(KEEP_REL * abs(v), KEEP_ABS))
     try:
-        yield
+        with options_set(h, options):
+            yield
     finally:
         n_rows = h.getNumRow()
         h.deleteRows(len(keep), np.arange(n_rows - len(keep), n_rows, dtype=np.int32))
-        h.setOptionValue("solver", "choose")
-        h.setOptionValue("primal_feasibility_tolerance", tolerance)
-        h.setOptionValue("ipm_optimality_tolerance", ipm_tolerance)
         hm.as_lp = False
         h.changeColsIntegrality(len(ints), ints, hm.integrality[ints].astype(np.uint8))
         h.changeColsBounds(len(cols), cols, lower, upper)
