@@ -34,12 +34,32 @@ from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.words import Names
 
-__all__ = ["LEVER_MODULES", "Ledger", "ModelData", "build_into", "build_model", "describe_bound",
-           "describe_flow", "describe_row", "explain_levers", "free_allocations",
-           "lever_allocations", "lever_placements",
-           "lever_decided", "lever_decisions", "lever_flows", "lever_kinds", "lever_labels",
-           "lever_limits", "lever_names", "lever_tables", "lever_unplaced", "model_data",
-           "validate_levers", "variable_phrases"]
+__all__ = [
+    "LEVER_MODULES",
+    "Ledger",
+    "ModelData",
+    "build_into",
+    "build_model",
+    "describe_bound",
+    "describe_flow",
+    "describe_row",
+    "explain_levers",
+    "free_allocations",
+    "lever_allocations",
+    "lever_decided",
+    "lever_decisions",
+    "lever_flows",
+    "lever_kinds",
+    "lever_labels",
+    "lever_limits",
+    "lever_names",
+    "lever_placements",
+    "lever_tables",
+    "lever_unplaced",
+    "model_data",
+    "validate_levers",
+    "variable_phrases",
+]
 
 LEVER_MODULES: tuple[ModuleType, ...] = (training, return_to_practice, retention, international)
 """The registry: the levers, in the order their components are built. A new

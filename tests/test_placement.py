@@ -297,7 +297,7 @@ def test_placement_from_the_command_line_and_csv(make_doc, write_instance, tmp_p
         "id,group,pool,response,placement\n"
         f"{camp['id']},nurse,1000,0:0;10000:100,u1:1;u2:3\n", encoding="utf-8")
     doc["return_to_practice"] = "campaigns.csv"
-    from tests.conftest import write_doc  # noqa: PLC0415
+    from tests.conftest import write_doc
 
     csv_path = write_doc(doc, path.parent)
     out2 = tmp_path / "mapped"
