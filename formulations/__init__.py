@@ -130,7 +130,8 @@ def free_allocations(b: pyo.Block) -> list[tuple[pyo.Var, list[Any]]]:
         if not hasattr(lever, "allocations"):
             continue
         alloc = lever.allocations(b)
-        placed = {i for i, p in getattr(lever, "placements", _none_dict)(d).items() if p.placed}
+        placed = {i for i, p in getattr(lever, "placements", _none_dict)(d).items()
+                  if p.rule != "free"}
         out.append((alloc, [i for i in alloc if i[0] not in placed]))
     return out
 

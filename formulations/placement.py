@@ -172,12 +172,13 @@ def placed_words(placements: dict[str, dict[str, dict[str, Any]]]) -> str:
             falls += bool(p.get("fallback"))
     if not rules:
         return ""
-    parts = [f"{n} by {RULE_WORDS.get(r, r)}" for r, n in sorted(rules.items(),
-                                                                 key=lambda t: (-t[1], t[0]))]
-    text = "New staff placed: " + ", ".join(parts)
+    parts = [f"{n} lever{'s' * (n != 1)} by {RULE_WORDS.get(r, r)}"
+             for r, n in sorted(rules.items(), key=lambda t: (-t[1], t[0]))]
+    text = "new staff placed: " + ", ".join(parts)
     if falls:
-        text += f" ({falls} lever{'s' * (falls != 1)} fell back where the rule could not apply)"
-    return text + "."
+        text += (f" ({falls} fell back where the rule could not apply: summary.json "
+                 "'placement')")
+    return text
 
 
 RULE_WORDS = {

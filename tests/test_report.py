@@ -339,8 +339,10 @@ def posts_and_fair_shares() -> dict:
     Southern Trust has the highest rate (20 of 100), then Coastal (10%) and
     Eastern (6%). Therapists have no posts: 100 at Northern and 100 at Southern,
     a national route of 30; the north needs 120 and the south 140, one fair-share
-    group, so both end 11.5% short (30 × 120/260 and 30 × 140/260 FTE)."""
+    group, so both end 11.5% short (30 × 120/260 and 30 × 140/260 FTE): the
+    solver splits the recruits (placement free, SPEC §2.14)."""
     doc = build_doc(
+        placement="free",
         groups={"nurse": 0.0, "therapist": 0.0},
         units={"u1": "north", "u2": "south", "u3": "south", "u4": "east"},
         workforce=[*({"unit": u, "group": "nurse", "fte": fte, "posts": 100}
