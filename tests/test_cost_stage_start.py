@@ -28,6 +28,7 @@ from optimiser import SolveOptions, load_instance, solve
 from optimiser.engine.solve import HighsModel, effective_options, tolerance
 from optimiser.generate import generate_instance, write_instance
 
+
 def generated() -> dict:
     """The generated 5-trust plan (seed 1) with its levers placed ``free`` (SPEC
     §2.14): the case the held search was measured on, before placement."""
