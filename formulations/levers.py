@@ -48,6 +48,13 @@ and, where it has them (each defaults to nothing):
 ``validate(inst) -> list[Finding]``
     Its own consistency checks on a field-valid instance (references to groups,
     units, regions and pots are checked with every section's).
+``placements(d) -> dict[str, Placed]``
+    Where its staff go (SPEC §2.14): each item's :class:`formulations.placement.Placed`
+    (rule and shares by unit and year), from :func:`formulations.placement.place`;
+    its ``define`` writes the share rows from the same. Read for ``summary.json``
+    ``placement`` and by the share-out, which moves only levers placed ``free``.
+``allocations(b) -> Var``
+    Its flows into units indexed (item, unit, year), for the share-out tie-break.
 ``unplaced(b) -> Var``
     Supply no unit has a post for: the engine's tie-break reports the least of it.
 ``DECIDED``

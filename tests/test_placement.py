@@ -330,3 +330,66 @@ def test_a_weight_outside_the_levers_region_is_refused(make_doc, write_instance)
     assert res.exit_code == 2
     assert ("return_to_practice[back].placement.u3 | unit 'u3' is in region 'r2', outside "
             "the scope of return_to_practice 'back' (region 'r1')") in res.output, res.output
+
+
+# ----------------------------------------------------------------- sweeps, overrides, workbooks
+
+def two_trusts(make_doc):
+    """u1 and u2: 100 nurses, no leavers, 110 and 130 posts (need 10 and 30; posts
+    110 and 130 of 240). A national route at £1,000 a recruit; u1 must reach 110."""
+    return make_doc(groups={"nurse": 0.0}, units={"u1": "r1", "u2": "r1"},
+                    workforce=[{"unit": "u1", "group": "nurse", "fte": 100, "posts": 110},
+                               {"unit": "u2", "group": "nurse", "fte": 100, "posts": 130}],
+                    international=[intl()],
+                    targets=[{"id": "t", "unit": "u1", "groups": ["nurse"],
+                              "required": {2021: 110}}])
+
+
+def test_a_sweep_over_placement_rules(make_doc, write_instance, tmp_path):
+    """u1 needs 10 recruits. By need (a quarter to u1) I = 40, £40,000; free I = 10,
+    £10,000; by posts (110/240 to u1) I = 10·240/110 = 21.82, £21,818.18."""
+    path = write_instance(two_trusts(make_doc))
+    res = CliRunner().invoke(app, ["sweep", str(path), "--set-grid",
+                                   "placement=need,free,posts", "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    import pandas as pd  # noqa: PLC0415
+
+    frame = pd.read_csv(tmp_path / "s" / "sweep.csv")
+    assert frame["placement"].tolist() == ["need", "free", "posts"]
+    assert frame["total_cost"].tolist() == approx([40_000, 10_000, 10_000 * 240 / 110],
+                                                  rel=1e-6)
+
+
+def test_one_levers_placement_from_the_command_line(make_doc, write_instance, tmp_path):
+    """``--set international.abroad.placement=posts`` changes that route alone:
+    £21,818.18 as by posts above, and summary.json says so."""
+    path = write_instance(two_trusts(make_doc))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["solve", str(path), "--out", str(out), "--set",
+                                   "international.abroad.placement=posts"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["total_cost"] == approx(10_000 * 240 / 110, rel=1e-6)
+    assert summary["placement"] == {"international": {"abroad": {"rule": "posts"}}}
+
+
+def test_a_workbook_round_trip_keeps_every_placement(make_doc, write_instance, tmp_path):
+    """Instance-wide ``posts``, a route ``free`` and a campaign with its own
+    weights survive YAML → workbook → YAML, and each form solves to the same
+    plan: the campaign's weights {u1: 1, u2: 3} bring 20 returners (£2,000)."""
+    doc = campaign_doc(make_doc, {"u1": 1, "u2": 3})
+    doc["placement"] = "posts"
+    doc["international"] = [intl(placement="free", cost_per_recruit=1e6)]
+    path = write_instance(doc)
+    book, back = tmp_path / "i.xlsx", tmp_path / "back" / "instance.yaml"
+    for src, dst in ((path, book), (book, back)):
+        res = CliRunner().invoke(app, ["convert", str(src), str(dst)])
+        assert res.exit_code == 0, res.output
+    original = load_instance(path)
+    assert load_instance(book) == original == load_instance(back)
+    assert original.placement == "posts"
+    assert original.return_to_practice[0].placement == {"u1": 1.0, "u2": 3.0}
+    for form in (path, book, back):
+        res = CliRunner().invoke(app, ["solve", str(form), "--json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["total_cost"] == approx(2_000, rel=1e-6)
