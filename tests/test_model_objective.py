@@ -19,7 +19,8 @@ def test_lexicographic_closes_the_shortfall_whatever_it_costs(make_doc, solve_do
     assert plan.result.objective_mode == "lexicographic"
     assert plan.shortfall == approx(0, abs=1e-6)
     assert plan.cost == approx(10_000, abs=1e-4)
-    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost", "share_out"]
+    # Its levers are placed (SPEC §2.14), so the share-out has nothing to move.
+    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost"]
 
 
 @pytest.mark.parametrize(("value_per_fte", "recruits", "W", "C"), [
@@ -37,7 +38,7 @@ def test_weighted_mode_trades_shortfall_against_cost(make_doc, solve_doc,
     plan = solve_doc(doc)
     assert plan.status == "optimal"
     assert plan.result.objective_mode == "weighted"
-    assert [s["stage"] for s in plan.result.stages] == ["weighted", "share_out"]
+    assert [s["stage"] for s in plan.result.stages] == ["weighted"]
     assert plan.shortfall == approx(W, abs=1e-6)
     assert plan.cost == approx(C, abs=1e-4)
     assert plan.value("international", "recruits") == approx(recruits, abs=1e-6)

@@ -115,8 +115,7 @@ def test_no_graduate_is_unplaced_while_a_post_is_free(make_doc, solve_doc):
     assert plan.cost == approx(0, abs=1e-6)
     assert plan.value("training", "unplaced", programme="course", year=2021) == approx(15)
     assert plan.value("workforce", "fte", unit="u1", year=2021) == approx(105)
-    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost", "unplaced",
-                                                        "share_out"]
+    assert [s["stage"] for s in plan.result.stages] == ["shortfall", "cost", "unplaced"]
 
 
 def test_posts_step_up_in_a_later_year(make_doc, solve_doc):

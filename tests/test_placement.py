@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
+from conftest import write_doc
 from pytest import approx
 from typer.testing import CliRunner
 
@@ -297,8 +299,6 @@ def test_placement_from_the_command_line_and_csv(make_doc, write_instance, tmp_p
         "id,group,pool,response,placement\n"
         f"{camp['id']},nurse,1000,0:0;10000:100,u1:1;u2:3\n", encoding="utf-8")
     doc["return_to_practice"] = "campaigns.csv"
-    from tests.conftest import write_doc
-
     csv_path = write_doc(doc, path.parent)
     out2 = tmp_path / "mapped"
     res = CliRunner().invoke(app, ["solve", str(csv_path), "--out", str(out2)])
@@ -352,8 +352,6 @@ def test_a_sweep_over_placement_rules(make_doc, write_instance, tmp_path):
     res = CliRunner().invoke(app, ["sweep", str(path), "--set-grid",
                                    "placement=need,free,posts", "--out", str(tmp_path / "s")])
     assert res.exit_code == 0, res.output
-    import pandas as pd  # noqa: PLC0415
-
     frame = pd.read_csv(tmp_path / "s" / "sweep.csv")
     assert frame["placement"].tolist() == ["need", "free", "posts"]
     assert frame["total_cost"].tolist() == approx([40_000, 10_000, 10_000 * 240 / 110],
