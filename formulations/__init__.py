@@ -30,15 +30,16 @@ from formulations.ledger import Ledger
 from formulations.levers import ChoiceCap, ColumnCap, Finding, Limit, RampLimit, RowLimit
 from formulations.objective import define_objective
 from formulations.posts import define_posts
+from formulations.run_out import define_run_out
 from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.words import Names
 
 __all__ = ["LEVER_MODULES", "Ledger", "ModelData", "build_into", "build_model", "describe_bound",
            "describe_flow", "describe_row", "explain_levers", "lever_allocations",
-           "lever_decided", "lever_decisions", "lever_flows", "lever_kinds", "lever_labels",
-           "lever_limits", "lever_names", "lever_tables", "lever_unplaced", "model_data",
-           "validate_levers", "variable_phrases"]
+           "lever_decided", "lever_decisions", "lever_flows", "lever_held", "lever_kinds",
+           "lever_labels", "lever_limits", "lever_names", "lever_tables", "lever_unplaced",
+           "model_data", "validate_levers", "variable_phrases"]
 
 LEVER_MODULES: tuple[ModuleType, ...] = (training, return_to_practice, retention, international)
 """The registry: the levers, in the order their components are built. A new
@@ -49,6 +50,12 @@ def lever_decisions(b: pyo.Block) -> list[pyo.Var]:
     """Every lever's decision variables on a built model or block, each indexed with
     the year last (non-anticipativity links those of the here-and-now years)."""
     return [v for lever in LEVER_MODULES for v in lever.decisions(b)]
+
+
+def lever_held(b: pyo.Block) -> list[pyo.Var]:
+    """Every lever's decisions held at their last plan-year value in the run-out
+    years (SPEC §2.15): its ``held(b)``, or its ``decisions(b)`` when it has none."""
+    return [v for lever in LEVER_MODULES for v in getattr(lever, "held", lever.decisions)(b)]
 
 
 def build_model(d: ModelData) -> pyo.ConcreteModel:
@@ -75,6 +82,7 @@ def build_into(b: pyo.Block, d: ModelData) -> None:
     define_stock_variables(b, d)
     for lever in LEVER_MODULES:
         lever.define(b, d, ledger)
+    define_run_out(b, d, lever_held)
     define_stock_balance(b, d, ledger)
     define_posts(b, d)
     define_targets(b, d)
@@ -133,7 +141,11 @@ generic limits (budgets first, posts before the ramps) are placed around them.""
 
 def lever_limits(d: ModelData) -> list[list[Limit]]:
     """Every lever's limits worth a marginal value, grouped as :data:`LIMIT_ORDER`."""
-    found = [lim for lever in LEVER_MODULES for lim in getattr(lever, "limits", _none)(d)]
+    # A run-out year's decisions are held at the last plan year's: its caps and
+    # ramps are that year's, not limits of their own.
+    run_out = set(d.run_out_years)
+    found = [lim for lever in LEVER_MODULES for lim in getattr(lever, "limits", _none)(d)
+             if lim.year not in run_out]
     return [[lim for lim in found if isinstance(lim, kinds)] for kinds in LIMIT_ORDER]
 
 

@@ -48,6 +48,11 @@ and, where it has them (each defaults to nothing):
 ``validate(inst) -> list[Finding]``
     Its own consistency checks on a field-valid instance (references to groups,
     units, regions and pots are checked with every section's).
+``held(b) -> list[Var]``
+    Its variables held at their last plan year's value in every run-out year
+    (SPEC §2.15), indexed with the year last like ``decisions(b)``, which is the
+    default; a lever lists more here when a variable beyond its decisions must
+    continue too (return to practice: its returners ``RTP``).
 ``unplaced(b) -> Var``
     Supply no unit has a post for: the engine's tie-break reports the least of it.
 ``DECIDED``
