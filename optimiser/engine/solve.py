@@ -906,6 +906,7 @@ def check_document_size(doc: dict[str, Any], available: int | None = None) -> No
     check_size(SimpleNamespace(  # type: ignore[arg-type]  # only the sizes are read
         units=count("units") or [None], staff_groups=count("staff_groups") or [None],
         horizon=SimpleNamespace(years=years),
+        run_out_years=[],  # unresolved before validation: the check after it counts them
         **{section: count(section) for section in LEVER_SECTIONS}), available)
 
 
