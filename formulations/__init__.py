@@ -161,6 +161,10 @@ def explain_levers(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFra
     a lever without one comes last."""
     hook = "explain_later" if later else "explain"
     ordered = sorted(LEVER_MODULES, key=lambda lever: getattr(lever, "EXPLAIN_ORDER", 1e9))
+    # The levers speak of the plan years: a run-out year repeats the last one's
+    # decisions (SPEC §2.15), and would only repeat its sentences.
+    tables = {k: v[~v["run_out"].astype(bool)] if "run_out" in v else v
+              for k, v in tables.items()}
     return [text for lever in ordered
             for text in getattr(lever, hook, _none)(d, tables, mv, what)]
 

@@ -356,7 +356,7 @@ def _plan_entrants(d: ModelData, tables: dict[str, pd.DataFrame], p) -> dict[int
               tr[tr["programme"] == p.id].iterrows()}
     intakes = set(intake_years(d, p))
     e = {d.base: float(p.committed.get(d.base, 0.0))}
-    for y in d.years:
+    for y in d.plan_years:
         e[y] = places.get(y, 0.0) if y in intakes else 0.0
     return e
 
@@ -390,7 +390,7 @@ def ramps_binding(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFram
             if limit is None:
                 continue
             e = _plan_entrants(d, tables, p)
-            years = [y for y in d.years
+            years = [y for y in d.plan_years
                      if reached((e[y] - e[y - 1]) if change == "growth" else (e[y - 1] - e[y]),
                                 limit)]
             if years:
@@ -420,7 +420,7 @@ def supervision_filled(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[st
                   tr[tr["programme"] == p.id].iterrows()}
         units = set(d.units_of(p.region))
         full = []
-        for y in d.years:
+        for y in d.plan_years:
             trainees = sum(places.get(y - k, 0.0) if y - k > d.base
                            else p.committed.get(y - k, 0.0) for k in range(p.duration))
             staff = wf[(wf["group"] == sup.group) & (wf["year"] == y - 1)
