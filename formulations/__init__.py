@@ -162,8 +162,9 @@ def explain_levers(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFra
     hook = "explain_later" if later else "explain"
     ordered = sorted(LEVER_MODULES, key=lambda lever: getattr(lever, "EXPLAIN_ORDER", 1e9))
     # The levers speak of the plan years: a run-out year repeats the last one's
-    # decisions (SPEC §2.15), and would only repeat its sentences.
-    tables = {k: v[~v["run_out"].astype(bool)] if "run_out" in v else v
+    # decisions (SPEC §2.15), and would only repeat its sentences. The targets
+    # keep their run-out rows: what the last plan year leaves short there.
+    tables = {k: v[~v["run_out"].astype(bool)] if "run_out" in v and k != "targets" else v
               for k, v in tables.items()}
     return [text for lever in ordered
             for text in getattr(lever, hook, _none)(d, tables, mv, what)]
