@@ -252,3 +252,30 @@ def test_set_run_out_zero_restores_the_plain_horizon(make_doc, write_instance, t
     lines = (tmp_path / "run_out" / "training.csv").read_text().splitlines()
     assert lines[0] == "programme,group,year,run_out,places,cohort_runs,graduates,unplaced,cost"
     assert lines[3].startswith("degree,nurse,2023,true,10,")
+
+
+def test_report_and_compare_keep_the_run_out_apart(make_doc, write_instance, tmp_path):
+    """The first case solved with and without its run-out: the report labels
+    2023–2024 as run-out years and shows the plan's £13,000 and the run-out's
+    £4,000 apart; ``wfopt compare`` compares the two over their plan years,
+    labels the run-out rows (blank in the plan without them) and says its spend
+    totals include the run-out."""
+    path = str(write_instance(train_or_recruit(make_doc)))
+    runner = CliRunner()
+    for name, extra in (("plain", ["--set", "horizon.run_out=0"]), ("run_out", [])):
+        res = runner.invoke(app, ["solve", path, "--out", str(tmp_path / name), *extra])
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["report", str(tmp_path / "run_out"), "-o",
+                              str(tmp_path / "report.html")])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "2024 (run-out)" in page and "run-out total" in page
+    assert "Run-out 2023–2024" in page and "£13,000" in page and "£4,000" in page
+    res = runner.invoke(app, ["compare", str(tmp_path / "plain"), str(tmp_path / "run_out")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert any(line.split() == ["2023", "(run-out)", "-", "0.0"] for line in lines), res.output
+    assert any(line.split()[:5] == ["of", "which", "run-out", "years", "£0"]
+               and line.split()[5:] == ["£4,000", "+£4,000"] for line in lines), res.output
+    assert "spend by lever, all years, run-out included" in res.output
+    assert "staff in post by region, end of 2022 (FTE)" in res.output
