@@ -95,7 +95,7 @@ class Horizon(Strict):
     years: int = Field(ge=1, le=60)
     """Number of plan years ``T`` (1 to 60); plan years are ``b+1 … b+T``. Required."""
 
-    run_out: int | Literal["auto"] = "auto"
+    run_out: Annotated[int, Field(ge=0, le=MAX_RUN_OUT)] | Literal["auto"] = "auto"
     """Run-out years ``R`` after the plan (SPEC §2.15), 0 to 60, or ``auto``: the
     longest training ``duration`` when some target has ``hold: true``, else 0. In
     run-out years every lever decision keeps its last plan year's value and held
