@@ -554,7 +554,8 @@ LAST_YEAR_SHARE_BOUND = 1.5
 
 
 def test_the_last_years_recruits_are_shared_by_posts(solved) -> None:
-    """In the last plan year W does not depend on which trust of a region a
+    """In the model's last year (the last run-out year when there are any: SPEC
+    §2.15) W does not depend on which trust of a region a
     returner or recruit joins (no later year keeps him; the regional targets
     count the region's sum), so the share-out tie-break decides: within each
     region, each campaign's and route's staff are shared in proportion to the
@@ -566,7 +567,7 @@ def test_the_last_years_recruits_are_shared_by_posts(solved) -> None:
     returners; with it: 1.00 times, 100 trust-groups."""
     inst, out, _ = solved
     wf = table(out, "workforce")
-    last = wf[wf["year"] == inst.years[-1]]
+    last = wf[wf["year"] == model_years(inst)[-1]]
     checked = 0
     for col in ("returners", "international"):
         for (region, g), rows in last.groupby(["region", "group"]):
@@ -577,7 +578,10 @@ def test_the_last_years_recruits_are_shared_by_posts(solved) -> None:
             assert ratio.max() <= LAST_YEAR_SHARE_BOUND, (
                 col, region, g, rows["unit"].iloc[int(ratio.to_numpy().argmax())], ratio.max())
             checked += 1
-    assert checked >= 10
+    # With run-out years the last year's recruits are the last plan year's, held:
+    # stepping-forward-2017's routes recruit none in 2020 (their caps are spent in
+    # 2017–2019), which leaves the campaigns' returners in 7 region-groups.
+    assert checked >= (5 if inst.run_out_years else 10)
 
 
 # ---------------------------------------------------------------- issues 19 and 13
