@@ -23,6 +23,7 @@ try:
     from typer.core import TyperCommand
 
     from formulations import words
+    from formulations.placement import placed_words
     from optimiser import InputError, Override, Result, SolveOptions, load_instance
     from optimiser import solve as solve_instance
     from optimiser.engine.solve import check_document_size, check_mode, effective_options
@@ -387,6 +388,8 @@ def print_summary(result: Result, worst: int = 5) -> None:
         else:
             typer.echo(f"every target met ({len(t)} target-years)")
     posts_and_unplaced()
+    if result.placement:
+        typer.echo(placed_words(result.placement))
     if result.explanations:
         typer.echo("why the shortfall remains")
         for line in result.explanations:

@@ -9,8 +9,15 @@ intake (graduates + returners + recruits) as a share of last year's staff, rows
 above their posts (allowed only on the natural path, SPEC §2.11), and for the
 last plan year the largest ratio of a trust's share of a region's graduates in
 a group, or of a group's returners or international recruits, to its share of
-the posts (1.00: shared exactly by posts). Then the five largest one-year
-growths. Used for benchmarks/README.md, "The tie-breaks".
+the posts (1.00: shared exactly by posts). Then, for placement (SPEC §2.14),
+over the trusts with at least 10 posts in a group: the spread of vacancy rates
+between the least and the most vacant trust of a region (points, median and
+worst over region-group-years), the trust-group-years whose rate is more than
+15 points above their region's, and the trust-groups starved: 3 or more plan
+years in a row with no intake while more than 10% of their posts are vacant and
+other trusts of their region take staff of that group. Then the five largest
+one-year growths. Used for benchmarks/README.md, "The tie-breaks" and
+"Placement".
 """
 
 from __future__ import annotations
@@ -52,10 +59,53 @@ def summary(folder: Path) -> tuple[dict[str, object], pd.DataFrame]:
         if plan["posts"].notna().any() else "-",
         "last year: worst share / posts share": f"{worst_share:.2f}",
     }
+    row.update(vacancy_spread(plan))
     top = sized.sort_values("change", ascending=False).head(5)[
         ["unit", "group", "year", "before", "fte", "graduates", "returners", "international",
          "posts"]]
     return row, top
+
+
+MIN_POSTS = 10.0
+"""Trust-groups with fewer posts are left out of the vacancy figures: one
+vacancy in a 3-post team is a 33% rate and says nothing about placement."""
+
+OUTLIER_POINTS = 15.0
+STARVED_YEARS = 3
+STARVED_RATE = 0.10
+
+
+def vacancy_spread(plan: pd.DataFrame) -> dict[str, object]:
+    """The placement figures of the module's docstring, from the plan years' rows
+    of workforce.csv (with ``intake``): vacancy rate = vacancies / posts."""
+    rows = plan[plan["posts"].fillna(0.0) >= MIN_POSTS].copy()
+    if not len(rows):
+        return {"vacancy spread in region, median / worst (points)": "-",
+                "> 15 points above region": "-", "starved 3+ years": "-"}
+    rows["rate"] = rows["vacancies"].fillna(0.0) / rows["posts"]
+    keys = ["region", "group", "year"]
+    by = rows.groupby(keys)
+    spread = (by["rate"].max() - by["rate"].min())[by["rate"].count() >= 2] * 100
+    region_rate = by["vacancies"].sum() / by["posts"].sum()
+    rows = rows.join(region_rate.rename("region_rate"), on=keys)
+    above = int(((rows["rate"] - rows["region_rate"]) * 100 > OUTLIER_POINTS).sum())
+    region_intake = by["intake"].sum().rename("region_intake")
+    rows = rows.join(region_intake, on=keys)
+    rows["hungry"] = ((rows["intake"] <= 1e-6) & (rows["rate"] > STARVED_RATE)
+                      & (rows["region_intake"] - rows["intake"] > 1e-6))
+    starved = 0
+    for _key, trust in rows.sort_values("year").groupby(["unit", "group"]):
+        run = best = 0
+        for hungry in trust["hungry"]:
+            run = run + 1 if hungry else 0
+            best = max(best, run)
+        starved += best >= STARVED_YEARS
+    return {
+        "vacancy spread in region, median / worst (points)":
+            f"{spread.median():.1f} / {spread.max():.1f}" if len(spread) else "-",
+        "> 15 points above region": f"{above} of {len(rows)} ({above / len(rows):.1%})",
+        "starved 3+ years": starved,
+    }
 
 
 def main(folders: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Benchmark the engine on generated plans of sizes S, M, L and XL.
 
     python benchmarks/run.py [--sizes S,M,L,XL] [--seed 1] [--time-limit SECONDS]
-                             [--explain] [--no-reference] [--work benchmarks/_work]
+                             [--explain] [--no-reference] [--placement RULE]
+                             [--work benchmarks/_work]
 
 For each size it generates an instance (``optimiser.generate``), then solves it
 in a fresh Python process exactly as the library does (load, validate, build,
@@ -232,6 +233,15 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def set_placement(path: Path, rule: str) -> None:
+    """Give the generated instance a top-level ``placement`` (before/after tables)."""
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["placement"] = rule
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="S,M,L,NHS,XL",
@@ -243,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="also compute marginal values and explanations (wfopt solve's "
                    "default; off here, as in sweeps)")
     p.add_argument("--no-reference", action="store_true", help="skip HiGHS alone on MPS")
+    p.add_argument("--placement", default=None,
+                   help="set the generated instances' placement (SPEC §2.14): need (the "
+                   "default), posts, staff or free (before placement)")
     p.add_argument("--work", type=Path, default=HERE / "_work")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
@@ -277,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--groups", str(groups), "--years", str(years), "--seed",
                         str(a.seed), "--out", str(folder / "instance")],
                        check=True, capture_output=True, cwd=REPO)
+        if a.placement is not None:
+            set_placement(folder / "instance" / "instance.yaml", a.placement)
         row = {"size": size, "shape": f"{units}×{groups}×{years}", "time_limit": limit,
                "generate": time.perf_counter() - t0}
         print(f"{size}: solving ({units}×{groups}×{years}, limit {limit:g} s)...",

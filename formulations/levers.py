@@ -53,6 +53,13 @@ and, where it has them (each defaults to nothing):
     (SPEC §2.15), indexed with the year last like ``decisions(b)``, which is the
     default; a lever lists more here when a variable beyond its decisions must
     continue too (return to practice: its returners ``RTP``).
+``placements(d) -> dict[str, Placed]``
+    Where its staff go (SPEC §2.14): each item's :class:`formulations.placement.Placed`
+    (rule and shares by unit and year), from :func:`formulations.placement.place`;
+    its ``define`` writes the share rows from the same. Read for ``summary.json``
+    ``placement`` and by the share-out, which moves only levers placed ``free``.
+``allocations(b) -> Var``
+    Its flows into units indexed (item, unit, year), for the share-out tie-break.
 ``unplaced(b) -> Var``
     Supply no unit has a post for: the engine's tie-break reports the least of it.
 ``DECIDED``

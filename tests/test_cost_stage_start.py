@@ -28,6 +28,13 @@ from optimiser import SolveOptions, load_instance, solve
 from optimiser.engine.solve import HighsModel, effective_options, tolerance
 from optimiser.generate import generate_instance, write_instance
 
+
+def generated() -> dict:
+    """The generated 5-trust plan (seed 1) with its levers placed ``free`` (SPEC
+    §2.14): the case the held search was measured on, before placement."""
+    return {**generate_instance(5, 5, 4, seed=1), "placement": "free"}
+
+
 OPTIMUM = 50_244_677.38
 """C of the generated 5-trust plan's cost stage (W at its optimum)."""
 
@@ -44,7 +51,7 @@ def stage_one(path: Path) -> tuple[HighsModel, np.ndarray, float]:
 
 
 def test_held_search_keeps_on_off_and_reaches_the_cheaper_plan(tmp_path: Path) -> None:
-    path = write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s")
+    path = write_instance(generated(), tmp_path / "s")
     hm, x1, bound = stage_one(path)
     assert hm.general_integers
     assert float(hm.c_C @ x1) > OPTIMUM + 1.0  # something for the search to find
@@ -68,7 +75,7 @@ def test_held_search_keeps_on_off_and_reaches_the_cheaper_plan(tmp_path: Path) -
 
 def test_no_held_search_without_both_kinds_of_integer(tmp_path: Path) -> None:
     """Continuous places: nothing to free once the on/off decisions are held."""
-    doc = generate_instance(5, 5, 4, seed=1)
+    doc = generated()
     for p in doc["training"]:
         p["integer_places"] = False
     hm, x1, _bound = stage_one(write_instance(doc, tmp_path / "s"))
@@ -77,7 +84,7 @@ def test_no_held_search_without_both_kinds_of_integer(tmp_path: Path) -> None:
 
 
 def test_the_solve_reports_the_cost_optimum(tmp_path: Path) -> None:
-    path = write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s")
+    path = write_instance(generated(), tmp_path / "s")
     result = solve(load_instance(path), SolveOptions())
     assert result.status == "optimal"
     assert result.total_cost == approx(OPTIMUM, abs=0.5)
@@ -94,7 +101,7 @@ def test_the_held_search_has_a_tenth_of_the_cost_stage_time(tmp_path: Path) -> N
 
     from optimiser.engine.solve import run_stages
 
-    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    inst = load_instance(write_instance(generated(), tmp_path / "s"))
     hm = HighsModel(build_model(model_data(inst)))
     hm.set_options(effective_options(inst, None))
     calls: list[tuple[float, float]] = []
@@ -121,7 +128,7 @@ def test_stage_one_stops_to_leave_the_later_stages_their_root_time(tmp_path: Pat
     optimality and still reports its root time."""
     import time
 
-    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    inst = load_instance(write_instance(generated(), tmp_path / "s"))
     hm = HighsModel(build_model(model_data(inst)))
     hm.set_options(effective_options(inst, None))
     start = hm.first_plan(hm.c_W, None)
@@ -139,7 +146,7 @@ def test_a_solve_says_why_its_shortfall_stage_stopped_early(tmp_path: Path, monk
     import optimiser.engine.solve as engine
 
     monkeypatch.setattr(engine, "ROOT_RESERVE", 1e9)
-    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    inst = load_instance(write_instance(generated(), tmp_path / "s"))
     result = solve(inst, SolveOptions(time_limit=600))
     first = result.stages[0]
     assert (first["stage"], first["highs_status"]) == ("shortfall", "Interrupted by user")

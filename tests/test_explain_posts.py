@@ -88,7 +88,7 @@ def test_a_unit_above_its_posts_is_worth_nothing_per_post(make_doc, solve_doc):
     takes no one); u2 has 100 and 100. Route of 50; 250 required: W = 50. One more
     post at u2 takes one more recruit: 1 FTE. At u1 one more post (81) leaves the
     limit at 100: worth nothing, said in one row for the group and year."""
-    plan = solve_doc(make_doc(
+    plan = solve_doc(make_doc(placement="free",
         units={"u1": "r1", "u2": "r2"},
         workforce=[{"unit": "u1", "group": "nurse", "fte": 100, "posts": 80},
                    {"unit": "u2", "group": "nurse", "fte": 100, "posts": 100}],
@@ -216,7 +216,7 @@ def test_many_full_units_are_one_sentence(make_doc, solve_doc):
     """Five units of 100 nurses and 100 posts, a national route of 50: 600
     required, W = 100, every unit full, each post more worth 1 FTE."""
     units = [f"u{k}" for k in range(1, 6)]
-    plan = solve_doc(make_doc(
+    plan = solve_doc(make_doc(placement="free",
         units={u: "r1" for u in units},
         workforce=[{"unit": u, "group": "nurse", "fte": 100, "posts": 100} for u in units],
         international=[route(max_per_year=50)],

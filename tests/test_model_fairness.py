@@ -22,7 +22,7 @@ def doc(make_doc, *, region=None, priorities=(1, 1), fair=True):
     targets = [{"id": f"{r}_nurses", "region": r, "groups": ["nurse"], "required": {2021: need},
                 "priority": p, **({"fair_share": "nurses"} if fair else {})}
                for r, need, p in (("r1", 120, priorities[0]), ("r2", 140, priorities[1]))]
-    return make_doc(units={"u1": "r1", "u2": "r2"},
+    return make_doc(placement="free", units={"u1": "r1", "u2": "r2"},
                     workforce=[{"unit": "u1", "group": "nurse", "fte": 100},
                                {"unit": "u2", "group": "nurse", "fte": 100}],
                     international=[route], targets=targets)

@@ -10,7 +10,7 @@ from pytest import approx
 
 
 def two_units(make_doc, **sections):
-    return make_doc(units={"u1": "r1", "u2": "r2"},
+    return make_doc(placement="free", units={"u1": "r1", "u2": "r2"},
                     workforce=[{"unit": "u1", "group": "nurse", "fte": 100},
                                {"unit": "u2", "group": "nurse", "fte": 100}], **sections)
 

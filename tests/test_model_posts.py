@@ -28,7 +28,7 @@ def test_posts_spread_national_recruits_over_units(make_doc, solve_doc):
     only plan reaching it, C = 60 × £100 = £6,000. Without posts every recruit
     would join u1 in 2021 (it keeps more of them): 25 / 0.9 of them and 30 in 2022.
     """
-    doc = make_doc(years=2, groups={"nurse": 0.0}, units={"u1": "r1", "u2": "r1"},
+    doc = make_doc(placement="free", years=2, groups={"nurse": 0.0}, units={"u1": "r1", "u2": "r1"},
                    workforce=[{"unit": "u1", "group": "nurse", "fte": 100, "leaver_rate": 0.1,
                                "posts": 100},
                               {"unit": "u2", "group": "nurse", "fte": 100, "leaver_rate": 0.2,

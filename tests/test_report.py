@@ -339,8 +339,10 @@ def posts_and_fair_shares() -> dict:
     Southern Trust has the highest rate (20 of 100), then Coastal (10%) and
     Eastern (6%). Therapists have no posts: 100 at Northern and 100 at Southern,
     a national route of 30; the north needs 120 and the south 140, one fair-share
-    group, so both end 11.5% short (30 × 120/260 and 30 × 140/260 FTE)."""
+    group, so both end 11.5% short (30 × 120/260 and 30 × 140/260 FTE): the
+    solver splits the recruits (placement free, SPEC §2.14)."""
     doc = build_doc(
+        placement="free",
         groups={"nurse": 0.0, "therapist": 0.0},
         units={"u1": "north", "u2": "south", "u3": "south", "u4": "east"},
         workforce=[*({"unit": u, "group": "nurse", "fte": fte, "posts": 100}
@@ -405,6 +407,12 @@ def test_vacancies_and_fair_shares_appear_with_posts_and_fair_shares(posts_resul
         ["Southern Trust", "South", "100.0", "80.0", "20.0", "20.0%", "Nurse 20 (20%)"],
         ["Coastal Trust", "South", "100.0", "90.0", "10.0", "10.0%", "Nurse 10 (10%)"],
         ["Eastern Trust", "East", "100.0", "94.0", "6.0", "6.0%", "Nurse 6 (6%)"]]
+    # The spread between a region's trusts: only the South has two trusts with
+    # nurse posts, 20% and 10% vacant in 2020 and in 2021 (nobody joins them).
+    assert ("differ by <strong>10.0 points</strong> at the median over regions, groups "
+            "and years, and by 10.0 at most (Nurse in South, 2020)") in text
+    spread = table_after(text, "<summary>Least and most vacant trust per region")
+    assert spread == [["South", "Nurse", "10%–20%", "10%–20%"]]
     unplaced = table_after(text, "<h3>Graduates left unplaced</h3>")
     assert unplaced == [["Northern nursing course", "Nurse", "20.0", "20.0"]]
     fair = table_after(text, '<section id="fair-shares">')

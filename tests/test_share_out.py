@@ -35,7 +35,7 @@ def test_graduates_are_shared_in_proportion_to_posts(make_doc, solve_doc):
     and no target: W = 0 and C = 0 wherever they go (20 + 60 vacancies hold them
     all). Shared by posts: L = 40 / 400 = 0.1, so u1 takes 10 and u2 30 (90 and
     270 in post, both at 10% vacancies); nothing unplaced."""
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()])
     plan = solve_doc(doc)
     assert plan.status == "optimal"
@@ -57,7 +57,7 @@ def test_a_unit_with_little_room_takes_what_it_has(make_doc, solve_doc):
     """As above with u1 at 95 nurses: room for 5. u1 takes its 5 and u2 the other
     35 (its share 35/300 ≈ 0.117 per post, above u1's 0.05: a cap, not the level,
     holds u1)."""
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(fte1=95),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(fte1=95),
                    training=[course()])
     plan = solve_doc(doc)
     assert plan.status == "optimal"
@@ -70,7 +70,7 @@ def test_targets_come_before_shares(make_doc, solve_doc):
     """u1 must have 100 nurses in 2021 (a unit target): W = 0 needs 20 of the 40
     graduates there, more than its share of 10. The share-out keeps W: u1 20,
     u2 the other 20."""
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()],
                    targets=[{"id": "t", "unit": "u1", "groups": ["nurse"],
                              "required": {2021: 100}}])
@@ -86,7 +86,7 @@ def test_a_national_route_is_shared_across_regions_and_its_totals_kept(make_doc,
     national route of at most 40 a year at £100; the nation needs 360 nurses in
     2021. W = 0 needs all 40 recruits: C = £4,000 wherever they go. Shared by
     posts: 10 to u1, 30 to u2; the route's total stays 40."""
-    doc = make_doc(units={"u1": "r1", "u2": "r2"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r2"}, workforce=two_units(),
                    international=[{"id": "abroad", "group": "nurse", "cost_per_recruit": 100,
                                    "max_per_year": 40}],
                    targets=[{"id": "t", "groups": ["nurse"], "required": {2021: 360}}])
@@ -105,7 +105,7 @@ def test_a_unit_without_posts_shares_by_its_staff(make_doc, solve_doc):
     graduates: L = 34 / 340 = 0.1, so u1 takes 10 and u2 24."""
     workforce = two_units()
     del workforce[1]["posts"]
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=workforce,
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=workforce,
                    training=[course(entrants=34)])
     plan = solve_doc(doc)
     assert graduates(plan, "u1") == approx(10, abs=1e-6)
@@ -115,7 +115,7 @@ def test_a_unit_without_posts_shares_by_its_staff(make_doc, solve_doc):
 def test_the_weighted_mode_shares_too(make_doc, solve_doc):
     """The first case in the weighted mode: W + C / value_per_fte = 0 either way;
     the same 10 and 30."""
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()],
                    objective={"mode": "weighted", "value_per_fte": 1000})
     plan = solve_doc(doc)
@@ -127,7 +127,7 @@ def test_the_weighted_mode_shares_too(make_doc, solve_doc):
 def two_futures(make_doc) -> dict:
     """The two units and the course, in two futures: ``full`` (p 0.5) and ``half``
     (completion 50%, p 0.5)."""
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()])
     doc["scenarios"] = {"here_and_now_years": 1,
                         "list": [{"id": "full", "probability": 0.5},
@@ -161,7 +161,7 @@ def test_tie_breaks_that_would_not_fit_in_the_time_limit_are_not_run(make_doc, s
     from optimiser.engine import solve as engine
 
     monkeypatch.setattr(engine, "SECONDS_PER_COLUMN_TIE_BREAKS", 10.0)
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()])
     plan = solve_doc(doc, time_limit=60)
     assert plan.status == "optimal"
@@ -180,7 +180,7 @@ def test_an_lps_time_limit_counts_from_its_own_run(make_doc, write_instance):
     from optimiser import load_instance
     from optimiser.engine.solve import HighsModel, SolveOptions, effective_options
 
-    doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
+    doc = make_doc(placement="free", units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    international=[{"id": "abroad", "group": "nurse", "cost_per_recruit": 100,
                                    "max_per_year": 40}],
                    targets=[{"id": "t", "groups": ["nurse"], "required": {2021: 360}}])

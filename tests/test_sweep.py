@@ -202,8 +202,14 @@ def test_reuse_gives_the_plans_of_solves_from_scratch() -> None:
     gap = 1e-4  # the instance's mip_gap
     for col in ("weighted_shortfall", "total_cost"):
         assert reused[col].tolist() == pytest.approx(scratch[col].tolist(), rel=gap, abs=1e-6)
-    assert scratch["weighted_shortfall"].tolist() == pytest.approx(
-        [95.234671, 67.07302, 44.257953, 22.027975, 4.9107], abs=1e-3)
+    # Each point is the plan of tiny solved on its own with the budgets scaled (an
+    # independent route: load_instance with the override and solve, no sweep), and
+    # more money never leaves more shortfall.
+    alone = [optimiser.solve(optimiser.load_instance(
+        TINY, [Override.parse("scale", f"budgets={f}")])).weighted_shortfall
+        for f in (0.5, 0.75, 1.0, 1.25, 1.5)]
+    assert scratch["weighted_shortfall"].tolist() == pytest.approx(alone, rel=gap, abs=1e-6)
+    assert alone == sorted(alone, reverse=True) and alone[0] > alone[-1]
 
 
 def test_a_plan_that_no_longer_fits_is_not_used_as_a_start(one_trust: Path) -> None:

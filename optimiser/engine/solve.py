@@ -22,7 +22,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from formulations import build_model, lever_unplaced, model_data
+from formulations import build_model, lever_placements, lever_unplaced, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine.addresses import Addresses, addresses, resolve
@@ -562,7 +562,8 @@ def result_base(instance: Instance, opts: dict[str, Any]) -> dict[str, Any]:
     return dict(instance=instance.name, objective_mode=opts["mode"],
                 currency=instance.currency, names=instance_names(instance),
                 options={k: v for k, v in opts.items() if k != "verbose"},
-                run_out=run_out_info(instance))
+                run_out=run_out_info(instance),
+                placement=lever_placements(model_data(instance)))
 
 
 def _build(instance: Instance, timings: dict[str, float],

@@ -423,6 +423,45 @@ def _rate_table(frame: pd.DataFrame, first: dict[str, str]) -> str:
     return table(show, {"posts": fte, "staff": fte, "vacancies": fte, "rate": percent})
 
 
+SPREAD_MIN_POSTS = 10.0
+"""Trust-groups with fewer posts are left out of the spread between trusts: one
+vacancy in a team of three is a 33% rate and says nothing of where staff went."""
+
+
+def _spread(view: ResultsView, posts: pd.DataFrame) -> list[str]:
+    """Per region and staff group, the vacancy rates of its least and most vacant
+    trusts in every year (trusts with at least :data:`SPREAD_MIN_POSTS` posts in
+    the group): how evenly a plan fills the trusts of a region (SPEC §2.14)."""
+    rows = posts[posts["posts"] >= SPREAD_MIN_POSTS]
+    rows = rows.assign(rate=rows["vacancies"] / rows["posts"])
+    by = rows.groupby(["region", "group", "year"])
+    spread = pd.DataFrame({"least": by["rate"].min(), "most": by["rate"].max(),
+                           "trusts": by["rate"].count()})
+    spread = spread[spread["trusts"] >= 2]
+    if not len(spread):
+        return []
+    spread = spread.assign(points=(spread["most"] - spread["least"]) * 100)
+    worst = spread["points"].idxmax()
+    years = sorted(dict.fromkeys(rows["year"]))
+    cells = spread.apply(lambda r: f"{r['least']:.0%}–{r['most']:.0%}", axis=1).unstack("year")
+    frame = pd.DataFrame({
+        "region": [view.name("regions", r) for r, _g in cells.index],
+        "group": [view.name("staff_groups", g) for _r, g in cells.index],
+        **{str(y): [cells.loc[i, y] if y in cells.columns and isinstance(cells.loc[i, y], str)
+                    else "" for i in cells.index] for y in years}})
+    return [
+        "<h3>How evenly the trusts of a region are staffed</h3>",
+        f"<p>Between the least and the most vacant trust of a region, the vacancy rates of "
+        f"a staff group differ by <strong>{spread['points'].median():.1f} points</strong> at "
+        f"the median over regions, groups and years, and by {spread['points'].max():.1f} "
+        f"at most ({esc(view.name('staff_groups', worst[1]))} in "
+        f"{esc(view.name('regions', worst[0]))}, {esc(str(worst[2]))}). New staff are "
+        "shared among the trusts of a lever's scope by its placement rule "
+        "(<code>summary.json</code> <code>placement</code>).</p>",
+        "<details><summary>Least and most vacant trust per region, staff group and year"
+        "</summary>" + table(frame, {}) + "</details>"]
+
+
 def vacancies_section(view: ResultsView) -> str:
     """Funded posts, staff in post and vacancies by region and group over the years,
     the trusts with the highest vacancy rate at the end of the plan, and graduates
@@ -577,6 +616,7 @@ def _vacancies(view: ResultsView, posts: pd.DataFrame) -> list[str]:
                    "posts": list(every["posts"]), "staff": list(every["fte"]),
                    "vacancies": list(every["vacancies"]), "rate": list(every["rate"])}),
                    formats) + "</details>")
+    out += _spread(view, posts)
     reg_table = reg.rename(index=lambda r: view.name("regions", r), level="region")
     out.append("<details><summary>By region and year</summary>"
                + _rate_table(reg_table, {"region": "region", "year": "year"}) + "</details>")
