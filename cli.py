@@ -159,7 +159,8 @@ def describe(inst: Instance) -> str:
         f"groups     {len(inst.staff_groups)}: {', '.join(g.id for g in inst.staff_groups)}",
         f"units      {len(inst.units)} in {len(regions)} regions: {', '.join(regions)}",
         f"years      base {inst.horizon.base_year}, plan {years[0]}–{years[-1]} "
-        f"({len(years)} years)",
+        f"({len(years)} years)" + (f", run-out {spans_of(inst.run_out_years)} "
+                                    f"({inst.run_out()[1]})" if inst.run_out_years else ""),
         f"workforce  {sum(r.fte for r in inst.workforce):,.0f} FTE in {len(inst.workforce)} rows",
         f"levers     {len(inst.training)} training, {len(inst.return_to_practice)} return to "
         f"practice, {len(inst.retention)} retention, {len(inst.international)} international",
@@ -268,6 +269,26 @@ def money(x: float | None, currency: str = "GBP") -> str:
     return "-" if x is None else words.money(x, currency, fixed=True)
 
 
+def print_run_out(result: Result) -> None:
+    """W and C of the plan years and of the run-out years apart (SPEC §2.15), under
+    the totals, which count both; nothing without run-out years."""
+    split = result.run_out_summary()
+    years = split.get("run_out_years")
+    if not years or "total_cost_plan" not in split:
+        return
+    cur = result.currency
+    expected = " (expected)" if result.scenarios else ""
+    typer.echo(f"  of which plan     W {split['weighted_shortfall_plan']:,.2f} FTE, "
+               f"C {money(split['total_cost_plan'], cur)}{expected}")
+    typer.echo(f"  of which run-out  W {split['weighted_shortfall_run_out']:,.2f} FTE, "
+               f"C {money(split['total_cost_run_out'], cur)}{expected} in {spans_of(years)}, "
+               f"every lever held at its last plan year's value ({split['run_out']['why']})")
+
+
+def spans_of(years: list[int]) -> str:
+    return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+
+
 def print_summary(result: Result, worst: int = 5) -> None:
     """A readable summary: status, W, C, gap, time, spend per lever, worst targets,
     posts and vacancies, unplaced graduates."""
@@ -278,6 +299,7 @@ def print_summary(result: Result, worst: int = 5) -> None:
     if result.has_plan:
         typer.echo(f"weighted shortfall  {result.weighted_shortfall:,.2f} FTE")
         typer.echo(f"total cost          {money(result.total_cost, cur)}")
+        print_run_out(result)
     typer.echo(f"mip gap             {gap}")
     typer.echo(f"solve time          {result.solve_seconds:.2f} s (HiGHS), mode "
                f"{result.objective_mode}")
@@ -305,6 +327,8 @@ def print_summary(result: Result, worst: int = 5) -> None:
         wf = result.tables["workforce"]
         if len(wf) and "posts" in wf and wf["posts"].notna().any():
             rows = wf[wf["posts"].notna()]
+            if "run_out" in rows:  # the last plan year, not the run-out's (SPEC §2.15)
+                rows = rows[~rows["run_out"].astype(bool)]
             year = int(rows["year"].astype(int).max())
             rows = rows[rows["year"].astype(int) == year]
             typer.echo(f"posts and vacancies in {year} (units and groups with funded posts)")

@@ -30,6 +30,7 @@ from formulations.ledger import Ledger
 from formulations.levers import ChoiceCap, ColumnCap, Finding, Limit, RampLimit, RowLimit
 from formulations.objective import define_objective
 from formulations.posts import define_posts
+from formulations.run_out import define_run_out
 from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.words import Names
@@ -49,6 +50,7 @@ __all__ = [
     "lever_decided",
     "lever_decisions",
     "lever_flows",
+    "lever_held",
     "lever_kinds",
     "lever_labels",
     "lever_limits",
@@ -70,6 +72,12 @@ def lever_decisions(b: pyo.Block) -> list[pyo.Var]:
     """Every lever's decision variables on a built model or block, each indexed with
     the year last (non-anticipativity links those of the here-and-now years)."""
     return [v for lever in LEVER_MODULES for v in lever.decisions(b)]
+
+
+def lever_held(b: pyo.Block) -> list[pyo.Var]:
+    """Every lever's decisions held at their last plan-year value in the run-out
+    years (SPEC §2.15): its ``held(b)``, or its ``decisions(b)`` when it has none."""
+    return [v for lever in LEVER_MODULES for v in getattr(lever, "held", lever.decisions)(b)]
 
 
 def build_model(d: ModelData) -> pyo.ConcreteModel:
@@ -96,6 +104,7 @@ def build_into(b: pyo.Block, d: ModelData) -> None:
     define_stock_variables(b, d)
     for lever in LEVER_MODULES:
         lever.define(b, d, ledger)
+    define_run_out(b, d, lever_held)
     define_stock_balance(b, d, ledger)
     define_posts(b, d)
     define_targets(b, d)
@@ -182,7 +191,11 @@ generic limits (budgets first, posts before the ramps) are placed around them.""
 
 def lever_limits(d: ModelData) -> list[list[Limit]]:
     """Every lever's limits worth a marginal value, grouped as :data:`LIMIT_ORDER`."""
-    found = [lim for lever in LEVER_MODULES for lim in getattr(lever, "limits", _none)(d)]
+    # A run-out year's decisions are held at the last plan year's: its caps and
+    # ramps are that year's, not limits of their own.
+    run_out = set(d.run_out_years)
+    found = [lim for lever in LEVER_MODULES for lim in getattr(lever, "limits", _none)(d)
+             if lim.year not in run_out]
     return [[lim for lim in found if isinstance(lim, kinds)] for kinds in LIMIT_ORDER]
 
 
@@ -198,6 +211,11 @@ def explain_levers(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFra
     a lever without one comes last."""
     hook = "explain_later" if later else "explain"
     ordered = sorted(LEVER_MODULES, key=lambda lever: getattr(lever, "EXPLAIN_ORDER", 1e9))
+    # The levers speak of the plan years: a run-out year repeats the last one's
+    # decisions (SPEC §2.15), and would only repeat its sentences. The targets
+    # keep their run-out rows: what the last plan year leaves short there.
+    tables = {k: v[~v["run_out"].astype(bool)] if "run_out" in v and k != "targets" else v
+              for k, v in tables.items()}
     return [text for lever in ordered
             for text in getattr(lever, hook, _none)(d, tables, mv, what)]
 

@@ -5,6 +5,10 @@ For every declared pot k and plan year y with a limit::
     Σ_{levers charged to k} cost[·,y] ≤ per_year[k,y]     budget_per_year[k,y]
     Σ_y Σ_{levers charged to k} cost[·,y] ≤ total[k]      budget_total[k]
 
+``per_year`` limits bind in the plan years only; ``total`` counts the run-out
+years too (SPEC §2.15: a run-out year's spend is the plan's consequence, and a
+total is a finite resource).
+
 A pot that is not declared (including ``main`` when no pots are declared) has no
 limit; its spend is still reported and still minimised in stage 2.
 """
@@ -18,13 +22,13 @@ from formulations.ledger import Ledger
 
 
 def per_year_limit(d: ModelData) -> dict[tuple[str, int], float]:
-    """(pot, year) -> limit, for the years that have one."""
+    """(pot, year) -> limit, for the plan years that have one (never a run-out year)."""
     out = {}
     for b in d.inst.budgets:
         if isinstance(b.per_year, dict):
             out.update({(b.id, y): v for y, v in b.per_year.items()})
         elif b.per_year is not None:
-            out.update({(b.id, y): b.per_year for y in d.years})
+            out.update({(b.id, y): b.per_year for y in d.plan_years})
     return out
 
 

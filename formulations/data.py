@@ -24,6 +24,8 @@ class ModelData:
     inst: Instance
     base: int
     years: list[int]
+    """The model years ``Y ∪ Y_R``: the plan years, then the run-out years (SPEC
+    §2.15). Every formula runs over them; the exceptions read the two below."""
     groups: list[str]
     units: list[str]
     regions: list[str]
@@ -48,6 +50,11 @@ class ModelData:
     natural: dict[tuple[str, str, int], float] = field(default_factory=dict)
     """The natural path n[u,g,y] (staff with no lever): n[b] = S[b],
     n[y] = (1 − λ)·n[y−1] + J, for the pairs that have posts."""
+    plan_years: list[int] = field(default_factory=list)
+    """The plan years ``Y = b+1 … b+T``."""
+    run_out_years: list[int] = field(default_factory=list)
+    """The run-out years ``Y_R = b+T+1 … b+T+R`` (SPEC §2.15): every lever decision
+    is held at its value of the last plan year, held targets still count."""
     placements: dict[tuple[str, str], Placed] = field(default_factory=dict)
     """(lever section, id) -> its placement (SPEC §2.14), filled by
     :func:`formulations.placement.place` when the lever is built."""
@@ -91,22 +98,39 @@ def eligible_units(s: RetentionScheme, groups: list[str], units: list[str], S0, 
 
 def with_held_targets(inst: Instance) -> Instance:
     """The instance with every ``hold`` target's last required value repeated in
-    the later plan years (SPEC §2.8), so that everything downstream (rows, W,
-    results, explanations) sees the years it requires."""
+    the later plan years and the run-out years (SPEC §2.8, §2.15), so that
+    everything downstream (rows, W, results, explanations) sees the years it
+    requires."""
     if not any(t.hold for t in inst.targets):
         return inst
     targets = []
     for t in inst.targets:
         if t.hold:
             last = max(t.required)
-            later = {y: t.required[last] for y in inst.years if y > last}
+            later = {y: t.required[last] for y in inst.years + inst.run_out_years
+                     if y > last}
             t = t.model_copy(update={"required": {**t.required, **later}})
         targets.append(t)
     return inst.model_copy(update={"targets": targets})
 
 
+def with_run_out_intakes(inst: Instance) -> Instance:
+    """The instance with the run-out years added to the intake years of every
+    programme that takes entrants in the last plan year (SPEC §2.15): its places
+    there are held at that year's; one whose intake years leave that year out
+    takes no entrants in the run-out."""
+    run_out = inst.run_out_years
+    if not run_out or not any(p.intake_years for p in inst.training):
+        return inst
+    last = inst.years[-1]
+    training = [p.model_copy(update={"intake_years": [*p.intake_years, *run_out]})
+                if p.intake_years and last in p.intake_years else p
+                for p in inst.training]
+    return inst.model_copy(update={"training": training})
+
+
 def model_data(inst: Instance) -> ModelData:
-    inst = with_held_targets(inst)
+    inst = with_run_out_intakes(with_held_targets(inst))
     groups = [g.id for g in inst.staff_groups]
     units = [u.id for u in inst.units]
     region_of = {u.id: u.region for u in inst.units}
@@ -122,7 +146,7 @@ def model_data(inst: Instance) -> ModelData:
     d = ModelData(
         inst=inst,
         base=inst.horizon.base_year,
-        years=inst.years,
+        years=inst.years + inst.run_out_years,
         groups=groups,
         units=units,
         regions=sorted(set(region_of.values())),
@@ -145,6 +169,7 @@ def model_data(inst: Instance) -> ModelData:
         if p not in declared and p not in used:
             used.append(p)
     d.pots = declared + sorted(used)
+    d.plan_years, d.run_out_years = inst.years, inst.run_out_years
     resolve_posts(d)
     return d
 

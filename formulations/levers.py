@@ -48,6 +48,11 @@ and, where it has them (each defaults to nothing):
 ``validate(inst) -> list[Finding]``
     Its own consistency checks on a field-valid instance (references to groups,
     units, regions and pots are checked with every section's).
+``held(b) -> list[Var]``
+    Its variables held at their last plan year's value in every run-out year
+    (SPEC §2.15), indexed with the year last like ``decisions(b)``, which is the
+    default; a lever lists more here when a variable beyond its decisions must
+    continue too (return to practice: its returners ``RTP``).
 ``placements(d) -> dict[str, Placed]``
     Where its staff go (SPEC §2.14): each item's :class:`formulations.placement.Placed`
     (rule and shares by unit and year), from :func:`formulations.placement.place`;

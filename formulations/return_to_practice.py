@@ -52,6 +52,12 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     return [b.X, b.ACT]
 
 
+def held(b: pyo.Block) -> list[pyo.Var]:
+    """Its decisions and its returners, held at the last plan year's in the
+    run-out years (SPEC §2.15)."""
+    return [*decisions(b), b.RTP]
+
+
 def allocations(b: pyo.Block) -> pyo.Var:
     """Where the returners go: ``AR[c,u,y]``, one campaign's supply shared among
     the units in its scope (read by the engine's share-out)."""

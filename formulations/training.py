@@ -337,7 +337,8 @@ def explain_later(d: ModelData, tables: dict[str, pd.DataFrame],
                   mv: pd.DataFrame | None, what: str = "weighted shortfall") -> list[str]:
     """Graduates left unplaced, pipelines too long for the targets."""
     names = Names(d)
-    return graduates_unplaced(d, tables, names) + pipelines_too_long(d, names)
+    return (graduates_unplaced(d, tables, names) + pipelines_too_long(d, names)
+            + falls_before_the_run_out(d, tables))
 
 
 def training_capped(d: ModelData, tables: dict[str, pd.DataFrame],
@@ -383,7 +384,7 @@ def _plan_entrants(d: ModelData, tables: dict[str, pd.DataFrame], p) -> dict[int
               tr[tr["programme"] == p.id].iterrows()}
     intakes = set(intake_years(d, p))
     e = {d.base: float(p.committed.get(d.base, 0.0))}
-    for y in d.years:
+    for y in d.plan_years:
         e[y] = places.get(y, 0.0) if y in intakes else 0.0
     return e
 
@@ -417,7 +418,7 @@ def ramps_binding(d: ModelData, tables: dict[str, pd.DataFrame], mv: pd.DataFram
             if limit is None:
                 continue
             e = _plan_entrants(d, tables, p)
-            years = [y for y in d.years
+            years = [y for y in d.plan_years
                      if reached((e[y] - e[y - 1]) if change == "growth" else (e[y - 1] - e[y]),
                                 limit)]
             if years:
@@ -447,7 +448,7 @@ def supervision_filled(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[st
                   tr[tr["programme"] == p.id].iterrows()}
         units = set(d.units_of(p.region))
         full = []
-        for y in d.years:
+        for y in d.plan_years:
             trainees = sum(places.get(y - k, 0.0) if y - k > d.base
                            else p.committed.get(y - k, 0.0) for k in range(p.duration))
             staff = wf[(wf["group"] == sup.group) & (wf["year"] == y - 1)
@@ -519,6 +520,65 @@ def graduates_unplaced(d: ModelData, tables: dict[str, pd.DataFrame],
             text += f"no unit {scope}had a free {names.group(p.group)} post for them"
         out.append(text + ".")
     return out
+
+
+def end_falls(d: ModelData, tables: dict[str, pd.DataFrame]
+              ) -> list[tuple[str, float, float, list[str], list[str]]]:
+    """Programmes that take fewer places in the last plan year than the year before
+    while a held target counting their staff is short in a run-out year that the
+    last year's entrants reach (SPEC §2.15): (programme, places before, places in
+    the last year, the short targets, the limits that bind in the last year, in
+    words; none found: empty)."""
+    if not d.run_out_years or len(d.plan_years) < 2:
+        return []
+    last, before = d.plan_years[-1], d.plan_years[-2]
+    t = tables["targets"]
+    short = t[t["year"].astype(int).isin(d.run_out_years) & (t["shortfall"] > 1e-6)]
+    held = {k.id: k for k in d.inst.targets if k.hold}
+    budget = tables["budget"]
+    out = []
+    for p in d.inst.training:
+        e = _plan_entrants(d, tables, p)
+        if not e[last] < e[before] - 1e-6:
+            continue
+        # Only where more of the last year's entrants would have qualified in time.
+        reach = short[short["year"].astype(int) >= last + p.duration]
+        targets = [k for k in dict.fromkeys(reach["target"])
+                   if k in held and weights(held[k]).get(p.group, 0) > 0]
+        if not targets:
+            continue
+        pot = d.pot_of(p)
+        limits = []
+        rows = budget[(budget["pot"] == pot) & (budget["year"].astype(str) == str(last))]
+        if len(rows) and reached(rows.iloc[0]["spent"], rows.iloc[0]["limit"], 0.995):
+            limits.append(f"its pot '{pot}' is spent to its limit in {last}")
+        rows = budget[(budget["pot"] == pot) & (budget["year"].astype(str) == "total")]
+        if len(rows) and reached(rows.iloc[0]["spent"], rows.iloc[0]["limit"], 0.995):
+            limits.append(f"its pot '{pot}' is spent to its total")
+        if p.max_places_per_year is not None and reached(e[last], p.max_places_per_year):
+            limits.append(f"it takes its maximum of {p.max_places_per_year:g} places")
+        if p.max_decrease is not None and reached(e[before] - e[last], p.max_decrease):
+            limits.append(f"it falls as fast as its ramp allows ({amount(p.max_decrease)} "
+                          "a year)")
+        out.append((p.id, e[before], e[last], targets, limits))
+    return out
+
+
+def falls_before_the_run_out(d: ModelData, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """One sentence for the programmes :func:`end_falls` finds: why each takes
+    fewer places in the last plan year though its held target is short after it."""
+    found = end_falls(d, tables)
+    if not found:
+        return []
+    last = d.plan_years[-1]
+    parts = [f"'{pid}' ({amount(a)} → {amount(b)}: "
+             + ("; ".join(limits) if limits else "no limit binds") + ")"
+             for pid, a, b, _targets, limits in found]
+    targets = sorted({k for *_, ts, _ in found for k in ts})
+    return [f"{len(found)} programme{'s' * (len(found) != 1)} take fewer places in {last}, "
+            f"the last plan year, while a held target of their staff "
+            f"({listed([repr(k) for k in targets])}) is short in the run-out years "
+            f"{spans(d.run_out_years)}: " + "; ".join(parts) + "."]
 
 
 def pipelines_too_long(d: ModelData, names: Names) -> list[str]:

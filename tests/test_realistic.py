@@ -48,6 +48,11 @@ def instance_path(name: str) -> Path:
     return INSTANCES / name / "instance.yaml"
 
 
+def model_years(inst: Instance) -> list[int]:
+    """The plan years and the run-out years (SPEC §2.15): every table's years."""
+    return inst.years + inst.run_out_years
+
+
 def load_script():
     """``scripts/build_realistic_instances.py`` as a module (scripts/ is no package)."""
     path = REPO / "scripts" / "build_realistic_instances.py"
@@ -405,7 +410,7 @@ def test_international_within_caps(solved) -> None:
 def test_training_places_within_caps_and_pipeline_holds(solved) -> None:
     inst, out, _ = solved
     tr = table(out, "training")
-    years = inst.years
+    years = model_years(inst)
     for p in inst.training:
         rows = tr[tr["programme"] == p.id].set_index("year")
         places = rows["places"]
@@ -447,7 +452,7 @@ def test_stock_identity_on_every_row(solved) -> None:
         assert row.fte == approx(flow, abs=1e-4)
         prev[key] = row.fte
         checked += 1
-    assert checked == 50 * len(inst.staff_groups) * len(inst.years)
+    assert checked == 50 * len(inst.staff_groups) * len(model_years(inst))
 
 
 def test_flows_reconcile_and_shortfall_is_the_plans(solved) -> None:
@@ -498,7 +503,7 @@ def test_no_trust_above_its_posts_or_natural_path(solved) -> None:
         assert row.fte <= cap + 1e-5, (row.unit, row.group, row.year, row.fte, cap)
         assert cap == approx(max(row.posts, d.natural[row.unit, row.group, row.year]))
         checked += 1
-    assert checked == 50 * len(inst.staff_groups) * len(inst.years)
+    assert checked == 50 * len(inst.staff_groups) * len(model_years(inst))
 
 
 CONCENTRATION_BOUND = 0.25
@@ -718,7 +723,7 @@ def test_hold_targets_are_required_in_every_later_year(solved) -> None:
     for k in inst.targets:
         rows = t[t["target"] == k.id].set_index("year")["required"]
         last = max(k.required)
-        held = [y for y in inst.years if y > last] if k.hold else []
+        held = [y for y in model_years(inst) if y > last] if k.hold else []
         assert list(rows.index) == sorted(k.required) + held, k.id
         for y in held:
             assert rows[y] == approx(k.required[last]), (k.id, y)
@@ -787,3 +792,53 @@ def test_readme_numbers_are_a_solves(quoted_solve: tuple[str, float, dict]) -> N
         quote.w, abs=gap * max(abs(quote.w), 1.0) + quote.w_half_unit), name
     assert summary["total_cost"] == pytest.approx(
         quote.c, abs=gap * max(abs(quote.c), 1.0) + quote.c_half_unit), name
+
+
+def test_every_fall_before_the_run_out_is_explained(solved) -> None:
+    """Issue 29, done when: every programme whose places fall in the last plan year
+    while a held target counting its staff is short in a run-out year its last
+    entrants reach is named in the explanations with the limit that binds, and
+    that limit does bind in the tables: its pot spent to its limit in the last
+    plan year or to its total, its maximum places, or its ramp's fall."""
+    inst, out, summary = solved
+    if not inst.run_out_years:
+        pytest.skip("no run-out years")
+    tr, t, budget = table(out, "training"), table(out, "targets"), table(out, "budget")
+    assert t[t["year"].isin(inst.run_out_years)]["run_out"].all()
+    last, before = inst.years[-1], inst.years[-2]
+    held = {k.id: k for k in inst.targets if k.hold}
+    short = t[t["run_out"] & (t["shortfall"] > 1e-6)]
+    sentence = next((e for e in summary["explanations"] if "the last plan year" in e), "")
+    budget["year"] = budget["year"].astype(str)
+
+    def spent_to(pot: str, year: str) -> bool:
+        row = budget[(budget["pot"] == pot) & (budget["year"] == year)]
+        return bool(len(row)) and row["spent"].iloc[0] >= 0.995 * row["limit"].iloc[0]
+
+    falls = []
+    for p in inst.training:
+        places = tr[tr["programme"] == p.id].set_index("year")["places"]
+        if not places[last] < places[before] - 1e-6:
+            continue
+        reach = short[short["year"] >= last + p.duration]["target"]
+        groups = [held[k].groups for k in reach if k in held]
+        if not any(p.group in g for g in groups):
+            continue
+        falls.append(p.id)
+        named = sentence.split(f"'{p.id}' (", 1)
+        assert len(named) == 2, (p.id, sentence)
+        said = named[1].split(")", 1)[0]
+        pot = p.pot or "main"
+        binds = {f"its pot '{pot}' is spent to its limit in {last}": spent_to(pot, str(last)),
+                 f"its pot '{pot}' is spent to its total": spent_to(pot, "total"),
+                 "its maximum": p.max_places_per_year is not None
+                 and places[last] >= p.max_places_per_year - 1e-6,
+                 "as fast as its ramp allows": p.max_decrease is not None
+                 and places[before] - places[last] >= p.max_decrease - 1e-6}
+        assert "no limit binds" not in said, (p.id, said)
+        assert any(words in said for words in binds), (p.id, said)
+        assert all(binds[words] for words in binds if words in said), (p.id, said, binds)
+    if inst.name == "stepping-forward-2017":
+        # The HIT and PWP courses under the IAPT pot, peer support under its pot's total.
+        assert "peer_support_course" in falls
+        assert any(f.startswith("hit_course") for f in falls)

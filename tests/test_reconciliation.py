@@ -66,8 +66,9 @@ def test_workforce_reconciles_year_on_year(shipped):
     checked = 0
     for (u, g), rows in wf.groupby(["unit", "group"], sort=True):
         rows = rows.set_index("year")
-        assert list(rows.index) == [base, *inst.years]
-        for y in inst.years:
+        # The plan years, then the run-out years (SPEC §2.15).
+        assert list(rows.index) == [base, *inst.years, *inst.run_out_years]
+        for y in inst.years + inst.run_out_years:
             r, prev = rows.loc[y], rows.loc[y - 1, "fte"]
             expected = (prev - r.leavers + r.retained + r.joiners + r.graduates
                         - r.upskilled_out + r.returners + r.international)
@@ -82,7 +83,8 @@ def test_workforce_reconciles_year_on_year(shipped):
             else:
                 assert pd.isna(r.vacancies)
             checked += 1
-    assert checked == len(inst.units) * len(inst.staff_groups) * len(inst.years)
+    assert checked == (len(inst.units) * len(inst.staff_groups)
+                       * len(inst.years + inst.run_out_years))
 
 
 def by(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:

@@ -60,7 +60,8 @@ def test_the_model_is_freed_during_the_stages_and_the_plan_is_the_same(monkeypat
     assert hm_freed.alive_at_runs and not any(hm_freed.alive_at_runs)
     assert hm_freed.model() is None and freed.model is not None
     assert "rebuild" in freed.timings and "rebuild" not in kept.timings
-    assert freed.weighted_shortfall == kept.weighted_shortfall == pytest.approx(13_294.17,
+    # The shipped plan with its 3 run-out years (instances/stepping-forward-2017/README.md).
+    assert freed.weighted_shortfall == kept.weighted_shortfall == pytest.approx(36_264.54,
                                                                                  abs=0.01)
     assert freed.total_cost == kept.total_cost
     assert [s["stage"] for s in freed.stages] == [s["stage"] for s in kept.stages]

@@ -492,7 +492,7 @@ def test_a_million_units_are_refused_by_the_estimate():
 
     inst = SimpleNamespace(units=[0] * 1_000_000, staff_groups=[0] * 5,
                            horizon=SimpleNamespace(years=5), training=[], return_to_practice=[],
-                           retention=[], international=[])
+                           retention=[], international=[], run_out_years=[])
     assert estimated_columns(inst) == 100_000_000
     with pytest.raises(TooLarge, match=r"about 100\.0 million variables \(1,000,000 units"):
         check_size(inst, available=8 * 2**30)

@@ -33,7 +33,13 @@ from optimiser.errors import ModelError, TooLarge
 from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.explain.marginals import OutOfTime, marginal_values
 from optimiser.instance.schema import LEVER_SECTIONS, Instance
-from optimiser.results.tables import Result, clean, extract_tables, instance_names
+from optimiser.results.tables import (
+    Result,
+    clean,
+    extract_tables,
+    instance_names,
+    run_out_info,
+)
 
 STAGE1_TIME_SHARE = 0.8
 """Share of a lexicographic solve's time limit that stage 1 (W) may use, at most:
@@ -556,6 +562,7 @@ def result_base(instance: Instance, opts: dict[str, Any]) -> dict[str, Any]:
     return dict(instance=instance.name, objective_mode=opts["mode"],
                 currency=instance.currency, names=instance_names(instance),
                 options={k: v for k, v in opts.items() if k != "verbose"},
+                run_out=run_out_info(instance),
                 placement=lever_placements(model_data(instance)))
 
 
@@ -849,7 +856,8 @@ def estimated_columns(inst: Instance) -> int:
     """Columns the model will have, from the instance's sizes: about four per
     unit, group and year (the shipped and generated plans have 3.5 to 4.5),
     and one per lever, unit and year (graduates, retention, recruits by unit)."""
-    units, groups, years = len(inst.units), len(inst.staff_groups), inst.horizon.years
+    units, groups = len(inst.units), len(inst.staff_groups)
+    years = inst.horizon.years + len(inst.run_out_years)  # the model runs on Y ∪ Y_R
     levers = sum(len(getattr(inst, section)) for section in LEVER_SECTIONS)
     return 4 * units * groups * years + levers * units * years
 
@@ -899,6 +907,7 @@ def check_document_size(doc: dict[str, Any], available: int | None = None) -> No
     check_size(SimpleNamespace(  # type: ignore[arg-type]  # only the sizes are read
         units=count("units") or [None], staff_groups=count("staff_groups") or [None],
         horizon=SimpleNamespace(years=years),
+        run_out_years=[],  # unresolved before validation: the check after it counts them
         **{section: count(section) for section in LEVER_SECTIONS}), available)
 
 

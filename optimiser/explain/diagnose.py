@@ -79,9 +79,19 @@ def explain_shortfall(d: ModelData, tables: dict[str, pd.DataFrame],
     short = t[t["shortfall"] > _TOL]
     worst = short.assign(w=short["shortfall"] * short["priority"]).sort_values(
         ["w", "target", "year"], ascending=[False, True, True]).iloc[0]
+    run_out = set(d.run_out_years)
+    later = "" if int(worst["year"]) not in run_out else ", a run-out year"
     out.append(f"A weighted shortfall of {weighted_shortfall:,.1f} FTE remains in "
                f"{len(short)} of {len(t)} target-years; the largest is '{worst['target']}' in "
-               f"{worst['year']}: {worst['achieved']:,.1f} of {worst['required']:,.1f} FTE.")
+               f"{worst['year']}{later}: {worst['achieved']:,.1f} of "
+               f"{worst['required']:,.1f} FTE.")
+    if run_out:
+        # The run-out's shortfall is the plan's last decisions continued (SPEC §2.15).
+        in_run_out = short[short["year"].astype(int).isin(run_out)]
+        w = float((in_run_out["shortfall"] * in_run_out["priority"]).sum())
+        out.append(f"Of it, {w:,.1f} FTE is in the run-out years "
+                   f"{spans(d.run_out_years)}, where every lever keeps its "
+                   f"{d.plan_years[-1]} value and held targets still count.")
 
     mv = marginal_values
     per_m = f"an extra {money(1e6, inst.currency)}"

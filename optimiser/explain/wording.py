@@ -19,6 +19,7 @@ from typing import Any
 
 from formulations import describe_bound, describe_flow, describe_row, variable_phrases
 from formulations.data import ModelData
+from formulations.run_out import held_decision
 from formulations.targets import scope_label
 from formulations.words import Names, amount, money, spans
 
@@ -58,11 +59,26 @@ class Words(Names):
     def row(self, name: str, index: Any) -> str:
         """One constraint (component name and index) as a sentence."""
         idx = index if isinstance(index, tuple) else (index,)
+        decision = held_decision(name)
         fn = getattr(self, f"_row_{name}", None)
-        if fn is not None:
-            return fn(*idx)
-        text = describe_row(name, idx, self)
-        return text if text is not None else f"{name}[{','.join(map(str, idx))}]"
+        if decision is not None:
+            text = self._row_held(decision, idx)
+        elif fn is not None:
+            text = fn(*idx)
+        else:
+            found = describe_row(name, idx, self)
+            text = found if found is not None else f"{name}[{','.join(map(str, idx))}]"
+        if decision is None and idx and idx[-1] in self.d.run_out_years:
+            # A run-out year's row is a consequence of the plan's last year (SPEC §2.15).
+            text += (f" ({idx[-1]} is a run-out year: every lever keeps its "
+                     f"{self.d.plan_years[-1]} value.)")
+        return text
+
+    def _row_held(self, decision: str, idx: tuple) -> str:
+        what = variable_phrases().get(decision, decision + " '{0}'").format(idx[0])
+        last = self.d.plan_years[-1]
+        return (f"In {idx[-1]}, a run-out year, the {what} are held at their {last} "
+                "value.")
 
     def _row_stock_balance(self, u: str, g: str, y: int) -> str:
         d = self.d

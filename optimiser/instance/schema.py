@@ -87,6 +87,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+MAX_RUN_OUT = 60
+"""The most run-out years ``horizon.run_out`` may give (as many as plan years)."""
+
+
 class Horizon(Strict):
     """The planning horizon: a base year and the plan years after it."""
 
@@ -96,6 +100,27 @@ class Horizon(Strict):
 
     years: int = Field(ge=1, le=60)
     """Number of plan years ``T`` (1 to 60); plan years are ``b+1 … b+T``. Required."""
+
+    run_out: Annotated[int, Field(ge=0, le=MAX_RUN_OUT)] | Literal["auto"] = "auto"
+    """Run-out years ``R`` after the plan (SPEC §2.15), 0 to 60, or ``auto``: the
+    longest training ``duration`` when some target has ``hold: true``, else 0. In
+    run-out years every lever decision keeps its last plan year's value and held
+    targets still count, so that a course whose graduates qualify after the plan
+    is not cut for that reason alone. ``0`` is the plain horizon. Default auto."""
+
+    @field_validator("run_out", mode="before")
+    @classmethod
+    def _whole_years(cls, v: Any) -> Any:
+        # One message for every wrong value (pydantic's own would list the union's
+        # two branches); a whole float (2.0, from a workbook cell) is accepted.
+        if v == "auto" and isinstance(v, str):
+            return v
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_RUN_OUT:
+            raise ValueError(f"must be a whole number of years from 0 to {MAX_RUN_OUT} or "
+                             f"'auto', got {v!r}")
+        return v
 
 
 class StaffGroup(Strict):
@@ -647,6 +672,27 @@ class Instance(Strict):
         """Plan years ``b+1 … b+T``."""
         b = self.horizon.base_year
         return list(range(b + 1, b + self.horizon.years + 1))
+
+    def run_out(self) -> tuple[int, str]:
+        """The run-out years ``R`` (SPEC §2.15) and why: ``horizon.run_out`` as
+        given, or ``auto`` resolved (the longest training duration when some
+        target holds, else 0)."""
+        given = self.horizon.run_out
+        if given != "auto":
+            return int(given), "given in horizon.run_out"
+        if not any(t.hold for t in self.targets):
+            return 0, "auto: no target has hold: true"
+        if not self.training:
+            return 0, "auto: no training programme"
+        longest = max(self.training, key=lambda p: p.duration)
+        return longest.duration, (f"auto: the longest training duration ({longest.id}, "
+                                  f"{longest.duration} years)")
+
+    @property
+    def run_out_years(self) -> list[int]:
+        """Run-out years ``b+T+1 … b+T+R`` (SPEC §2.15), after the plan years."""
+        last = self.horizon.base_year + self.horizon.years
+        return list(range(last + 1, last + self.run_out()[0] + 1))
 
     @property
     def lever_items(self) -> list[Any]:

@@ -76,6 +76,9 @@ class Comparison:
     year: str
     """The last plan year."""
     currency: str = "GBP"
+    run_out: bool = False
+    """Whether some plan has run-out years (SPEC §2.15): their rows are labelled
+    ``(run-out)``, W and C are split, and the spend totals say they count them."""
     views: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -143,6 +146,12 @@ def _years(frame: pd.DataFrame) -> list[str]:
     return sorted({str(y) for y in frame["year"]}, key=lambda y: (not y.isdigit(), y))
 
 
+def _plan_years(frame: pd.DataFrame) -> list[str]:
+    """The base and plan years of a table: not its run-out years, which the
+    report's view labels ``2023 (run-out)``."""
+    return [y for y in _years(frame) if y.isdigit()]
+
+
 def _check_comparable(views, names, sources) -> None:
     """Same horizon and staff groups as the base (among plans with tables)."""
     problems = []
@@ -151,7 +160,8 @@ def _check_comparable(views, names, sources) -> None:
         wf = view.tables["workforce"]
         if not len(wf):
             continue  # no plan: nothing to compare but the status
-        years = _years(wf)
+        # Plans with and without run-out years compare over their plan years.
+        years = _plan_years(wf)
         groups = list(dict.fromkeys(wf["group"]))
         if ref is None:
             ref = (name, years, groups)
@@ -203,7 +213,7 @@ def compare(*results: Any, names: Sequence[str] | None = None) -> Comparison:
     year = ""
     for v in views:
         if len(v.tables["workforce"]):
-            year = _years(v.tables["workforce"])[-1]
+            year = _plan_years(v.tables["workforce"])[-1]
             break
     base = views[0]
     cmp = Comparison(
@@ -216,6 +226,7 @@ def compare(*results: Any, names: Sequence[str] | None = None) -> Comparison:
         vacancies=_last_year(views, labels, year, "vacancies"),
         year=year,
         currency=str(base.summary.get("currency", "GBP")),
+        run_out=any(v.summary.get("run_out_years") for v in views),
         views=views,
     )
     return cmp
@@ -236,9 +247,15 @@ def _plans(views, names, sources) -> pd.DataFrame:
                      "status": s.get("status", ""),
                      "weighted_shortfall": _num(s.get("weighted_shortfall")),
                      "total_cost": _num(s.get("total_cost")),
-                     "mip_gap": _num(s.get("mip_gap"))})
+                     "mip_gap": _num(s.get("mip_gap")),
+                     # The run-out's part of W and C (0 for a plan without one).
+                     "weighted_shortfall_run_out": _num(
+                         s.get("weighted_shortfall_run_out", 0.0 if _has_plan(view) else None)),
+                     "total_cost_run_out": _num(
+                         s.get("total_cost_run_out", 0.0 if _has_plan(view) else None))})
     frame = pd.DataFrame(rows)
-    for col in ("weighted_shortfall", "total_cost"):
+    for col in ("weighted_shortfall", "total_cost", "weighted_shortfall_run_out",
+                "total_cost_run_out"):
         frame[delta(col)] = frame[col] - frame[col].iloc[0]
         frame.loc[0, delta(col)] = math.nan
     return frame
@@ -264,8 +281,10 @@ def _shortfall(views, names) -> pd.DataFrame:
     frame = pd.DataFrame({"target": [k[0] for k in order], "label": [keys[k] for k in order],
                           "year": [k[1] for k in order]})
     for view, name in zip(views, names, strict=True):
-        frame[name] = [values[name].get(k, 0.0 if _has_plan(view) else math.nan)
-                       for k in order]
+        # A year the plan does not run (another plan's run-out year) is blank, not 0.
+        covered = {str(y) for y in view.tables["targets"]["year"]}
+        frame[name] = [values[name].get(k, 0.0 if _has_plan(view) and k[1] in covered
+                                        else math.nan) for k in order]
     return _with_deltas(frame, names)
 
 
@@ -385,6 +404,13 @@ def format_comparison(cmp: Comparison, width: int | None = None) -> str:
                     [_dfte(v) for v in p[delta("weighted_shortfall")].iloc[1:]]))
     out.append(line("total cost", [_money(cur)(v) for v in p["total_cost"]],
                     [_dmoney(cur)(v) for v in p[delta("total_cost")].iloc[1:]]))
+    if cmp.run_out:
+        col = "weighted_shortfall_run_out"
+        out.insert(-1, line("  of which run-out years", [_fte(v) for v in p[col]],
+                            [_dfte(v) for v in p[delta(col)].iloc[1:]]))
+        col = "total_cost_run_out"
+        out.append(line("  of which run-out years", [_money(cur)(v) for v in p[col]],
+                        [_dmoney(cur)(v) for v in p[delta(col)].iloc[1:]]))
 
     s = cmp.shortfall
     if len(s):
@@ -400,10 +426,11 @@ def format_comparison(cmp: Comparison, width: int | None = None) -> str:
             .sum(min_count=1).reset_index()
         out.append("shortfall by year, all targets (FTE)")
         out += rows(by_year, "year", _fte, _dfte)
-    out.append("spend by lever, all years")
+    every = "all years, run-out included" if cmp.run_out else "all years"
+    out.append(f"spend by lever, {every}")
     out += rows(cmp.spend_by_lever, "lever", _money(cur), _dmoney(cur))
     if len(cmp.spend_by_pot):
-        out.append("spend by pot, all years")
+        out.append(f"spend by pot, {every}")
         out += rows(cmp.spend_by_pot, "pot", _money(cur), _dmoney(cur))
     if len(cmp.staff):
         out.append(f"staff in post by region, end of {cmp.year} (FTE)")
@@ -578,7 +605,8 @@ def _spend_charts(cmp: Comparison) -> str:
         _grouped(ax, [labels[x] for x in lev["lever"]],
                  {n: list(lev[n] / 1e6) for n in names}, colours)
         ax.set_ylabel(f"spend ({m})")
-        ax.set_title("By lever, all years", fontsize=9)
+        ax.set_title("By lever, all years" + (", run-out included" if cmp.run_out else ""),
+                     fontsize=9)
         ax.tick_params(axis="x", labelsize=7.5)
         ax.set_xticklabels([lab.replace(" ", "\n", 1) for lab in
                             [labels[x] for x in lev["lever"]]])
@@ -592,7 +620,8 @@ def _spend_charts(cmp: Comparison) -> str:
                 if any(not pd.isna(v) for v in lim):
                     ax2.plot(pos, lim, "_", color="#000000", markersize=10, markeredgewidth=2,
                              label="total limit" if k == 0 else None)
-            ax2.set_title("By pot, all years", fontsize=9)
+            ax2.set_title("By pot, all years" + (", run-out included" if cmp.run_out else ""),
+                          fontsize=9)
             ax2.tick_params(axis="x", labelsize=7.5)
             ax2.set_xticklabels([lab.replace("_", "\n", 1) for lab in pots["pot"]])
             _legend(fig, ax, len(names), ax2)
@@ -665,9 +694,15 @@ def _plans_table(cmp: Comparison) -> str:
         "total cost": p["total_cost"], "Δ C": p[delta("total_cost")],
         "MIP gap": p["mip_gap"]})
     cur = cmp.currency
-    return table(frame, {"weighted shortfall (FTE)": _fte, "Δ W": _dfte,
-                         "total cost": _money(cur), "Δ C": _dmoney(cur),
-                         "MIP gap": lambda v: "" if pd.isna(v) else f"{v:.4%}"})
+    formats = {"weighted shortfall (FTE)": _fte, "Δ W": _dfte,
+               "total cost": _money(cur), "Δ C": _dmoney(cur),
+               "MIP gap": lambda v: "" if pd.isna(v) else f"{v:.4%}"}
+    if cmp.run_out:
+        # W and C count the run-out years (SPEC §2.15): their part shown beside.
+        frame.insert(5, "W of run-out years", p["weighted_shortfall_run_out"])
+        frame.insert(8, "C of run-out years", p["total_cost_run_out"])
+        formats.update({"W of run-out years": _fte, "C of run-out years": _money(cur)})
+    return table(frame, formats)
 
 
 def render_comparison(cmp: Comparison) -> str:

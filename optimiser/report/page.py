@@ -170,12 +170,27 @@ TEXT = {"unit", "region", "group", "target", "label", "service", "scope", "fair_
 row); every other column is a number."""
 
 
+RUN_OUT_LABEL = " (run-out)"
+"""Added to a run-out year (SPEC §2.15) wherever the page shows it: ``2023
+(run-out)``; such years sort after the plan years."""
+
+
+def _label_run_out(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table with a ``run_out`` column: its run-out years labelled, so that no
+    chart or table of the page shows them as plan years."""
+    if "run_out" not in frame or "year" not in frame or not len(frame):
+        return frame
+    flag = frame["run_out"].map(lambda v: str(v).lower() in ("true", "1", "1.0"))
+    year = frame["year"].astype(str)
+    return frame.assign(year=year.where(~flag, year + RUN_OUT_LABEL))
+
+
 def _normalise(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Same dtypes whether read from CSV or taken from memory: names as text
-    (empty, not NaN, when blank), numbers as floats."""
+    (empty, not NaN, when blank), numbers as floats; run-out years labelled."""
     out = {}
     for name, frame in tables.items():
-        frame = frame.copy()
+        frame = _label_run_out(frame.copy())
         for col in frame.columns:
             if col in TEXT:
                 frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
@@ -263,6 +278,15 @@ def headline(view: ResultsView) -> str:
         ("MIP gap", "–" if gap is None else f"{gap:.4%}"),
         ("Instance", s.get("instance", "")),
     ]
+    years = s.get("run_out_years")
+    if years and s.get("total_cost_plan") is not None:
+        # W and C above count the run-out too (SPEC §2.15): the two parts apart.
+        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+        cards[3:3] = [
+            ("Plan years", f"{s['weighted_shortfall_plan']:,.1f} FTE · "
+                           f"{money(s['total_cost_plan'], cur)}"),
+            (f"Run-out {span}", f"{s['weighted_shortfall_run_out']:,.1f} FTE · "
+                                f"{money(s['total_cost_run_out'], cur)}")]
     html_cards = "".join(f'<div class="card"><div class="k">{esc(k)}</div>'
                          f'<div class="v {"status-" + esc(v) if k == "Status" else ""}">'
                          f'{esc(v)}</div></div>' for k, v in cards)
@@ -459,7 +483,8 @@ def vacancies_section(view: ResultsView) -> str:
 def _vacancies(view: ResultsView, posts: pd.DataFrame) -> list[str]:
     out = []
     years = _years_of(posts)
-    first, last = years[0], years[-1]
+    # The end of the plan is its last plan year, not the run-out's.
+    first, last = years[0], [y for y in years if y.isdigit()][-1]
     nat = _totals(posts, ["year"]).reindex(years)
     end = nat.loc[last]
     start = nat.loc[first]
@@ -704,8 +729,17 @@ def spend_section(view: ResultsView) -> str:
             f"spend ({m})", "Spend by lever and year", "Spend by lever and year."))
         frame = spend.T.reset_index()
         frame.columns = ["lever", *years]
-        frame["total"] = frame[years].sum(axis=1)
-        out.append(table(frame, {c: (lambda v: money(v, cur)) for c in [*years, "total"]}))
+        later = [y for y in years if y.endswith(RUN_OUT_LABEL)]
+        if later:
+            # Plan-year and run-out totals apart: a run-out year is not part of the plan.
+            plan = [y for y in years if y not in later]
+            frame = frame[["lever", *plan]].assign(**{"plan total": frame[plan].sum(axis=1)}) \
+                .join(frame[later]).assign(**{"run-out total": frame[later].sum(axis=1)})
+            totals = ["plan total", "run-out total"]
+        else:
+            frame["total"] = frame[years].sum(axis=1)
+            totals = ["total"]
+        out.append(table(frame, {c: (lambda v: money(v, cur)) for c in [*years, *totals]}))
     b = view.tables["budget"]
     pots = list(dict.fromkeys(b["pot"])) if len(b) else []
     if pots:

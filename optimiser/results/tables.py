@@ -110,7 +110,54 @@ def extract_tables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, pd.DataFrame
         total = totals.get(k)
         rows.append([k, "total", clean(spent_total), math.nan if total is None else total])
     tables["budget"] = pd.DataFrame(rows, columns=COLUMNS["budget"])
+    mark_run_out(tables, d)
     return tables
+
+
+def mark_run_out(tables: dict[str, pd.DataFrame], d: ModelData) -> None:
+    """With run-out years (SPEC §2.15), a column ``run_out`` after ``year`` in
+    every table that has one: true in the run-out years' rows (a budget's
+    ``total`` row covers both and is false). Without them the tables are as
+    before, so that ``horizon.run_out: 0`` gives today's files byte for byte."""
+    if not d.run_out_years:
+        return
+    run_out = {str(y) for y in d.run_out_years}
+    for frame in tables.values():
+        if "year" in frame.columns and "run_out" not in frame.columns:
+            frame.insert(frame.columns.get_loc("year") + 1, "run_out",
+                         frame["year"].astype(str).isin(run_out))
+
+
+def run_out_split(tables: dict[str, pd.DataFrame],
+                  probability: dict[str, float] | None = None) -> dict[str, float]:
+    """W and C of the plan years and of the run-out years apart (SPEC §2.15), from
+    the tables: the targets' priority × shortfall and the levers' cost. With
+    scenarios (``probability`` by scenario id) each is the expected value."""
+    out = {"weighted_shortfall_plan": 0.0, "weighted_shortfall_run_out": 0.0,
+           "total_cost_plan": 0.0, "total_cost_run_out": 0.0}
+
+    def add(frame: pd.DataFrame | None, key: str, values) -> None:
+        if frame is None or not len(frame):
+            return
+        weight = (frame["scenario"].map(probability) if probability and "scenario" in frame
+                  else 1.0)
+        run_out = frame["run_out"].astype(bool) if "run_out" in frame else False
+        amounts = values(frame) * weight
+        out[key + "_run_out"] += float(amounts[run_out].sum()) if "run_out" in frame else 0.0
+        out[key + "_plan"] += float(amounts[~run_out].sum()) if "run_out" in frame \
+            else float(amounts.sum())
+
+    add(tables.get("targets"), "weighted_shortfall", lambda f: f["priority"] * f["shortfall"])
+    for name in lever_names():
+        add(tables.get(name), "total_cost", lambda f: f["cost"])
+    return {k: clean(v) for k, v in out.items()}
+
+
+def run_out_info(inst) -> dict[str, Any]:
+    """The instance's run-out years, resolved (``auto``) with the reason, for
+    :attr:`Result.run_out`."""
+    years, why = inst.run_out()
+    return {"years": years, "why": why, "run_out_years": inst.run_out_years}
 
 
 def empty_tables() -> dict[str, pd.DataFrame]:
@@ -195,6 +242,9 @@ class Result:
     fairness: dict[str, Any] | None = None
     """With fair-share groups: the measure M and each group's shortfall rates per
     year, after and before the fairness stage (:mod:`formulations.fairness`)."""
+    run_out: dict[str, Any] | None = None
+    """The run-out years of SPEC §2.15: ``{"years": R, "why": ...,
+    "run_out_years": [...]}`` (:func:`run_out_info`); None for an old result."""
     decisions: dict[tuple[str, Any], float] | None = None
     """The ph engine's here-and-now decisions ({(variable, index): value}); the
     extensive form's are read from its reference block in ``model``."""
@@ -237,10 +287,26 @@ class Result:
                 "here_and_now_years": self.scenarios["here_and_now_years"],
                 "scenarios": self.scenarios["list"]} if self.scenarios is not None else {}),
             **({"stochastic": self.stochastic} if self.stochastic is not None else {}),
+            **self.run_out_summary(),
             "currency": self.currency,
             "names": self.names,
             "versions": versions(),
         }
+
+    def run_out_summary(self) -> dict[str, Any]:
+        """``summary.json``'s run-out entries: ``run_out`` (R and why),
+        ``run_out_years`` and, with a plan, W and C of the plan years and of the
+        run-out apart (with scenarios, expected over them)."""
+        if self.run_out is None:
+            return {}
+        out: dict[str, Any] = {
+            "run_out": {"years": self.run_out["years"], "why": self.run_out["why"]},
+            "run_out_years": self.run_out["run_out_years"]}
+        if self.has_plan:
+            probability = ({s["id"]: s["probability"] for s in self.scenarios["list"]}
+                           if self.scenarios else None)
+            out.update(run_out_split(self.tables, probability))
+        return out
 
     def spend_by_lever(self) -> dict[str, float]:
         out = {}
@@ -298,6 +364,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     for col in formatted.columns:
         if pd.api.types.is_float_dtype(formatted[col]):
             formatted[col] = formatted[col].map(format_number)
+        elif pd.api.types.is_bool_dtype(formatted[col]):  # SPEC §3's cells: true/false
+            formatted[col] = formatted[col].map({True: "true", False: "false"})
     formatted.to_csv(path, index=False, lineterminator="\n")
 
 
