@@ -136,9 +136,9 @@ def test_stage_one_stops_to_leave_the_later_stages_their_root_time(tmp_path: Pat
 def test_a_solve_says_why_its_shortfall_stage_stopped_early(tmp_path: Path, monkeypatch) -> None:
     """With a reserve no time limit can hold, stage 1 stops right after its root,
     the cost stage still runs, and the plan's notes say why stage 1 stopped."""
-    import optimiser.engine.solve as engine
+    import optimiser.engine.stages as stages
 
-    monkeypatch.setattr(engine, "ROOT_RESERVE", 1e9)
+    monkeypatch.setattr(stages, "ROOT_RESERVE", 1e9)
     inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
     result = solve(inst, SolveOptions(time_limit=600))
     first = result.stages[0]

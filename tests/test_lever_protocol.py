@@ -35,7 +35,7 @@ TINY = REPO / "instances" / "tiny" / "instance.yaml"
 UNRELATED = {
     ("optimiser/instance/workbook.py", "A"): "a spreadsheet's column A",
     ("cli.py", "N"): "a command-line option's metavar",
-    ("optimiser/engine/solve.py", "A"): "the standard form's matrix, repn.A",
+    ("optimiser/engine/highs_model.py", "A"): "the standard form's matrix, repn.A",
     ("optimiser/instance/reading.py", "X"): "re.X, a regular-expression flag",
     ("optimiser/generate.py", "returners_pool"): "the generator's own profile field",
 }

@@ -456,7 +456,7 @@ def test_a_model_too_large_for_memory_is_refused_before_it_is_built(tiny, monkey
         "the model would have about 0.0 million variables (3 units × 3 groups × 4 years) "
         "and need about 0.0 GiB of memory; 0.0 GiB is free. Solve fewer units, groups or "
         "years")
-    monkeypatch.setattr(sys.modules["optimiser.engine.solve"], "BYTES_PER_COLUMN", 2**50)
+    monkeypatch.setattr(sys.modules["optimiser.instance.size"], "BYTES_PER_COLUMN", 2**50)
     res = invoke("solve", tiny)
     assert res.exit_code == 2
     assert res.stderr.startswith(f"{tiny} | the model would have about 0.0 million variables")
@@ -471,7 +471,7 @@ def test_a_huge_file_is_refused_before_it_is_validated(tmp_path, monkeypatch):
     path = tmp_path / "instance.yaml"
     path.write_text("name: many\nhorizon: {base_year: 2020, years: 5}\nstaff_groups:\n"
                     "  - {id: nurse}\nunits: units.csv\n", encoding="utf-8")
-    monkeypatch.setattr(sys.modules["optimiser.engine.solve"], "BYTES_PER_COLUMN", 2**40)
+    monkeypatch.setattr(sys.modules["optimiser.instance.size"], "BYTES_PER_COLUMN", 2**40)
 
     def never(*_a, **_k):
         raise AssertionError("validated")

@@ -54,26 +54,18 @@ from formulations import (
 )
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
+from optimiser.engine.budget import before_write, command_deadline, rebuild_seconds, stages_end
+from optimiser.engine.highs_model import SUBMIP_HEURISTICS, HighsModel, load_solution
+from optimiser.engine.options import SolveOptions, effective_options
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
-    SUBMIP_HEURISTICS,
-    HighsModel,
-    SolveOptions,
-    before_write,
-    command_deadline,
-    effective_options,
-    load_solution,
     out_of_time_building,
-    rebuild_seconds,
     result_base,
-    run_stages,
     solve,
-    stages_end,
-    tie_breaks,
-    tie_breaks_start,
-    time_left,
     worth_releasing,
 )
+from optimiser.engine.stages import run_stages, time_left
+from optimiser.engine.tie_break import tie_breaks, tie_breaks_start
 from optimiser.errors import InputError, Problem
 from optimiser.instance.loader import Provenance
 from optimiser.instance.overrides import Override

@@ -110,7 +110,7 @@ def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,
     of the folders ``allow_files_outside`` names (``--allow-files-outside``).
     ``before_validation`` sees the document as read, before the (slow, for a
     huge file) validation: ``wfopt solve`` refuses there an instance whose model
-    would not fit in memory (:func:`optimiser.engine.solve.check_document_size`).
+    would not fit in memory (:func:`optimiser.instance.size.check_document_size`).
 
     ``overrides`` are :class:`~optimiser.instance.overrides.Override` objects or
     ``(kind, key, value)`` tuples with kind ``set`` or ``scale`` (SPEC §5).
