@@ -31,7 +31,6 @@ minimises its shortfall), ``EVPI = RP − WS`` and ``VSS = EEV − RP``.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import time
 from collections.abc import Iterator
@@ -54,18 +53,18 @@ from formulations import (
 )
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
-from optimiser.engine.budget import before_write, command_deadline, rebuild_seconds, stages_end
+from optimiser.engine.budget import TimeBudget
 from optimiser.engine.highs_model import SUBMIP_HEURISTICS, HighsModel, load_solution
 from optimiser.engine.options import SolveOptions, effective_options
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
-    out_of_time_building,
+    Built,
+    Models,
+    no_plan_reason,
     result_base,
     solve,
-    worth_releasing,
+    solve_model,
 )
-from optimiser.engine.stages import run_stages, time_left
-from optimiser.engine.tie_break import tie_breaks, tie_breaks_start
 from optimiser.errors import InputError, Problem
 from optimiser.instance.loader import Provenance
 from optimiser.instance.overrides import Override
@@ -436,6 +435,11 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
                       seconds=time.perf_counter() - t0)
 
 
+def _extensive_plan(ss: ScenarioSet) -> Built:
+    ef = build_extensive(ss)
+    return Built(ef.m, list(zip(ef.blocks, ef.data, ss.probabilities, strict=True)))
+
+
 def no_plan_messages(futures) -> list[str]:
     """One message a row for futures whose rows fail on data alone: ``futures``
     gives (scenario id, its ``ledger.infeasible`` pairs of row and reason). The
@@ -455,68 +459,48 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     opts = effective_options(inst, options)
     timings = dict(timings or {})
     t0 = time.perf_counter()
-    deadline = command_deadline(options, opts, t0)
+    budget = TimeBudget.of_command(options, opts, t0)
     ss = scenario_set(inst)
-    ef = build_extensive(ss)
+    models = Models(lambda: _extensive_plan(ss))
     timings["build"] = time.perf_counter() - t0
     base = result_base(inst, opts)
     infeasible = no_plan_messages((sid, b.ledger.infeasible)
-                                  for sid, b in zip(ss.ids, ef.blocks, strict=True))
+                                  for sid, (b, _d, _p) in zip(ss.ids, models.built.blocks,
+                                                              strict=True))
     if infeasible:
         return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=0.0, timings=timings,
                       messages=infeasible, **base)
-    t0 = time.perf_counter()
-    hm = HighsModel(ef.m)
-    hm.set_options(opts)
-    # The deterministic rule switches HiGHS's root sub-MIP heuristics off when every
-    # integer is on/off; the extensive form is the exception measured: five
-    # stepping-forward-2017 futures, 120 s of stage 1, gap 1.48% off, 0.84% on
-    # (W 10,767 against 10,401; the same bound search).
-    for name in SUBMIP_HEURISTICS:
-        hm.h.setOptionValue(name, True)
-    timings["handover"] = time.perf_counter() - t0
-    # As a deterministic solve's: the stages leave the extraction and the write
-    # their time, and none are run when the build used it all.
-    end = stages_end(deadline, hm.n, opts["time_limit"])
-    if end is not None and time.perf_counter() >= end:
-        return out_of_time_building(hm, opts, timings, base)
-    expected = hm.objectives.get("expected_shortfall")
-    stages_until = tie_breaks_start(end, hm.n, opts["time_limit"])
-    rebuild = worth_releasing(hm.n)  # as solve's: the model freed while HiGHS works
-    if rebuild:
-        hm.release()
-        del ef
-        gc.collect()
-        if stages_until is not None:
-            stages_until -= rebuild_seconds(hm.n)
-    run = run_stages(hm, inst.objective, opts["mode"], stages_until, expected=expected)
-    if rebuild:
-        t0 = time.perf_counter()
-        ef = build_extensive(ss)
-        hm.attach(ef.m)
-        timings["rebuild"] = time.perf_counter() - t0
+
+    def hand_over(m: pyo.ConcreteModel) -> HighsModel:
+        hm = HighsModel(m)
+        hm.set_options(opts)
+        # The deterministic rule switches HiGHS's root sub-MIP heuristics off when
+        # every integer is on/off; the extensive form is the exception measured:
+        # five stepping-forward-2017 futures, 120 s of stage 1, gap 1.48% off,
+        # 0.84% on (W 10,767 against 10,401; the same bound search).
+        for name in SUBMIP_HEURISTICS:
+            hm.h.setOptionValue(name, True)
+        return hm
+
+    solved = solve_model(models, hand_over, budget, inst.objective, opts["mode"], timings, base)
+    if isinstance(solved, Result):
+        return solved
+    hm, run = solved.hm, solved.run
     stages, messages, final = run.stages, run.messages, run.final
-    if final["x"] is not None:
-        blocks = list(zip(ef.blocks, ef.data, ss.probabilities, strict=True))
-        final = tie_breaks(hm, blocks, opts["mode"], inst.objective, final, stages, messages,
-                           end, opts["time_limit"])
-    solve_seconds = sum(s["seconds"] for s in stages)
-    timings["solve"] = solve_seconds
+    solve_seconds = timings["solve"]
     if final["x"] is None:
-        why = {"infeasible": "the constraints cannot all hold in some scenario: no plan exists",
-               "no_solution": "a limit was reached before any plan was found",
-               "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
         return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=solve_seconds, stages=stages,
-                      timings=timings, model_size=hm.size(), messages=[why, *messages], **base)
+                      timings=timings, model_size=hm.size(),
+                      messages=[no_plan_reason(final, " in some scenario"), *messages], **base)
     t0 = time.perf_counter()
     x = final["x"]
     load_solution(hm, x)
     frames: dict[str, list[pd.DataFrame]] = {}
     per_scenario = []
     fair_groups = {}
-    for sid, p, b, d in zip(ss.ids, ss.probabilities, ef.blocks, ef.data, strict=True):
+    for sid, (b, d, p) in zip(ss.ids, solved.built.blocks, strict=True):
         settle_shortfalls(b, d)
         settle_deployment(b, d)
         for name, frame in extract_tables(b, d).items():
@@ -548,7 +532,7 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
         # The 2n + 1 independent solves share what is left of the time limit
         # (less the write's time), in rounds of ``workers`` at a time; with
         # nothing left they are skipped.
-        left = time_left(before_write(deadline, hm.n, opts["time_limit"]))
+        left = solved.budget.explanation_left()
         rounds = -(-(2 * len(ss.ids) + 1) // max(1, workers))
         if left is not None and left / rounds < 1.0:
             result.messages.append("RP, WS, EEV, EVPI and VSS were not computed: the time "
@@ -559,7 +543,7 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
             result.stochastic = stochastic_figures(ss, rho, figure_opts, workers,
                                                    client).as_dict()
             timings["stochastic"] = time.perf_counter() - t0
-    result.model = ef.m
+    result.model = solved.built.model
     return result
 
 
