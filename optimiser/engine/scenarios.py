@@ -502,7 +502,8 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     fair_groups = {}
     for sid, (b, d, p) in zip(ss.ids, solved.built.blocks, strict=True):
         settle_shortfalls(b, d)
-        settle_deployment(b, d)
+        messages += [f"scenario '{sid}': {note}"
+                     for note in settle_deployment(b, d, hm.threads, solved.budget.deadline)]
         for name, frame in extract_tables(b, d).items():
             frames.setdefault(name, []).append(frame.assign(scenario=sid)[
                 ["scenario", *frame.columns]])

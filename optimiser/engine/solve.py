@@ -85,7 +85,7 @@ def solve(instance: Instance, options: SolveOptions | None = None,
         return _no_plan(hm, d, m, run.final, run.stages, run.messages, opts, timings, base,
                         solved.budget)
     result = _plan(hm, d, m, run.final, run.before_fair, run.stages, run.messages, timings,
-                   base)
+                   base, solved.budget)
     if opts["explain"]:
         _explain(result, hm, d, run.final["x"], instance, opts, solved.budget, timings)
     return result
@@ -240,7 +240,7 @@ def _no_plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str
 
 def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
           before_fair: np.ndarray | None, stages: list[dict[str, Any]], messages: list[str],
-          timings: dict[str, float], base: dict[str, Any]) -> Result:
+          timings: dict[str, float], base: dict[str, Any], budget: TimeBudget) -> Result:
     """The plan into the model, settled (shortfalls, deployment), and its tables."""
     t0 = time.perf_counter()
     x = final["x"]
@@ -251,7 +251,7 @@ def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, A
     load_solution(hm, x)
     zero_unused(m)
     settle_shortfalls(m, d)
-    settle_deployment(m, d)
+    messages += settle_deployment(m, d, hm.threads, budget.deadline)
     tables = extract_tables(m, d)
     timings["extract"] = time.perf_counter() - t0
     gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]
