@@ -34,11 +34,32 @@ from formulations.stock import define_stock_balance, define_stock_variables
 from formulations.targets import define_targets
 from formulations.words import Names
 
-__all__ = ["LEVER_MODULES", "Ledger", "ModelData", "build_into", "build_model", "describe_bound",
-           "describe_flow", "describe_row", "explain_levers", "lever_allocations",
-           "lever_decided", "lever_decisions", "lever_flows", "lever_kinds", "lever_labels",
-           "lever_limits", "lever_names", "lever_tables", "lever_unplaced", "model_data",
-           "validate_levers", "variable_phrases"]
+__all__ = [
+    "LEVER_MODULES",
+    "Ledger",
+    "ModelData",
+    "build_into",
+    "build_model",
+    "describe_bound",
+    "describe_flow",
+    "describe_row",
+    "explain_levers",
+    "free_allocations",
+    "lever_allocations",
+    "lever_decided",
+    "lever_decisions",
+    "lever_flows",
+    "lever_kinds",
+    "lever_labels",
+    "lever_limits",
+    "lever_names",
+    "lever_placements",
+    "lever_tables",
+    "lever_unplaced",
+    "model_data",
+    "validate_levers",
+    "variable_phrases",
+]
 
 LEVER_MODULES: tuple[ModuleType, ...] = (training, return_to_practice, retention, international)
 """The registry: the levers, in the order their components are built. A new
@@ -97,6 +118,33 @@ def lever_allocations(b: pyo.Block) -> list[pyo.Var]:
     """Each lever's allocation of its supply to units, indexed (lever, unit, year),
     for the levers that share one supply among the units in their scope."""
     return [lever.allocations(b) for lever in LEVER_MODULES if hasattr(lever, "allocations")]
+
+
+def free_allocations(b: pyo.Block) -> list[tuple[pyo.Var, list[Any]]]:
+    """Each lever's allocation variable with its indices (lever, unit, year) whose
+    lever is not placed (``free``, SPEC §2.14): the only ones the share-out
+    tie-break may move, since a placed lever's units take fixed shares."""
+    d = b.model_data
+    out = []
+    for lever in LEVER_MODULES:
+        if not hasattr(lever, "allocations"):
+            continue
+        alloc = lever.allocations(b)
+        placed = {i for i, p in getattr(lever, "placements", _none_dict)(d).items() if p.placed}
+        out.append((alloc, [i for i in alloc if i[0] not in placed]))
+    return out
+
+
+def lever_placements(d: ModelData) -> dict[str, dict[str, dict[str, Any]]]:
+    """``summary.json``'s ``placement`` (SPEC §2.14): by lever section and id, its
+    rule and the fallbacks taken (their years and why), for the levers that place
+    staff (``placements(d)`` hook)."""
+    out = {}
+    for lever in LEVER_MODULES:
+        found = getattr(lever, "placements", _none_dict)(d)
+        if found:
+            out[lever.NAME] = {i: p.summary() for i, p in found.items()}
+    return out
 
 
 def lever_names() -> list[str]:
@@ -194,3 +242,7 @@ def validate_levers(inst: Any) -> list[Finding]:
 
 def _none(*_args: Any) -> list[Any]:
     return []
+
+
+def _none_dict(*_args: Any) -> dict[Any, Any]:
+    return {}

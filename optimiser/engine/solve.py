@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import build_model, model_data
+from formulations import build_model, lever_placements, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine.budget import TimeBudget, time_left
@@ -172,7 +172,8 @@ def result_base(instance: Instance, opts: dict[str, Any]) -> dict[str, Any]:
     the options it was solved with (``opts``: :func:`effective_options`)."""
     return dict(instance=instance.name, objective_mode=opts["mode"],
                 currency=instance.currency, names=instance_names(instance),
-                options={k: v for k, v in opts.items() if k != "verbose"})
+                options={k: v for k, v in opts.items() if k != "verbose"},
+                placement=lever_placements(model_data(instance)))
 
 
 RELEASE_COLUMNS = 100_000

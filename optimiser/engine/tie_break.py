@@ -46,7 +46,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import lever_allocations, lever_unplaced, variable_phrases
+from formulations import free_allocations, lever_unplaced, variable_phrases
 from formulations.data import ModelData
 from optimiser.engine.budget import RESERVES, TimeBudget, time_left
 from optimiser.engine.highs import option_value, options_set
@@ -201,8 +201,9 @@ def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, floa
             for coef, var, _flow in terms:
                 if coef > 0:
                     group_of[id(var)] = g
-        for alloc in lever_allocations(b):
-            for (lever, u, y), var in alloc.items():
+        for alloc, free in free_allocations(b):
+            for lever, u, y in free:
+                var = alloc[lever, u, y]
                 j = column.get(id(var))
                 if j is None:  # in no row: the compile left it out, and it stays 0
                     continue
