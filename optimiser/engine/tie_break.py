@@ -46,7 +46,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import free_allocations, lever_unplaced, variable_phrases
+from formulations import free_allocations, lever_unplaced, share_out_held
 from formulations.data import ModelData
 from optimiser.engine.budget import RESERVES, TimeBudget, time_left
 from optimiser.engine.highs import option_value, options_set
@@ -173,16 +173,12 @@ def lever_columns(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, f
     unplaced graduates): the share-out holds them at the plan's values, so that
     every lever's totals, and with them C and Σ UP, stay as they are. The flows
     (graduates, returners and recruits placed, staff retained within the
-    funding's response) may move. Holding the retained staff too made the LP
-    infeasible on stepping-forward-2017: rows whose every column is held (a
-    scheme's retained staff against its response) failed HiGHS's presolve by the
-    earlier solve's tolerance."""
-    flows = {id(var.parent_component()) for b, _d, _p in blocks
-             for terms in b.ledger.inflow.values() for _c, var, _f in terms}
-    names = set(variable_phrases())
-    return np.array([j for j, v in enumerate(hm.columns)
-                     if v.parent_component().local_name in names
-                     and id(v.parent_component()) not in flows], dtype=np.int32)
+    funding's response) may move: each lever says which (its ``share_out_moves``
+    hook, :func:`formulations.share_out_held`); a lever that says nothing has
+    every variable held, so the share-out cannot raise its cost."""
+    held = {id(var) for b, _d, _p in blocks for var in share_out_held(b)}
+    return np.array([j for j, v in enumerate(hm.columns) if id(v.parent_component()) in held],
+                    dtype=np.int32)
 
 
 def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]]
