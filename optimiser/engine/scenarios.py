@@ -40,7 +40,6 @@ from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
-import yaml
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
 
@@ -70,6 +69,7 @@ from optimiser.instance.loader import Provenance
 from optimiser.instance.overrides import Override
 from optimiser.instance.reading import parse_yaml
 from optimiser.instance.sampling import draw, range_problems, sample_keys
+from optimiser.instance.scenario_rows import scenarios_from_rows
 from optimiser.instance.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
 from optimiser.results.tables import Result, clean, extract_tables
 from optimiser.sweep.point import SweepSource
@@ -574,49 +574,6 @@ __all__ = ["ScenarioSet", "Stochastic", "build_extensive", "here_and_now", "risk
 
 MAX_SCENARIO_FILE_BYTES = 10 * 2**20
 """Largest scenarios file read (YAML or CSV)."""
-
-
-def scenarios_from_rows(rows: list[dict[str, str]], where: str) -> tuple[list[dict], list[Problem]]:
-    """Scenario items from CSV rows ``id, probability, op, key, value`` (one row per
-    override, the probability repeated; a scenario without overrides is one row
-    with op, key and value empty; a scenario's rows are contiguous)."""
-    items: list[dict] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for n, row in enumerate(rows, start=2):
-        sid = (row.get("id") or "").strip()
-        loc = f"{where} row {n}"
-        if not sid:
-            problems.append(Problem(f"{loc}, column id", "missing"))
-            continue
-        if not items or items[-1]["id"] != sid:
-            if sid in seen:
-                problems.append(Problem(f"{loc}, column id", f"the rows of scenario '{sid}' "
-                                                             "are not contiguous"))
-                continue
-            seen.add(sid)
-            try:
-                prob = float(row.get("probability") or "nan")
-            except ValueError:
-                problems.append(Problem(f"{loc}, column probability", "must be a number, got "
-                                        f"{row.get('probability')!r}"))
-                prob = float("nan")
-            items.append({"id": sid, "probability": prob})
-        op, key, value = ((row.get(c) or "").strip() for c in ("op", "key", "value"))
-        if not op and not key and not value:
-            continue
-        if op not in ("set", "scale"):
-            problems.append(Problem(f"{loc}, column op", f"must be set or scale, got {op!r}"))
-            continue
-        if not key:
-            problems.append(Problem(f"{loc}, column key", "missing"))
-            continue
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            parsed = value
-        items[-1].setdefault(op, {})[key] = parsed
-    return items, problems
 
 
 def load_scenarios_file(path: Path) -> Any:
