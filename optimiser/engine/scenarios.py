@@ -18,7 +18,8 @@ decisions are per scenario. The risk measure ρ of the scenarios' W_s::
     worst_case:  ρ = t,  t ≥ W_s                                  worst_case_bound
     cvar:        ρ = t + 1/(1 − α)·Σ_s π_s·z_s,  z_s ≥ W_s − t,  z ≥ 0   cvar_excess
 
-The stages are the deterministic ones (:func:`optimiser.engine.solve.run_stages`) on
+The stages are the deterministic ones (:func:`optimiser.engine.stages.run_stages`, through
+:func:`optimiser.engine.solve.solve_model`) on
 ρ, then (worst_case, cvar) the expected shortfall Σ π_s·W_s, fairness Σ π_s·M_s
 and the expected cost Σ π_s·C_s, then the unplaced tie-break on Σ π_s·UP_s.
 
