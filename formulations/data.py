@@ -10,10 +10,9 @@ have defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: importing optimiser here would be circular
-    from formulations.placement import Placed
     from optimiser.instance.schema import Instance, RetentionScheme
 
 DEFAULT_POT = "main"
@@ -55,9 +54,11 @@ class ModelData:
     run_out_years: list[int] = field(default_factory=list)
     """The run-out years ``Y_R = b+T+1 … b+T+R`` (SPEC §2.15): every lever decision
     is held at its value of the last plan year, held targets still count."""
-    placements: dict[tuple[str, str], Placed] = field(default_factory=dict)
-    """(lever section, id) -> its placement (SPEC §2.14), filled by
-    :func:`formulations.placement.place` when the lever is built."""
+    placements: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """(lever section, id) -> its placement (SPEC §2.14), a
+    :class:`formulations.placement.Placed` (not named in the annotation:
+    placement imports this module, and a type-only import back is a cycle),
+    filled by :func:`formulations.placement.place` when the lever is built."""
 
     def posts_cap(self, u: str, g: str, y: int) -> float | None:
         """max(posts[u,g,y], n[u,g,y]): the most staff the unit may hold in y, or

@@ -2,8 +2,12 @@
 
 Every import counts, at module level or inside a function (a function-level
 import is allowed only to load a heavy library late, never to dodge a cycle),
-except those under ``if TYPE_CHECKING:``, which never run. The graph is read
-from the source with :mod:`ast`, so a cycle is found without importing anything.
+and those under ``if TYPE_CHECKING:`` too: they never run, but a cycle through
+them is still two modules that cannot be read one without the other (engine/
+solve.py and engine/tie_break.py were one). A type-only import depends on its
+module alone, not on the packages above it: their ``__init__`` runs only when
+the import does. The graph is read from the source with :mod:`ast`, so a cycle
+is found without importing anything.
 """
 
 from __future__ import annotations
@@ -32,17 +36,18 @@ def _type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def imports(path: Path, known: set[str]) -> set[str]:
+def imports(path: Path, known: set[str], type_only: bool = False) -> set[str]:
     """The project modules ``path`` imports (``from pkg import sub`` counts as
-    ``pkg.sub`` when that is a module, else as ``pkg``)."""
+    ``pkg.sub`` when that is a module, else as ``pkg``): those that run, or
+    (``type_only``) those under ``if TYPE_CHECKING:``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip: set[int] = set()
+    checking: set[int] = set()
     for node in ast.walk(tree):
         if _type_checking(node):
-            skip.update(id(n) for n in ast.walk(node))
+            checking.update(id(n) for n in ast.walk(node))
     found: set[str] = set()
     for node in ast.walk(tree):
-        if id(node) in skip:
+        if (id(node) in checking) != type_only:
             continue
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
@@ -53,7 +58,9 @@ def imports(path: Path, known: set[str]) -> set[str]:
     return {m for m in found if m in known}
 
 
-def graph() -> dict[str, set[str]]:
+def graph(type_only: bool = True) -> dict[str, set[str]]:
+    """Each module's project imports; ``type_only``: those under
+    ``TYPE_CHECKING`` count too (each on its own module)."""
     mods = modules()
     known = set(mods)
     g = {}
@@ -64,6 +71,8 @@ def graph() -> dict[str, set[str]]:
         for dep in list(deps):
             parts = dep.split(".")
             deps.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        if type_only:
+            deps |= imports(path, known, type_only=True)
         deps.discard(name)
         g[name] = {d for d in deps if d != name and not name.startswith(d + ".")}
     return g
@@ -107,6 +116,10 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_cycles() -> None:
+    assert cycles(graph(type_only=False)) == []
+
+
+def test_no_import_cycles_through_type_only_imports() -> None:
     assert cycles(graph()) == []
 
 

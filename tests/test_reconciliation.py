@@ -24,8 +24,6 @@ import pandas as pd
 import pytest
 from pytest import approx
 
-from formulations import model_data
-from formulations.targets import scope_units, weights
 from optimiser import Result, SolveOptions, load_instance, solve
 from optimiser.instance.schema import Instance
 
@@ -62,7 +60,14 @@ def test_workforce_reconciles_year_on_year(shipped):
     lam = {(u.id, g): r for u in inst.units for g, r in rate.items()}
     lam.update({(r.unit, r.group): r.leaver_rate for r in inst.workforce
                 if r.leaver_rate is not None})
-    d = model_data(inst)
+    # The natural path n (SPEC §2.11: staff with no lever), from the workforce
+    # rows: n[b] = the base staff, n[y] = (1 − λ)·n[y−1] + joiners.
+    natural = {}
+    for row in inst.workforce:
+        n = row.fte
+        for y in inst.years:
+            n = (1 - lam[row.unit, row.group]) * n + (row.joiners or 0.0)
+            natural[row.unit, row.group, y] = n
     checked = 0
     for (u, g), rows in wf.groupby(["unit", "group"], sort=True):
         rows = rows.set_index("year")
@@ -77,8 +82,7 @@ def test_workforce_reconciles_year_on_year(shipped):
             assert -TOL <= r.retained <= r.leavers + TOL, (u, g, y)
             assert r.fte >= -TOL, (u, g, y)
             if pd.notna(r.posts):  # never above max(posts, natural path)
-                natural = d.natural[u, g, y]
-                assert r.fte <= max(r.posts, natural) + TOL, (u, g, y)
+                assert r.fte <= max(r.posts, natural[u, g, y]) + TOL, (u, g, y)
                 assert r.vacancies == approx(max(0.0, r.posts - r.fte), abs=TOL), (u, g, y)
             else:
                 assert pd.isna(r.vacancies)
@@ -143,19 +147,33 @@ def test_costs_add_up_to_the_budgets_and_to_C(shipped):
             assert total_row["spent"] <= total_row["limit"] * (1 + 1e-7) + 1e-3, pot
 
 
+def scope_of(inst: Instance, target) -> list[str]:
+    """The units a target counts, from its own fields as the instance states them
+    (SPEC §2.8; not the model's scope_units, which this test checks): its unit,
+    else its region's units, else every unit."""
+    if target.unit is not None:
+        return [target.unit]
+    return [u.id for u in inst.units if target.region is None or u.region == target.region]
+
+
+def weights_of(target) -> dict[str, float]:
+    """Each counted group's weight: as written, or 1 for a plain list of groups."""
+    groups = target.groups
+    return dict(groups) if isinstance(groups, dict) else dict.fromkeys(groups, 1.0)
+
+
 def test_targets_count_their_scope_and_weigh_to_W(shipped):
     inst, result = shipped
     t = result.tables["targets"]
     wf = result.tables["workforce"].set_index(["unit", "group", "year"])["fte"]
-    d = model_data(inst)
     for target in inst.targets:
         for y in target.required:
             row = t[(t["target"] == target.id) & (t["year"] == y)].iloc[0]
             assert row["shortfall"] == approx(max(0.0, row["required"] - row["achieved"]),
                                               abs=TOL)
             if target.service is None:
-                fte = sum(w * wf[u, g, y] for u in scope_units(d, target)
-                          for g, w in weights(target).items())
+                fte = sum(w * wf[u, g, y] for u in scope_of(inst, target)
+                          for g, w in weights_of(target).items())
                 assert row["achieved"] == approx(fte, abs=TOL * max(1.0, fte))
     weighted = float((t["priority"] * t["shortfall"]).sum())
     assert weighted == approx(result.weighted_shortfall, rel=1e-7, abs=TOL)

@@ -2,7 +2,7 @@
 without the model.
 
 A large model is freed while HiGHS solves it and built again for the plan to
-be read back (:meth:`optimiser.engine.solve.HighsModel.release`): on the
+be read back (:meth:`optimiser.engine.highs_model.HighsModel.release`): on the
 generated 500-trust plan the Pyomo model and its compile held about 800 MiB
 of the process's 2.3 GiB peak, all of it idle while HiGHS searched. The build
 is deterministic (the same data gives the same components, indexed in the same

@@ -33,25 +33,25 @@ Each tie-break keeps the plan it was given when its LP ends without an optimum
 (a time limit): the reported plan is then the stages' own. Both are LPs solved
 by interior point; on the generated 500-trust plan the share-out did not finish
 in 400 s (benchmarks/README.md, "The tie-breaks"), so at that size and a
-10-minute limit the engine skips them (:func:`optimiser.engine.solve.tie_breaks`).
+10-minute limit the engine skips them (:func:`tie_breaks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import free_allocations, variable_phrases
+from formulations import free_allocations, lever_unplaced, share_out_held
 from formulations.data import ModelData
+from optimiser.engine.budget import RESERVES, TimeBudget, time_left
 from optimiser.engine.highs import option_value, options_set
-
-if TYPE_CHECKING:  # annotations only: solve imports this module
-    from optimiser.engine.solve import HighsModel
+from optimiser.engine.highs_model import HighsModel
+from optimiser.engine.stages import stage_record
 
 UNPLACED_TOL = 1e-6
 """FTE of unplaced graduates below which the fewest-unplaced tie-break is not run."""
@@ -173,16 +173,12 @@ def lever_columns(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, f
     unplaced graduates): the share-out holds them at the plan's values, so that
     every lever's totals, and with them C and Σ UP, stay as they are. The flows
     (graduates, returners and recruits placed, staff retained within the
-    funding's response) may move. Holding the retained staff too made the LP
-    infeasible on stepping-forward-2017: rows whose every column is held (a
-    scheme's retained staff against its response) failed HiGHS's presolve by the
-    earlier solve's tolerance."""
-    flows = {id(var.parent_component()) for b, _d, _p in blocks
-             for terms in b.ledger.inflow.values() for _c, var, _f in terms}
-    names = set(variable_phrases())
-    return np.array([j for j, v in enumerate(hm.columns)
-                     if v.parent_component().local_name in names
-                     and id(v.parent_component()) not in flows], dtype=np.int32)
+    funding's response) may move: each lever says which (its ``share_out_moves``
+    hook, :func:`formulations.share_out_held`); a lever that says nothing has
+    every variable held, so the share-out cannot raise its cost."""
+    held = {id(var) for b, _d, _p in blocks for var in share_out_held(b)}
+    return np.array([j for j, v in enumerate(hm.columns) if id(v.parent_component()) in held],
+                    dtype=np.int32)
 
 
 def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]]
@@ -260,3 +256,45 @@ def lp_record(rec: dict[str, Any]) -> dict[str, Any]:
     plan is taken only when solved (``x`` None: the plan it was given stands)."""
     solved = rec["status"] == "optimal"
     return {**rec, "gap": 0.0 if solved else None, "x": rec["x"] if solved else None}
+
+
+def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]], mode: str,
+               objective, final: dict[str, Any], stages: list[dict[str, Any]],
+               messages: list[str], budget: TimeBudget) -> dict[str, Any]:
+    """The tie-breaks (this module's docstring) after the stages: as good a plan
+    with the fewest graduates left unplaced, then each lever's supply shared out
+    in proportion to the units' posts. ``blocks``: (the model or a scenario's
+    block, its data, its probability). Under a time limit they run when the
+    ``budget`` left them their time (:meth:`TimeBudget.tie_breaks_fit`), and say
+    so when not."""
+    if budget.deadline is not None and not budget.tie_breaks_fit():
+        messages.append(TIE_BREAKS_SKIPPED.format(
+            seconds=budget.tie_break_seconds(), share=RESERVES["tie_breaks"].cap,
+            limit=budget.time_limit))
+        return final
+    end = budget.tie_breaks_until()
+    unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
+    rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
+    final = _tie_break_stage("unplaced", rec, hm, final, stages, messages)
+    rec = share_out(hm, blocks, final["x"], time_left(end))
+    return _tie_break_stage("share_out", rec, hm, final, stages, messages)
+
+
+TIE_BREAKS_SKIPPED = (
+    "the tie-breaks were not run (fewest unplaced graduates, staff shared out by posts): "
+    "they would need about {seconds:.0f} s, more than {share:.0%} of the time limit "
+    "({limit:g} s); within a lever's scope, where staff go is the stages' choice")
+
+
+def _tie_break_stage(name: str, rec: dict[str, Any] | None, hm: HighsModel,
+                     final: dict[str, Any], stages: list[dict[str, Any]],
+                     messages: list[str]) -> dict[str, Any]:
+    """Record a tie-break's stage (when it ran) and take its plan (when it found one)."""
+    if rec is None:
+        return final
+    stages.append(stage_record(name, rec, hm))
+    if rec["x"] is None:
+        messages.append(f"the {name.replace('_', '-')} tie-break ended without a plan "
+                        f"({rec['highs_status']}): the plan before it is reported")
+        return final
+    return {**final, "x": rec["x"]}

@@ -4,7 +4,7 @@ Neighbouring points of a sweep differ only in data (a budget, a cost, a rate),
 so the previous point's plan is often feasible for the next one and a good
 first incumbent: HiGHS then prunes with it from the first node instead of
 searching for a plan. :class:`StartedHighsModel` is the ordinary hand-over
-(:class:`~optimiser.engine.solve.HighsModel`, compiled afresh for the point, so the
+(:class:`~optimiser.engine.highs_model.HighsModel`, compiled afresh for the point, so the
 model HiGHS solves is exactly the one a solve from scratch would solve) whose
 stages start from the previous point's plans when they fit. Nothing else
 carries over, so the result is a correct solve of the point whatever the start:
@@ -27,7 +27,7 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
-from optimiser.engine.solve import HighsModel
+from optimiser.engine.highs_model import HighsModel
 
 FEASIBILITY_TOL = 1e-6
 """Absolute violation allowed, plus the same relative to the bound's size: HiGHS's

@@ -254,7 +254,7 @@ class Conflict:
 
 def irreducible_set(hm, time_limit: float | None = 60.0) -> Conflict | None:
     """An irreducible infeasible set of the LP relaxation of ``hm`` (a
-    :class:`optimiser.engine.solve.HighsModel`): drop any member and the rest can hold
+    :class:`optimiser.engine.highs_model.HighsModel`): drop any member and the rest can hold
     together. ``None`` when HiGHS finds none (the LP relaxation is feasible)."""
     h = hm.lp_copy()
     # Elastic LP, then the irreducibility pass (iis_strategy 2 + 4 = 6): without

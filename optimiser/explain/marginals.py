@@ -139,7 +139,7 @@ def _key(component_data) -> tuple[str, Any]:
 
 def fixed_integer_lp(hm, x: np.ndarray, cost: np.ndarray,
                      hold: np.ndarray | None = None) -> FixedLP:
-    """The LP of ``hm`` (a :class:`optimiser.engine.solve.HighsModel`) with its integer
+    """The LP of ``hm`` (a :class:`optimiser.engine.highs_model.HighsModel`) with its integer
     columns fixed at the plan ``x`` and objective ``cost``, solved.
 
     ``hold`` (a mask of columns) fixes only those integer columns; the others
@@ -446,7 +446,7 @@ def marginal_values(hm, x: np.ndarray, d: ModelData, mode: str = "lexicographic"
                     ) -> tuple[pd.DataFrame, list[str]]:
     """Marginal values of budgets and binding caps around the plan ``x``.
 
-    ``hm`` is the :class:`optimiser.engine.solve.HighsModel` the plan came from. Returns
+    ``hm`` is the :class:`optimiser.engine.highs_model.HighsModel` the plan came from. Returns
     the ``marginal_values.csv`` frame and notes (empty when all went well,
     otherwise why the values are missing). ``deadline`` (a
     ``time.perf_counter()``): :class:`OutOfTime` when it passes first.

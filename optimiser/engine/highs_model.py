@@ -1,0 +1,355 @@
+"""The compiled model in HiGHS (SPEC §2.9, §2.10): :class:`HighsModel`.
+
+The hand-over compiles the Pyomo model once with Pyomo's
+``LinearStandardFormCompiler`` and passes the arrays straight to ``highspy``
+(no LP file, no per-constraint calls). Both objective rows (W and C) come out of
+the same compile, so the lexicographic second stage reuses the HiGHS model: it
+swaps the cost vector, adds one row ``W ≤ W₁ + tol`` and starts from the
+stage-1 plan. The solver layer knows nothing of files.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from optimiser.engine.addresses import Addresses, addresses, resolve
+from optimiser.engine.highs import LATER, new_highs, option_value, use_threads
+from optimiser.errors import ModelError
+
+SUBMIP_HEURISTICS = ("mip_heuristic_run_rens", "mip_heuristic_run_rins",
+                     "mip_heuristic_run_root_reduced_cost")
+"""HiGHS options switched off for models without general integers (see
+:meth:`HighsModel.set_options`)."""
+
+
+class HighsModel:
+    """The compiled model in a ``highspy.Highs`` object, with the column map.
+
+    Where the hand-over's time goes (profiled on the generated plans, see
+    ``benchmarks/README.md``): Pyomo's standard-form compile is about 85–90 % of
+    it, a per-row cost of its expression walker; reading bounds and integrality
+    off the columns and ``passModel`` are the rest. Those two are done in bulk
+    here (no per-column or per-row work in Python beyond reading the attributes).
+    """
+
+    def __init__(self, m: pyo.ConcreteModel):
+        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+        self.columns = repn.columns
+        n = len(repn.columns)
+        self.n = n
+        c = repn.c.toarray() if hasattr(repn.c, "toarray") else np.asarray(repn.c)
+        names = [o.local_name for o in repn.objectives]
+        self.c_W = c[names.index("weighted_shortfall")]
+        self.c_C = c[names.index("total_cost")]
+        self.objectives = {name: c[i] for i, name in enumerate(names)}
+        """Every declared objective's cost vector, by name."""
+        self.c_M = self.objectives.get("fairness")
+        """The fairness measure M's costs, when some fair-share group exists."""
+        A = repn.A.tocsc()
+        inf = highspy.kHighsInf
+        # Mixed form: sense −1 is ≥ rhs, 0 is = rhs, 1 is ≤ rhs.
+        sense = np.fromiter((s for _con, s in repn.rows), dtype=np.int8, count=len(repn.rows))
+        rhs = np.asarray(repn.rhs, dtype=np.float64)
+        lower = np.where(sense <= 0, rhs, -inf)
+        upper = np.where(sense >= 0, rhs, inf)
+        self.rows = repn.rows
+        bounds = np.array([v.bounds for v in repn.columns], dtype=np.float64).reshape(n, 2)
+        col_lower = np.where(np.isnan(bounds[:, 0]), -inf, bounds[:, 0])  # None: unbounded
+        col_upper = np.where(np.isnan(bounds[:, 1]), inf, bounds[:, 1])
+        # is_integer() is true for binaries too.
+        integrality = np.fromiter((v.is_integer() for v in repn.columns), dtype=np.int32,
+                                  count=n)
+        self.integrality = integrality
+        self.general_integers = bool(((integrality == 1) & ((col_lower < 0) | (col_upper > 1)))
+                                     .any())
+        """Whether some integer column is more than on/off (whole training places)."""
+        self._start_seconds = 0.0
+        self.threads: int | None = None
+        """HiGHS threads of the stages (set by :meth:`set_options`)."""
+        self.as_lp = False
+        """True while the integers are held and their integrality dropped (the
+        tie-breaks): HiGHS then runs an LP."""
+        self.h = new_highs(threads=LATER)
+        self.deadline: float | None = None
+        """When set, the time by which the analyses after the stages must end:
+        :meth:`lp_copy` gives its copies what is left as their time limit."""
+        too_large(self.h, A, self.c_W, self.c_C, repn.rows, repn.columns)
+        status = self.h.passModel(
+            n, len(repn.rows), A.nnz, 1, 1, 0.0, self.c_W, col_lower, col_upper, lower,
+            upper, A.indptr.astype(np.int32), A.indices.astype(np.int32),
+            A.data.astype(np.float64), integrality)
+        if status == highspy.HighsStatus.kError:
+            raise ModelError("model | HiGHS refused the model: some number in the instance is "
+                             "beyond what it accepts")
+        self.nnz = int(A.nnz)
+        self.num_rows = len(repn.rows)
+        self._released: tuple[Addresses, Addresses, list[int]] | None = None
+
+    def release(self) -> None:
+        """Let go of the Pyomo model while HiGHS works: its columns and rows are
+        kept as :mod:`addresses <optimiser.engine.addresses>` only, so the caller
+        may free the model; :meth:`attach` points them at the model built again."""
+        self._released = (addresses(self.columns), addresses([con for con, _s in self.rows]),
+                          [sense for _con, sense in self.rows])
+        self.columns, self.rows = [], []
+
+    def attach(self, m: pyo.ConcreteModel) -> None:
+        """Point the columns and rows at ``m``, the released model built again
+        from the same data (:meth:`release`)."""
+        columns, rows, senses = self._released
+        self.columns = resolve(m, columns)
+        self.rows = list(zip(resolve(m, rows), senses, strict=True))
+        self._released = None
+
+    def size(self) -> dict[str, int]:
+        return {"variables": self.n, "integers": int(self.integrality.sum()),
+                "constraints": self.num_rows, "nonzeros": self.nnz}
+
+    def set_options(self, opts: dict[str, Any]) -> None:
+        h = self.h
+        h.setOptionValue("output_flag", bool(opts["verbose"]))
+        h.setOptionValue("mip_rel_gap", float(opts["mip_gap"]))
+        h.setOptionValue("random_seed", int(opts["seed"]))
+        self.threads = opts["threads"]
+        use_threads(h, self.threads)
+        # HiGHS's root sub-MIP heuristics (RENS, RINS, root reduced-cost fixing)
+        # took 70-85% of HiGHS's time on the models whose only integers are on/off
+        # decisions (cohorts, campaigns, funded units), which the starting plan and
+        # branching already solve well: off, both stages ran 3-5x faster with the
+        # same W and C (stepping-forward-2017 30.1 -> 5.5 s, long-term-2028 66 ->
+        # 17 s, a generated 55-trust plan 23 -> 5.6 s). With whole places (general
+        # integers, knapsack-like budget rows) they are what finds good plans
+        # (stepping-forward with whole places: 0.05% -> 7% gap at 120 s without
+        # them), so they stay on there. benchmarks/README.md, "Sub-MIP heuristics".
+        on = self.general_integers
+        for name in SUBMIP_HEURISTICS:
+            h.setOptionValue(name, on)
+
+    def run(self, cost: np.ndarray, time_limit: float | None,
+            start: np.ndarray | None = None,
+            keep: tuple[float, float] | None = None) -> dict[str, Any]:
+        """Solve with objective ``cost``; return the stage record and the solution.
+
+        ``seconds`` is HiGHS's time for the stage: this run, plus the starting-plan
+        LP of :meth:`first_plan` when one was solved for it. ``keep = (deadline,
+        factor)``: once the run has its first dual bound, after r seconds, it is
+        stopped (HiGHS status "Interrupted by user") when ``deadline − factor·r``
+        passes, so that the later stages keep that time (:data:`ROOT_RESERVE`);
+        ``root_seconds`` is r, ``stopped_for_reserve`` whether it was stopped so.
+        """
+        h = self.h
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        if time_limit and (self.as_lp or not self.integrality.any()):
+            # An LP's time limit is on the Highs object's run time summed over
+            # its runs (a MIP's on its own run): the tie-breaks, after 560 s of
+            # stages on the 150-trust plan, stopped at once ("Time limit
+            # reached" after 0.0 s) with 32 s left.
+            time_limit += h.getRunTime()
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        if start is not None:
+            h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
+        watch = RootWatch(*keep) if keep is not None and self.integrality.any() else None
+        if watch is not None:
+            h.setCallback(watch, None)
+            h.startCallback(MIP_INTERRUPT)
+        t0 = time.perf_counter()
+        try:
+            h.run()
+        finally:
+            if watch is not None:
+                h.stopCallback(MIP_INTERRUPT)
+        wall = time.perf_counter() - t0 + self._start_seconds
+        self._start_seconds = 0.0
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        has_x = info.primal_solution_status == 2
+        # The compiled model's columns only (a tie-break adds its own for a while).
+        x = np.asarray(h.getSolution().col_value)[:self.n] if has_x else None
+        status = map_status(ms, has_x)
+        gap = None
+        if has_x and self.integrality.any():
+            gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
+            if status == "optimal" and gap is not None:
+                gap = max(gap, 0.0)
+        elif has_x:
+            gap = 0.0
+        return {"status": status, "highs_status": h.modelStatusToString(ms),
+                "seconds": wall, "gap": gap, "x": x,
+                "bound": float(info.mip_dual_bound) if self.integrality.any() else None,
+                "root_seconds": None if watch is None else watch.root,
+                "stopped_for_reserve": watch is not None and watch.stopped}
+
+    def lp_copy(self) -> highspy.Highs:
+        """A new, silent ``Highs`` holding the compiled model as an LP: integrality
+        dropped, rows added after the compile (the stage-2 bound on W) left out.
+        For the analyses after a solve (marginal values, infeasibility)."""
+        lp = self.h.getLp()
+        lp.integrality_ = []
+        h = new_highs(threads=self.threads)
+        h.passModel(lp)
+        if self.deadline is not None:
+            h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 1e-3))
+        if lp.num_row_ > self.num_rows:
+            h.deleteRows(lp.num_row_ - self.num_rows,
+                         np.arange(self.num_rows, lp.num_row_, dtype=np.int32))
+        return h
+
+    def first_plan(self, cost: np.ndarray, time_limit: float | None) -> np.ndarray | None:
+        """A plan with every integer decision at its lower bound (no cohort, no
+        campaign, no funded unit that needs a flag; whole places at 0) and the
+        continuous levers at their best for ``cost``; None if there is none.
+
+        Why: on a large plan HiGHS can spend a whole time limit in root cuts
+        without an incumbent and report ``no_solution`` although such a plan
+        exists; given it as a start, a stage stopped by the limit reports at
+        least this plan (``feasible``, with its gap).
+        """
+        ints = np.flatnonzero(self.integrality).astype(np.int32)
+        if len(ints) == 0:
+            return None  # an LP: nothing to start from that the solve would not find
+        lower = np.asarray(self.h.getLp().col_lower_)[ints]
+        status, x = self._solve_held(ints, lower, cost, time_limit)
+        return x if status == highspy.HighsModelStatus.kOptimal else None
+
+    def held_on_off(self, cost: np.ndarray, x: np.ndarray,
+                    time_limit: float | None) -> np.ndarray | None:
+        """A plan at least as good as ``x`` for ``cost`` with ``x``'s on/off decisions
+        held (cohorts run, campaigns active, units funded) and whole places free;
+        None when the model has not both kinds of integer or no better plan was found.
+
+        Why: in the cost stage of a plan with whole places, the W row allows almost
+        no change of places unless continuous levers make up the difference exactly,
+        and HiGHS's search from the previous stage's plan found nothing cheaper in
+        600 s on the generated 55-trust plan (gap 0.51%); with the on/off decisions
+        held it found a plan 0.2% cheaper in 30 s, from which the full cost stage
+        goes on (benchmarks/README.md, "Scale"). The full stage still decides: this
+        only gives it a better start, so the optimum and its proof are unchanged.
+        """
+        ints = np.flatnonzero(self.integrality)
+        if len(ints) == 0 or not self.general_integers:
+            return None
+        lp = self.h.getLp()
+        lower = np.asarray(lp.col_lower_)[ints]
+        upper = np.asarray(lp.col_upper_)[ints]
+        on_off = ints[(lower >= 0) & (upper <= 1)].astype(np.int32)
+        if len(on_off) == 0:
+            return None
+        _status, y = self._solve_held(on_off, np.round(x[on_off]), cost, time_limit, start=x)
+        if y is None or float(cost @ y) >= float(cost @ x) - 1e-9 * max(1.0, abs(cost @ x)):
+            return None
+        return y
+
+    def _solve_held(self, cols: np.ndarray, values: np.ndarray, cost: np.ndarray,
+                    time_limit: float | None, start: np.ndarray | None = None
+                    ) -> tuple[highspy.HighsModelStatus, np.ndarray | None]:
+        """Solve for ``cost`` with the columns ``cols`` held at ``values`` (from
+        ``start`` when given), then give them their bounds back: HiGHS's status and
+        the solution, if it has one. Its seconds count in the next stage's (a start
+        for that stage, as :meth:`first_plan` and :meth:`held_on_off` are)."""
+        h = self.h
+        lp = h.getLp()
+        lower = np.asarray(lp.col_lower_)[cols].copy()
+        upper = np.asarray(lp.col_upper_)[cols].copy()
+        h.changeColsBounds(len(cols), cols, values, values)
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        if start is not None:
+            h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
+        t0 = time.perf_counter()
+        h.run()
+        self._start_seconds += time.perf_counter() - t0
+        status = h.getModelStatus()
+        found = h.getInfo().primal_solution_status == 2
+        x = np.asarray(h.getSolution().col_value).copy() if found else None
+        h.changeColsBounds(len(cols), cols, lower, upper)
+        h.clearSolver()
+        return status, x
+
+    def add_row(self, coef: np.ndarray, upper: float) -> None:
+        idx = np.flatnonzero(coef).astype(np.int32)
+        self.h.addRow(-highspy.kHighsInf, upper, len(idx), idx, coef[idx])
+
+
+MIP_INTERRUPT = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+
+
+class RootWatch:
+    """HiGHS's MIP interrupt callback for :meth:`HighsModel.run`'s ``keep``: notes
+    when the run first has a finite dual bound (its root LP solved) and stops it
+    once ``deadline − factor·root`` has passed. HiGHS calls it between LPs and
+    nodes (63 times in stage 1's 30 s on the 55-trust plan), so it costs nothing
+    measurable."""
+
+    def __init__(self, deadline: float, factor: float):
+        self.deadline, self.factor = deadline, factor
+        self.t0 = time.perf_counter()
+        self.root: float | None = None
+        """Seconds from the run's start to its first finite dual bound."""
+        self.stopped = False
+        """Whether it stopped the run."""
+
+    def __call__(self, _kind, _message, out, data_in, _user) -> None:
+        now = time.perf_counter()
+        if self.root is None:
+            if not math.isfinite(out.mip_dual_bound):
+                return
+            self.root = now - self.t0
+        if now > self.deadline - self.factor * self.root:
+            data_in.user_interrupt = self.stopped = True
+
+
+def map_status(ms, has_solution: bool) -> str:
+    """HiGHS's model status to SPEC §2.10's five statuses."""
+    S = highspy.HighsModelStatus
+    if ms in (S.kOptimal, S.kModelEmpty):
+        return "optimal"
+    if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return "infeasible"
+    limits = {S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt,
+              S.kObjectiveBound, S.kObjectiveTarget}
+    if hasattr(S, "kMemoryLimit"):
+        limits.add(S.kMemoryLimit)
+    if ms in limits:
+        return "feasible" if has_solution else "no_solution"
+    return "error"
+
+
+def too_large(h: highspy.Highs, A: Any, c_W: np.ndarray, c_C: np.ndarray, rows: Any,
+              columns: Any) -> None:
+    """:class:`~optimiser.errors.ModelError` naming the constraint and variable of
+    a coefficient HiGHS would refuse (``large_matrix_value``, 1e15) or a cost it
+    would take as infinite. Each number is within its limit (schema.MAX_AMOUNT,
+    MAX_FTE); a product of them may not be (a retention scheme's spend per 1,000
+    FTE times a unit's FTE)."""
+    limit = option_value(h, "large_matrix_value", 1e15)
+    data = np.abs(A.data) if A.nnz else np.zeros(0)
+    if len(data) and float(data.max()) >= limit:
+        k = int(np.argmax(data))
+        col = int(np.searchsorted(A.indptr, k, side="right") - 1)
+        row = int(A.indices[k])
+        raise ModelError(
+            f"model {rows[row][0].name} | a coefficient of {float(A.data[k]):.3g} on "
+            f"{columns[col].name} is beyond what HiGHS accepts ({limit:.0e}): the "
+            "instance's numbers are too large together; use smaller units of money or FTE")
+    cost_limit = option_value(h, "infinite_cost", 1e20)
+    for c in (c_W, c_C):
+        if len(c) and float(np.abs(c).max()) >= cost_limit:
+            j = int(np.argmax(np.abs(c)))
+            raise ModelError(f"model {columns[j].name} | a cost of {float(c[j]):.3g} is "
+                             f"beyond what HiGHS accepts ({cost_limit:.0e})")
+
+
+def load_solution(hm: HighsModel, x: np.ndarray) -> None:
+    """Copy HiGHS's column values into the Pyomo variables, integers rounded."""
+    for j, v in enumerate(hm.columns):
+        val = float(x[j])
+        if hm.integrality[j]:
+            val = float(round(val))
+        v.set_value(val, skip_validation=True)

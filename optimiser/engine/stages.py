@@ -1,0 +1,161 @@
+"""The stages of SPEC §2.9 on a handed-over model (:func:`run_stages`): one
+weighted stage, or shortfall, expected shortfall, fairness and cost, each later
+stage keeping the earlier ones' values within the instance's tolerance."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optimiser.engine.budget import time_left
+from optimiser.engine.highs_model import HighsModel
+from optimiser.results.tables import clean
+
+STAGE1_TIME_SHARE = 0.8
+"""Share of a lexicographic solve's time limit that stage 1 (W) may use, at most:
+see :data:`ROOT_RESERVE`."""
+
+
+ROOT_RESERVE = 2.0
+"""Each later stage keeps at least this many times stage 1's root time (from the
+start of its run to its first dual bound: presolve and the root LP): stage 1 is
+stopped when it would eat into that. Why: a cost stage stopped before its own
+root LP has no bound (gap 100%, the plan's cost unproven). On the generated
+500-trust plan stage 1's root takes about 150 s and the cost stage's about 205 s
+(1.4 times); with 80% of the limit for stage 1 the cost stage had 97 s and
+ended without a bound (benchmarks/README.md, "Scale"). Where stage 1's root is
+quick (every shipped instance; 55 and 150 trusts) the 80% share decides."""
+
+
+STATUSES = ("optimal", "feasible", "infeasible", "no_solution", "error")
+
+
+@dataclass
+class StageRun:
+    """What :func:`run_stages` found: each stage's record, the reported stage's
+    solution (``final``: status, x, …), notes, and the shortfall stage's plan
+    when a fairness stage ran (for the rates before it)."""
+
+    stages: list[dict[str, Any]]
+    messages: list[str]
+    final: dict[str, Any]
+    before_fair: np.ndarray | None = None
+
+
+def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
+               expected: np.ndarray | None = None) -> StageRun:
+    """The stages of SPEC §2.9 on a handed-over model: one weighted stage, or
+    shortfall (``hm.c_W``), then with ``expected`` (a stochastic plan's expected
+    shortfall under a worst-case or CVaR ρ) a stage on it, then fairness
+    (``hm.c_M``) when fair-share groups exist, then cost (``hm.c_C``); each later
+    stage keeps the earlier values within ``tol`` (``objective``: the instance's
+    ``objective`` section)."""
+    stages: list[dict[str, Any]] = []
+    messages: list[str] = []
+    before_fair: np.ndarray | None = None
+
+    def remaining() -> float | None:
+        return time_left(deadline)
+
+    if mode == "weighted":
+        cost = hm.c_W + hm.c_C / objective.value_per_fte
+        # The starting plan first, then the run gets what is left of the limit
+        # (as one call's arguments, run's limit was read before the LP ran).
+        start = hm.first_plan(cost, remaining())
+        rec = hm.run(cost, remaining(), start=start)
+        stages.append(stage_record("weighted", rec, hm))
+        return StageRun(stages, messages, rec)
+    # Later stages keep a share of a time limit: a stage 1 that used it all would
+    # leave the plan's cost unminimised. The starting-plan LP counts against stage
+    # 1's share: on the 500-trust generated plan it takes minutes, and stage 1
+    # overran its limit by that much.
+    stage1_end = (None if deadline is None
+                  else time.perf_counter() + remaining() * STAGE1_TIME_SHARE)
+    later = [("expected_shortfall", expected)] if expected is not None else []
+    if hm.c_M is not None:
+        later.append(("fairness", hm.c_M))
+    start = hm.first_plan(hm.c_W, time_left(stage1_end))
+    keep = None if deadline is None else (deadline, ROOT_RESERVE * (len(later) + 1))
+    rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start, keep=keep)
+    stages.append(stage_record("shortfall", rec1, hm))
+    if rec1["stopped_for_reserve"]:
+        messages.append(
+            f"the shortfall stage stopped early so that each later stage keeps "
+            f"{ROOT_RESERVE:g} times its root time ({rec1['root_seconds']:.0f} s) to reach a "
+            "bound; a longer time limit lets it go further")
+    if rec1["x"] is None:
+        return StageRun(stages, messages, rec1)
+    w1 = float(hm.c_W @ rec1["x"])
+    bound = w1 + tolerance(objective, w1)
+    hm.add_row(hm.c_W, bound)
+    before = rec1
+    for name, c in later:
+        if name == "fairness":
+            before_fair = before["x"]
+        rec = hm.run(c, share_of(remaining(), FAIRNESS_TIME_SHARE), start=before["x"])
+        stages.append(stage_record(name, rec, hm, w_bound=bound))
+        if rec["x"] is not None:
+            v = float(c @ rec["x"])
+            hm.add_row(c, v + tolerance(objective, v))
+            before = {**rec, "status": worst(before["status"], rec["status"])}
+        else:
+            before = {**before, "status": "feasible"}
+            messages.append(f"the {name.replace('_', ' ')} stage found no plan within the "
+                            "limits; the previous stage's plan stands for it")
+    start = hm.held_on_off(hm.c_C, before["x"], share_of(remaining(), HELD_ON_OFF_TIME_SHARE))
+    rec2 = hm.run(hm.c_C, remaining(), start=before["x"] if start is None else start)
+    stages.append(stage_record("cost", rec2, hm, w_bound=bound))
+    if rec2["x"] is not None:
+        final = {**rec2, "status": worst(before["status"], rec2["status"])}
+    else:
+        final = {**before, "status": "feasible"}
+        messages.append("the cost stage found no plan within the limits; the previous "
+                        "stage's plan is reported and its cost was not minimised")
+    return StageRun(stages, messages, final, before_fair)
+
+
+HELD_ON_OFF_TIME_SHARE = 0.1
+"""Share of what is left for the cost stage that its search with the on/off
+decisions held may use (:meth:`HighsModel.held_on_off`). A tenth: it found its
+plan within 30 s where it helps (55 and 150 trusts), and the full stage must
+keep the time for its root bound (500 trusts: about 205 s of ~280; with a
+quarter for the search it had 190 s and ended without a bound, gap 100%)."""
+
+
+FAIRNESS_TIME_SHARE = 0.5
+"""Share of what is left of a time limit after stage 1 that the fairness stage
+may use (the cost stage keeps the rest)."""
+
+
+def tolerance(objective, value: float) -> float:
+    """tol(v) = max(abs_tol, rel_tol·v): how much a later stage may give back
+    (``objective``: the instance's ``objective`` section)."""
+    return max(objective.abs_tol, objective.rel_tol * abs(value))
+
+
+def share_of(left: float | None, share: float) -> float | None:
+    return None if left is None else max(left * share, 1e-3)
+
+
+def worst(a: str, b: str) -> str:
+    return a if STATUSES.index(a) > STATUSES.index(b) else b
+
+
+def stage_record(name: str, rec: dict[str, Any], hm: HighsModel,
+                 w_bound: float | None = None) -> dict[str, Any]:
+    x = rec["x"]
+    out = {
+        "stage": name,
+        "status": rec["status"],
+        "highs_status": rec["highs_status"],
+        "weighted_shortfall": None if x is None else clean(float(hm.c_W @ x)),
+        "total_cost": None if x is None else clean(float(hm.c_C @ x)),
+        "mip_gap": rec["gap"],
+        "seconds": round(rec["seconds"], 6),
+    }
+    if w_bound is not None:
+        out["weighted_shortfall_bound"] = clean(w_bound)
+    return out

@@ -1,0 +1,55 @@
+"""The time budget (optimiser/engine/budget.py) by hand: what the end of a solve
+keeps, and so until when the stages may run.
+
+A model of 10,000 columns: the extraction and the write keep
+max(0.5, 2.5e-5·10,000 = 0.25) = 0.5 s (at most 30% of the limit), the write
+alone max(0.25, 1e-5·10,000 = 0.1) = 0.25 s (at most 10%), the tie-breaks
+3.5e-4·10,000 = 3.5 s (run only within 15% of the limit), the rebuild of a
+released model 2e-5·10,000 = 0.2 s.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pytest import approx
+
+from optimiser.engine.budget import TimeBudget
+from optimiser.engine.options import SolveOptions
+
+
+def test_a_long_limit_keeps_each_reserve() -> None:
+    """Limit 100 s, deadline at 1,000: the tie-breaks (3.5 s ≤ 15 s) fit."""
+    b = TimeBudget(deadline=1000.0, time_limit=100.0).sized(10_000)
+    assert b.end == approx(999.5)
+    assert b.tie_breaks_fit()
+    assert b.stages_until == approx(999.5 - 3.5)
+    assert b.tie_breaks_until() == approx(999.5)
+    assert b.explanation_until == approx(999.75)
+    released = TimeBudget(deadline=1000.0, time_limit=100.0).sized(10_000, released=True)
+    assert released.stages_until == approx(999.5 - 3.5 - 0.2)
+
+
+def test_a_short_limit_caps_the_reserves_and_skips_the_tie_breaks() -> None:
+    """Limit 1 s: the extraction keeps 30% of it (0.3 s, not 0.5), the write 10%
+    (0.1 s, not 0.25); the tie-breaks' 3.5 s are beyond 15% (0.15 s): not run,
+    and the stages keep their time."""
+    b = TimeBudget(deadline=50.0, time_limit=1.0).sized(10_000)
+    assert b.end == approx(49.7)
+    assert not b.tie_breaks_fit()
+    assert b.stages_until == approx(49.7)
+    assert b.explanation_until == approx(49.9)
+
+
+def test_without_a_limit_nothing_is_reserved_and_the_tie_breaks_are_bounded() -> None:
+    b = TimeBudget.of_command(None, {"time_limit": None}, now=5.0).sized(10_000)
+    assert (b.deadline, b.end, b.stages_until, b.explanation_until) == (None,) * 4
+    assert b.tie_breaks_fit() and b.explanation_fits()
+    # Four times the estimate (14 s) but at least a minute.
+    assert b.tie_breaks_until() - time.perf_counter() == approx(60.0, abs=1.0)
+
+
+def test_the_limit_counts_from_the_commands_start() -> None:
+    opts = {"time_limit": 30.0}
+    assert TimeBudget.of_command(SolveOptions(started=100.0), opts, now=107.0).deadline == 130.0
+    assert TimeBudget.of_command(None, opts, now=107.0).deadline == 137.0
