@@ -10,7 +10,6 @@ even during the imports, is one ``interrupted`` line (exit 130).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -22,7 +21,6 @@ try:
     import typer
     from typer.core import TyperCommand
 
-    from formulations import words
     from optimiser import InputError, Override, Result, SolveOptions, load_instance
     from optimiser import solve as solve_instance
     from optimiser.engine.solve import check_document_size, check_mode, effective_options
@@ -30,6 +28,7 @@ try:
     from optimiser.instance.checks import fair_share_warnings
     from optimiser.instance.schema import Instance, json_schema
     from optimiser.results.atomic import OutputFolderError, check_output_folder
+    from optimiser.results.overview import explain_lines, money, summary_lines
     from optimiser.results.tables import RESULTS_FOLDER
 except KeyboardInterrupt:  # Ctrl-C during the imports (seconds): no traceback
     sys.stderr.write("interrupted\n")
@@ -262,111 +261,12 @@ def generate(
     typer.echo(f"instance written to {path}")
 
 
-def money(x: float | None, currency: str = "GBP") -> str:
-    """Money in the terminal's columns (two decimals of millions); ``-`` for none."""
-    return "-" if x is None else words.money(x, currency, fixed=True)
-
-
-def print_summary(result: Result, worst: int = 5) -> None:
-    """A readable summary: status, W, C, gap, time, spend per lever, worst targets,
-    posts and vacancies, unplaced graduates."""
-    cur = result.currency
-    gap = "-" if result.mip_gap is None else f"{result.mip_gap:.4%}"
-    typer.echo(f"instance            {result.instance}")
-    typer.echo(f"status              {result.status}")
-    if result.has_plan:
-        typer.echo(f"weighted shortfall  {result.weighted_shortfall:,.2f} FTE")
-        typer.echo(f"total cost          {money(result.total_cost, cur)}")
-    typer.echo(f"mip gap             {gap}")
-    typer.echo(f"solve time          {result.solve_seconds:.2f} s (HiGHS), mode "
-               f"{result.objective_mode}")
-    for msg in result.messages:
-        typer.echo(f"note                {msg}")
-    if result.conflicts:
-        typer.echo("why no plan exists (these cannot all hold together)")
-        for line in result.conflicts:
-            typer.echo(f"  - {line}")
-    if not result.has_plan:
-        return
-    if result.scenarios:
-        # A stochastic plan's tables hold every scenario: the lines below read the
-        # reference scenario's (W and C above are ρ and the expected cost).
-        ref = result.reference_scenario
-        typer.echo(f"below, the reference scenario '{ref}' (every scenario is in the tables)")
-        result = dataclasses.replace(result, tables={
-            k: v[v["scenario"] == ref].drop(columns="scenario") if "scenario" in v else v
-            for k, v in result.tables.items()})
-
-    def posts_and_unplaced(most: int = 3) -> None:
-        """Posts and vacancies in the last plan year (national, then the regions of
-        the highest vacancy rate), only where the instance has posts; unplaced
-        graduates, where there are any."""
-        wf = result.tables["workforce"]
-        if len(wf) and "posts" in wf and wf["posts"].notna().any():
-            rows = wf[wf["posts"].notna()]
-            year = int(rows["year"].astype(int).max())
-            rows = rows[rows["year"].astype(int) == year]
-            typer.echo(f"posts and vacancies in {year} (units and groups with funded posts)")
-            typer.echo(f"  {'':<16}{'posts':>12}{'staff':>12}{'vacancies':>12}{'rate':>8}")
-
-            def line(name: str, posts: float, staff: float, vacant: float) -> None:
-                rate = f"{vacant / posts:.1%}" if posts > 0 else "-"
-                typer.echo(f"  {name:<16}{posts:>12,.1f}{staff:>12,.1f}{vacant:>12,.1f}"
-                           f"{rate:>8}")
-
-            line("national", rows["posts"].sum(), rows["fte"].sum(), rows["vacancies"].sum())
-            regions = rows.groupby("region", sort=True)[["posts", "fte", "vacancies"]].sum()
-            regions = regions[(regions["vacancies"] > 1e-6) & (regions["posts"] > 0)]
-            regions = regions.assign(rate=regions["vacancies"] / regions["posts"]).reset_index()
-            regions = regions.sort_values(["rate", "region"], ascending=[False, True])
-            for _, r in regions.head(most).iterrows():
-                line(str(r["region"]), r["posts"], r["fte"], r["vacancies"])
-        tr = result.tables["training"]
-        if len(tr) and "unplaced" in tr:
-            unplaced = tr[tr["unplaced"] > 1e-6].groupby("programme")["unplaced"].sum()
-            if len(unplaced):
-                top = unplaced.reset_index().sort_values(["unplaced", "programme"],
-                                                         ascending=[False, True])
-                names = ", ".join(f"{r['programme']} {r['unplaced']:,.1f}"
-                                  for _, r in top.head(most).iterrows())
-                more = f" and {len(top) - most} more" if len(top) > most else ""
-                typer.echo(f"unplaced graduates  {unplaced.sum():,.1f} FTE over the plan "
-                           f"({names}{more})")
-
-    typer.echo("spend by lever")
-    for lever, spent in result.spend_by_lever().items():
-        typer.echo(f"  {lever:<20}{money(spent, cur):>14}")
-    budget = result.tables["budget"]
-    totals = budget[budget["year"] == "total"]
-    if len(totals):
-        typer.echo("budget pots (spent / limit over the horizon)")
-        for _, row in totals.iterrows():
-            lim = "no total limit" if row["limit"] != row["limit"] else money(row["limit"], cur)
-            typer.echo(f"  {row['pot']:<20}{money(row['spent'], cur):>14} / {lim}")
-    t = result.tables["targets"]
-    if len(t):
-        weighted = t.assign(weighted=t["shortfall"] * t["priority"])
-        short = weighted[weighted["shortfall"] > 1e-6].sort_values(
-            ["weighted", "target", "year"], ascending=[False, True, True]).head(worst)
-        if len(short):
-            # Ordered by what the plan minimises, shortfall × priority; the
-            # priority and the product are printed so that the order reads.
-            typer.echo(f"largest shortfalls (of {len(t)} target-years), by weighted shortfall "
-                       "= short × priority")
-            width = max(len(str(x)) for x in short["target"]) + 2
-            typer.echo(f"  {'target':<{width}}{'year':>4}{'required':>12}{'achieved':>12}"
-                       f"{'short':>10}{'priority':>10}{'weighted':>11}")
-            for _, r in short.iterrows():
-                typer.echo(f"  {r['target']:<{width}}{r['year']:>4}{r['required']:>12,.1f}"
-                           f"{r['achieved']:>12,.1f}{r['shortfall']:>10,.1f}"
-                           f"{r['priority']:>10,.4g}{r['weighted']:>11,.1f}")
-        else:
-            typer.echo(f"every target met ({len(t)} target-years)")
-    posts_and_unplaced()
-    if result.explanations:
-        typer.echo("why the shortfall remains")
-        for line in result.explanations:
-            typer.echo(f"  - {line}")
+def print_summary(result: Result, explain: bool = False) -> None:
+    """The plan on one screen (:func:`optimiser.results.overview.summary_lines`:
+    status, W, C, gap, spend, the largest shortfalls, vacancies, the reasons of
+    the largest marginal value, fair shares); ``explain``: every reason in full."""
+    for line in summary_lines(result.summary(), result.tables, explain=explain):
+        typer.echo(line)
 
 
 def choose_scenarios(inst: Instance, scenarios: Path | None, scenario: str | None,
@@ -461,34 +361,6 @@ def print_out_of_sample(st: dict) -> None:
                    f"shortfall {o['mean']:,.2f} FTE, 95% CI [{ci[0]:,.2f}, {ci[1]:,.2f}]")
 
 
-def print_fairness(result: Result, most: int = 3) -> None:
-    """Per fair-share group, its worst years: each member's shortfall rate against
-    the group's worst, after the fairness stage and before it (the shortfall
-    stage's split, which is arbitrary among equally good plans)."""
-    if not result.fairness:
-        return
-    fairness = result.fairness
-    if "by_scenario" in fairness:
-        # A stochastic plan keeps one summary per scenario (no stage before the
-        # fairness stage is per scenario, so "before" is the plan itself): the
-        # lines read the reference scenario's, as the tables above do.
-        by = fairness["by_scenario"]
-        ref = result.reference_scenario
-        measures = ", ".join(f"{sid} {f['measure']:.4f}" for sid, f in by.items())
-        typer.echo(f"fair shares by scenario (measure: {measures}); below, '{ref}'")
-        fairness = by[ref]
-    else:
-        typer.echo(f"fair shares (shortfall rates; measure {fairness['measure']:.4f})")
-    for group, years in fairness["groups"].items():
-        worst = sorted(years.items(), key=lambda kv: (-kv[1]["worst"], kv[0]))[:most]
-        for year, g in worst:
-            before = "-" if g["worst_before"] is None else f"{g['worst_before']:.1%}"
-            typer.echo(f"  {group} {year}: worst {g['worst']:.1%} (before fairness {before})")
-            for target, r in sorted(g["members"].items()):
-                was = "-" if r["before"] is None else f"{r['before']:.1%}"
-                typer.echo(f"    {target:<30}{r['rate']:>7.1%}   before {was:>6}")
-
-
 @app.command(cls=Command)
 def solve(
     instance: InstanceArg,
@@ -510,6 +382,9 @@ def solve(
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
                                           "stdout instead of the readable summary.")] = False,
     verbose: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Print every reason why the "
+                                          "shortfall remains in full, not only the five of "
+                                          "the largest marginal value.")] = False,
     profile: Annotated[bool, typer.Option("--profile", help="Also print the seconds of "
                                           "each phase, the model size and peak memory "
                                           "(to stderr with --json).")] = False,
@@ -624,8 +499,7 @@ def solve(
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
     else:
-        print_summary(result)
-        print_fairness(result)
+        print_summary(result, explain=explain)
         print_scenarios(result)
         if out is not None and unwritten is None:
             typer.echo(f"results written to {out}")
@@ -769,6 +643,27 @@ def report(
 ResultsDirArg = Annotated[Path, typer.Argument(
     metavar="RESULTS_DIR", help="Results directory written by 'wfopt solve --out'.",
     show_default=False)]
+
+
+@app.command(cls=Command, name="explain")
+def explain_results(results_dir: ResultsDirArg) -> None:
+    """Print why the shortfall remains: every reason in full.
+
+    Reads the results directory's summary.json; the reasons come the largest
+    marginal value first (what one more unit of the limit a reason names would
+    remove), as in the summary of 'wfopt solve', which shows five. Without a
+    plan, why no plan exists. Exit 2 when the directory holds no results.
+    """
+    from optimiser.report.page import read_summary
+
+    try:
+        summary = read_summary(results_dir)
+    except InputError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        raise typer.Exit(2) from None
+    for line in explain_lines(summary):
+        typer.echo(line)
 
 
 @app.command(cls=Command)
