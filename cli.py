@@ -10,19 +10,22 @@ even during the imports, is one ``interrupted`` line (exit 130).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 try:
     import typer
     from typer.core import TyperCommand
 
+    from formulations import words
     from optimiser import InputError, Override, Result, SolveOptions, load_instance
     from optimiser import solve as solve_instance
+    from optimiser.engine.progress import Progress
     from optimiser.engine.solve import check_document_size, check_mode, effective_options
     from optimiser.errors import ModelError, TooLarge, bounded
     from optimiser.instance.checks import fair_share_warnings
@@ -261,6 +264,95 @@ def generate(
     typer.echo(f"instance written to {path}")
 
 
+def show_progress(quiet: bool, verbose: bool) -> bool:
+    """Whether a command draws its progress: on a terminal's stderr only (never
+    into a file or a pipe), not with ``--quiet``, and not with ``--verbose``,
+    whose HiGHS log is the progress then."""
+    return not quiet and not verbose and sys.stderr.isatty()
+
+
+class LiveLine:
+    """The live line of ``wfopt solve`` on stderr (rich): the stage, the
+    seconds against the limit, and in a MIP stage the best plan's objective,
+    the bound and the gap. It is the solve's progress callback
+    (:mod:`optimiser.engine.progress`); drawn four times a second from its own
+    thread, so the seconds go on between reports. Erased when the solve ends:
+    what stays on the terminal is the summary. Draws nothing when not
+    ``show``."""
+
+    def __init__(self, show: bool, clock: float, currency: str = "GBP"):
+        self.show, self.clock, self.currency = show, clock, currency
+        self.state: Progress | None = None
+        self._live: Any = None
+
+    def __call__(self, progress: Progress) -> None:
+        before, self.state = self.state, progress
+        if self._live is not None and (before is None or before.stage != progress.stage
+                                       or before.phase != progress.phase):
+            # A new stage is drawn at once, not at the next tick: a stage of a
+            # small plan can be over before it.
+            self._live.refresh()
+
+    def stage(self, name: str) -> None:
+        """A stage of the command's own (writing the results)."""
+        if self.state is not None:
+            self.state = dataclasses.replace(self.state, stage=name, objective=None,
+                                             bound=None, gap=None)
+
+    def figure(self, stage: str, x: float) -> str:
+        """An objective in its stage's unit: FTE of shortfall, money, the
+        fairness measure (a rate)."""
+        if stage == "cost":
+            return words.money(x, self.currency, fixed=True)
+        if stage == "fairness":
+            return f"{x:.4f}"
+        return f"{x:,.2f}" + (" FTE" if stage in ("shortfall", "expected shortfall") else "")
+
+    def __rich__(self) -> str:
+        return self.text()
+
+    def text(self, now: float | None = None) -> str:
+        """The line: ``shortfall · 12 s of 600 s · best 12,843.25 · bound 12,801.10 ·
+        gap 0.33%`` (a stochastic plan's step first)."""
+        now = time.perf_counter() if now is None else now
+        p = self.state
+        parts = ["wfopt solve"]
+        if p is None:
+            parts.append("starting")
+        else:
+            if p.phase:
+                parts.append(p.phase)
+            parts.append(p.stage)
+        elapsed = now - self.clock
+        limit = None if p is None else p.limit
+        parts.append(f"{elapsed:,.0f} s" + ("" if limit is None else f" of {limit:,.0f} s"))
+        if p is not None and p.objective is not None:
+            parts.append(f"best {self.figure(p.stage, p.objective)}")
+        if p is not None and p.bound is not None:
+            parts.append(f"bound {self.figure(p.stage, p.bound)}")
+        if p is not None and p.gap is not None:
+            parts.append(f"gap {p.gap:.2%}")
+        return " · ".join(parts)
+
+    def __enter__(self) -> LiveLine:
+        if self.show:
+            from rich.console import Console
+            from rich.live import Live
+
+            # stdout is the summary's alone; what is written to stderr meanwhile
+            # (a warning) is printed above the line.
+            self._live = Live(self, console=Console(stderr=True, highlight=False),
+                              refresh_per_second=4, transient=True,
+                              redirect_stdout=False, redirect_stderr=True)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
 def print_summary(result: Result, explain: bool = False) -> None:
     """The plan on one screen (:func:`optimiser.results.overview.summary_lines`:
     status, W, C, gap, spend, the largest shortfalls, vacancies, the reasons of
@@ -381,7 +473,10 @@ def solve(
     scale: ScaleOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
                                           "stdout instead of the readable summary.")] = False,
-    verbose: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show HiGHS's log, not the progress "
+                                          "line.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line on the "
+                                        "terminal while it solves.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Print every reason why the "
                                           "shortfall remains in full, not only the five of "
                                           "the largest marginal value.")] = False,
@@ -455,32 +550,25 @@ def solve(
     inst = load_or_exit(instance, set_, scale, allow_files_outside, timings, for_solve=True)
     inst = choose_scenarios(inst, scenarios, scenario, no_scenarios)
     check_engine(inst, engine, ranks, mode, confidence)
+    live = LiveLine(show_progress(quiet, verbose), clock, inst.currency)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                        mode=mode, verbose=verbose, started=clock)
+                        mode=mode, verbose=verbose, started=clock,
+                        progress=live if live.show else None)
     try:
         effective_options(inst, opts)  # options that do not fit the instance: exit 2
     except ValueError as exc:
         typer.echo(bounded(f"options | {exc}", 1000), err=True)
         raise typer.Exit(2) from None
+    unwritten = None
+    client = connect_dask(dask) if dask and inst.scenarios is not None else None
     try:
-        if inst.scenarios is not None:
-            from optimiser.engine.scenarios import solve_scenarios
-
-            client = connect_dask(dask) if dask else None
-            try:
-                if engine == "ph":
-                    result = run_ph(inst, opts, timings, ranks, mpiexec, ph_iterations, ph_rho)
-                else:
-                    result = solve_scenarios(inst, opts, timings, workers=workers,
-                                             client=client)
-                if confidence is not None and result.has_plan:
-                    add_confidence(result, inst, opts, confidence, confidence_seed, workers,
-                                   client)
-            finally:
-                if client is not None:
-                    client.close()
-        else:
-            result = run_solve(inst, opts, timings)
+        with live:
+            result = solve_or_scenarios(inst, opts, timings, engine, ranks, mpiexec,
+                                        ph_iterations, ph_rho, confidence, confidence_seed,
+                                        workers, client)
+            if out is not None:
+                live.stage("writing the results")
+                unwritten = write_results(result, out, xlsx)
     except InputError as exc:
         fail_input(exc.problems)
         raise
@@ -492,9 +580,9 @@ def solve(
     except TooLarge as exc:
         typer.echo(bounded(f"{instance} | {exc}", 1000), err=True)
         raise typer.Exit(2) from None
-    unwritten = None
-    if out is not None:
-        unwritten = write_results(result, out, xlsx)
+    finally:
+        if client is not None:
+            client.close()
     total = time.perf_counter() - started
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
@@ -509,6 +597,26 @@ def solve(
         typer.echo(unwritten, err=True)
         raise typer.Exit(2 if unwritten.startswith("--out") else 1)
     raise typer.Exit(0 if result.has_plan else 1)
+
+
+def solve_or_scenarios(inst: Instance, opts: SolveOptions, timings: dict[str, float],
+                       engine: str, ranks: int, mpiexec: str, ph_iterations: int,
+                       ph_rho: float | None, confidence: int | None,
+                       confidence_seed: int | None, workers: int, client: Any) -> Result:
+    """The plan: one deterministic solve, or under the instance's scenarios by the
+    extensive form or progressive hedging (with the out-of-sample estimate when
+    asked), their independent solves on ``client`` (Dask) when given."""
+    if inst.scenarios is None:
+        return run_solve(inst, opts, timings)
+    from optimiser.engine.scenarios import solve_scenarios
+
+    if engine == "ph":
+        result = run_ph(inst, opts, timings, ranks, mpiexec, ph_iterations, ph_rho)
+    else:
+        result = solve_scenarios(inst, opts, timings, workers=workers, client=client)
+    if confidence is not None and result.has_plan:
+        add_confidence(result, inst, opts, confidence, confidence_seed, workers, client)
+    return result
 
 
 def check_engine(inst: Instance, engine: str, ranks: int, mode: str | None,
@@ -828,6 +936,8 @@ def sweep(
     seed: Annotated[int | None, typer.Option(metavar="N", help="HiGHS random seed.",
                                              min=0)] = None,
     mode: Annotated[str | None, typer.Option(metavar="MODE", help=MODE_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on the "
+                                        "terminal while it solves.")] = False,
     set_: SetOpt = None,
     scale: ScaleOpt = None,
 ) -> None:
@@ -853,7 +963,7 @@ def sweep(
     try:
         frame = run_sweep(instance, axes, opts, workers=workers, client=client, out=out,
                           write_points=not no_point_tables, overrides=overrides,
-                          reuse=not no_reuse)
+                          reuse=not no_reuse, progress=False if quiet else None)
     except InputError as exc:
         fail_input(exc.problems)
     except OutputFolderError as exc:

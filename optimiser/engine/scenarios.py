@@ -54,12 +54,14 @@ from formulations import (
 )
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
+from optimiser.engine import progress
 from optimiser.engine.budget import before_write, command_deadline, rebuild_seconds, stages_end
 from optimiser.engine.highs_model import SUBMIP_HEURISTICS, HighsModel, load_solution
 from optimiser.engine.options import SolveOptions, effective_options
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
     out_of_time_building,
+    progress_args,
     result_base,
     solve,
     worth_releasing,
@@ -414,12 +416,18 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
     parallel = client is not None or workers > 1
     job = {**opts, "threads": 1 if parallel and opts["threads"] is None else opts["threads"]}
     executor = executor_factory(workers, client, n + 1)()
+    done = progress.counter("wait-and-see and EEV solves", 2 * n + 1)
     try:
         ws_f = [executor.submit(shortfall_only, i, job) for i in ss.instances]
-        fixed = executor.submit(reference_decisions, ss.instances[0], job).result()
+        ref = executor.submit(reference_decisions, ss.instances[0], job)
+        for f in [*ws_f, ref]:
+            f.add_done_callback(done)
+        fixed = ref.result()
         last = ss.base.horizon.base_year + ss.here_and_now_years
         eev_f = ([executor.submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
                  if fixed is not None else [])
+        for f in eev_f:
+            f.add_done_callback(done)
         ws = {sid: f.result() for sid, f in zip(ss.ids, ws_f, strict=True)}
         eev: dict[str, float | None] = {sid: f.result()
                                         for sid, f in zip(ss.ids, eev_f, strict=True)}
@@ -451,11 +459,22 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     column, each scenario's W and C, and (``figures``) RP, WS, EEV, EVPI, VSS,
     whose independent solves run on ``workers`` local processes or the Dask
     ``client`` (:func:`stochastic_figures`). The time limit holds for all of it,
-    from ``options.started`` (the command's start) as :func:`solve`'s does."""
+    from ``options.started`` (the command's start) as :func:`solve`'s does.
+    ``options.progress`` is told where it is: the extensive form's stages, then
+    the independent solves done (:mod:`optimiser.engine.progress`)."""
     opts = effective_options(inst, options)
+    with progress.reporting(*progress_args(options, opts)):
+        return _solve_scenarios(inst, options, opts, timings, figures, workers, client)
+
+
+def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[str, Any],
+                     timings: dict[str, float] | None, figures: bool, workers: int,
+                     client: Any) -> Result:
     timings = dict(timings or {})
     t0 = time.perf_counter()
     deadline = command_deadline(options, opts, t0)
+    progress.phase("extensive form")
+    progress.stage("building")
     ss = scenario_set(inst)
     ef = build_extensive(ss)
     timings["build"] = time.perf_counter() - t0

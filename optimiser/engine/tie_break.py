@@ -49,6 +49,7 @@ import pyomo.environ as pyo
 
 from formulations import lever_allocations, lever_unplaced, variable_phrases
 from formulations.data import ModelData
+from optimiser.engine import progress
 from optimiser.engine.highs import option_value, options_set
 from optimiser.engine.highs_model import HighsModel
 from optimiser.engine.stages import stage_record, time_left
@@ -277,6 +278,7 @@ def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]],
     if end is None:  # no time limit: still bounded, a tie-break never decides W or C
         end = time.perf_counter() + max(MIN_TIE_BREAK_SECONDS,
                                         UNLIMITED_TIE_BREAK_FACTOR * tie_break_seconds(hm.n))
+    progress.stage("tie-breaks")
     unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
     rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
     final = _tie_break_stage("unplaced", rec, hm, final, stages, messages)

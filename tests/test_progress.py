@@ -1,0 +1,115 @@
+"""Progress while a solve works (issue 31): the live line of ``wfopt solve`` on a
+terminal's stderr, nothing anywhere else, and the callback an embedding
+application gives (``SolveOptions.progress``, ``sweep(progress=...)``).
+
+The command runs in a child process with its stderr on a pseudo-terminal
+(:mod:`pty`), as a planner's terminal is, and its stdout on a pipe."""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from pathlib import Path
+
+import pytest
+
+from optimiser import SolveOptions, load_instance, solve
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = REPO / "instances" / "tiny" / "instance.yaml"
+WFOPT = [sys.executable, "-c", "import sys, cli; sys.argv[0] = 'wfopt'; cli.main()"]
+STAGES = ["building", "shortfall", "cost", "tie-breaks", "explanation"]
+"""tiny's stages in order (a lexicographic plan without fair shares)."""
+
+
+def run_on_pty(*args: str) -> tuple[bytes, bytes, int]:
+    """Run wfopt with stderr on a pseudo-terminal 160 columns wide: its stdout,
+    what the terminal received, its exit code."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
+    p = subprocess.Popen([*WFOPT, *args], stdout=subprocess.PIPE, stderr=slave,
+                         stdin=subprocess.DEVNULL, cwd=REPO, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    received = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed its end (EIO on Linux)
+                break
+            if not chunk:
+                break
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out, _ = p.communicate(timeout=300)
+    reader.join(timeout=10)
+    os.close(master)
+    return out, bytes(received), p.returncode
+
+
+def run_to_files(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*WFOPT, *args], capture_output=True, cwd=REPO, timeout=300)
+
+
+def steady(stdout: bytes) -> bytes:
+    """stdout with HiGHS's seconds (the one figure that differs from run to run)
+    masked."""
+    return re.sub(rb"solve time [0-9.]+ s", b"solve time - s", stdout)
+
+
+def test_the_line_shows_each_stage_on_a_terminal_and_stdout_is_unchanged(tmp_path):
+    out, term, code = run_on_pty("solve", str(TINY))
+    assert code == 0
+    text = term.decode()
+    shown = re.findall(r"wfopt solve · ([a-z -]+) · \d+ s of 60 s", text)
+    assert [s for i, s in enumerate(shown) if i == 0 or s != shown[i - 1]] == STAGES
+    assert text.endswith("\x1b[2K")  # erased at the end: the summary stays alone
+    plain = run_to_files("solve", str(TINY))
+    assert plain.returncode == 0 and plain.stderr == b""
+    assert steady(out) == steady(plain.stdout)
+    assert out.startswith(b"instance            tiny\n")
+
+
+def test_nothing_is_drawn_with_quiet_or_verbose():
+    out, term, code = run_on_pty("solve", str(TINY), "--quiet")
+    assert code == 0 and out
+    assert term == b""
+    _out, term, code = run_on_pty("solve", str(TINY), "--verbose")
+    assert code == 0
+    assert b"wfopt solve \xc2\xb7" not in term  # HiGHS's log is there instead
+
+
+def test_nothing_is_drawn_into_a_file_and_json_stays_json():
+    p = run_to_files("solve", str(TINY), "--json")
+    assert p.returncode == 0 and p.stderr == b""
+    assert p.stdout.startswith(b"{")
+    out, term, code = run_on_pty("solve", str(TINY), "--json")
+    assert code == 0 and out.startswith(b"{") and b"\x1b" not in out
+    assert b"wfopt solve \xc2\xb7 shortfall" in term
+
+
+def test_the_callback_hears_every_stage_and_the_result_is_the_same():
+    """An embedding application's callback: the stages in order, elapsed never
+    going back, the instance's limit (60 s); W and C as without one."""
+    inst = load_instance(TINY)
+    heard = []
+    with_cb = solve(inst, SolveOptions(progress=heard.append))
+    plain = solve(inst)
+    stages = [p.stage for p in heard]
+    assert [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]] == STAGES
+    assert all(b.elapsed >= a.elapsed for a, b in itertools.pairwise(heard))
+    assert {p.limit for p in heard} == {60}
+    assert with_cb.weighted_shortfall == pytest.approx(plain.weighted_shortfall, abs=1e-6)
+    assert with_cb.total_cost == pytest.approx(plain.total_cost, abs=1e-3)
+    assert with_cb.options == plain.options  # the callback is no option of the results
