@@ -760,7 +760,8 @@ def explain_results(results_dir: ResultsDirArg) -> None:
     Reads the results directory's summary.json; the reasons come the largest
     marginal value first (what one more unit of the limit a reason names would
     remove), as in the summary of 'wfopt solve', which shows five. Without a
-    plan, why no plan exists. Exit 2 when the directory holds no results.
+    plan, why no plan exists (docs/explaining-the-plan.md). Exit 2 when the
+    directory holds no results.
     """
     from optimiser.report.page import read_summary
 
