@@ -113,3 +113,31 @@ def test_the_callback_hears_every_stage_and_the_result_is_the_same():
     assert with_cb.weighted_shortfall == pytest.approx(plain.weighted_shortfall, abs=1e-6)
     assert with_cb.total_cost == pytest.approx(plain.total_cost, abs=1e-3)
     assert with_cb.options == plain.options  # the callback is no option of the results
+
+
+SCENARIOS = """\
+here_and_now_years: 1
+risk: expected
+list:
+  - {id: central, probability: 0.5}
+  - {id: high, probability: 0.3, scale: {staff_groups.*.leaver_rate: 1.1}}
+  - {id: low, probability: 0.2, scale: {staff_groups.*.leaver_rate: 0.9}}
+"""
+
+
+def test_a_stochastic_plan_reports_its_stages_then_its_independent_solves(tmp_path):
+    """tiny under three futures: the extensive form's stages, then the 2 × 3 + 1
+    wait-and-see and EEV solves, each counted once as it ends."""
+    from optimiser.engine.scenarios import load_scenarios_file, solve_scenarios
+
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(SCENARIOS, encoding="utf-8")
+    inst = load_instance(TINY).model_copy(update={"scenarios": load_scenarios_file(path)})
+    heard = []
+    result = solve_scenarios(inst, SolveOptions(progress=heard.append))
+    assert result.status == "optimal"
+    ef = [p.stage for p in heard if p.phase == "extensive form"]
+    assert [s for i, s in enumerate(ef) if i == 0 or s != ef[i - 1]] == STAGES[:4]
+    counts = [p.phase for p in heard if p.phase and p.phase.startswith("wait-and-see")]
+    assert list(dict.fromkeys(counts)) == [f"wait-and-see and EEV solves {k} of 7"
+                                           for k in range(8)]

@@ -785,6 +785,7 @@ def solve_ph(inst: Instance, options: SolveOptions | None = None,
     t0 = time.perf_counter()
     try:
         with progress.reporting(*progress_args(options, opts)):
+            progress.stage("shortfall")  # PH's: the shortfall stage, every future at once
             progress.phase(f"progressive hedging on {ranks} rank{'s' * (ranks != 1)}")
             out = launch(job, ranks, mpiexec, bool(opts["verbose"]))
     except FuturesWithoutPlan as exc:

@@ -377,6 +377,7 @@ def shortfall_only(inst: Instance, opts: dict[str, Any],
     """W of ``inst`` solved alone, shortfall stage only; with ``fixed``, its lever
     decisions of the years up to ``last_year`` held at those values. None when
     no plan exists (or none was found)."""
+    progress.stage("shortfall")  # in this process (workers 1): after the reference solve's
     d = model_data(inst)
     m = build_model(d)
     if m.ledger.infeasible:
@@ -417,17 +418,20 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
     job = {**opts, "threads": 1 if parallel and opts["threads"] is None else opts["threads"]}
     executor = executor_factory(workers, client, n + 1)()
     done = progress.counter("wait-and-see and EEV solves", 2 * n + 1)
+    progress.stage("shortfall")
+
+    def submit(*args: Any) -> Any:
+        # Counted as each finishes (in this process: before the next starts).
+        future = executor.submit(*args)
+        future.add_done_callback(done)
+        return future
+
     try:
-        ws_f = [executor.submit(shortfall_only, i, job) for i in ss.instances]
-        ref = executor.submit(reference_decisions, ss.instances[0], job)
-        for f in [*ws_f, ref]:
-            f.add_done_callback(done)
-        fixed = ref.result()
+        ws_f = [submit(shortfall_only, i, job) for i in ss.instances]
+        fixed = submit(reference_decisions, ss.instances[0], job).result()
         last = ss.base.horizon.base_year + ss.here_and_now_years
-        eev_f = ([executor.submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
+        eev_f = ([submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
                  if fixed is not None else [])
-        for f in eev_f:
-            f.add_done_callback(done)
         ws = {sid: f.result() for sid, f in zip(ss.ids, ws_f, strict=True)}
         eev: dict[str, float | None] = {sid: f.result()
                                         for sid, f in zip(ss.ids, eev_f, strict=True)}
@@ -473,8 +477,8 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
     timings = dict(timings or {})
     t0 = time.perf_counter()
     deadline = command_deadline(options, opts, t0)
-    progress.phase("extensive form")
     progress.stage("building")
+    progress.phase("extensive form")
     ss = scenario_set(inst)
     ef = build_extensive(ss)
     timings["build"] = time.perf_counter() - t0
