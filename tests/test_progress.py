@@ -141,3 +141,17 @@ def test_a_stochastic_plan_reports_its_stages_then_its_independent_solves(tmp_pa
     counts = [p.phase for p in heard if p.phase and p.phase.startswith("wait-and-see")]
     assert list(dict.fromkeys(counts)) == [f"wait-and-see and EEV solves {k} of 7"
                                            for k in range(8)]
+
+
+def test_a_sweeps_bar_is_drawn_on_a_terminal_and_not_with_quiet(tmp_path):
+    """Two points of tiny, one without a plan: the bar counts it; --quiet draws
+    nothing; the rows on stdout are the same."""
+    grid = ["sweep", str(TINY), "--set-grid", "budgets.education.per_year=-1,4e6",
+            "--workers", "1"]
+    out, term, code = run_on_pty(*grid, "--out", str(tmp_path / "a"))
+    assert code == 1  # a point without a plan
+    assert re.search(rb"2/2\S* 1 without a plan", term), term
+    quiet_out, quiet_term, quiet_code = run_on_pty(*grid, "--out", str(tmp_path / "b"),
+                                                   "--quiet")
+    assert quiet_code == 1 and quiet_term == b""
+    assert out.replace(b"/a\n", b"/b\n") == quiet_out
