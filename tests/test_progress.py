@@ -155,3 +155,48 @@ def test_a_sweeps_bar_is_drawn_on_a_terminal_and_not_with_quiet(tmp_path):
                                                    "--quiet")
     assert quiet_code == 1 and quiet_term == b""
     assert out.replace(b"/a\n", b"/b\n") == quiet_out
+
+
+class MipOut:
+    """What HiGHS's MIP callback hands over, the fields the meter reads."""
+
+    def __init__(self, primal: float, dual: float, gap: float):
+        self.mip_primal_bound, self.mip_dual_bound, self.mip_gap = primal, dual, gap
+
+
+def test_the_mip_callback_reports_at_most_four_times_a_second(monkeypatch):
+    """HiGHS calls back between nodes, often; the meter passes one call per
+    0.25 s on, and no infinite figure (HiGHS's 'none yet' is ±inf or 1e30+)."""
+    from optimiser.engine import progress
+
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: clock[0])
+    heard = []
+    meter = progress.Meter(heard.append, started=90.0, limit=600.0)
+    meter.stage("shortfall")
+    for _ in range(50):  # 50 calls in the same instant: one report
+        meter.mip(MipOut(float("inf"), 80.0, float("inf")))
+    clock[0] += 0.2
+    meter.mip(MipOut(120.0, 80.0, 1 / 3))  # 0.2 s later: not yet
+    clock[0] += 0.05
+    meter.mip(MipOut(100.0, 90.0, 0.1))  # 0.25 s after the first: reported
+    assert [(p.stage, p.elapsed, p.objective, p.bound, p.gap) for p in heard] == [
+        ("shortfall", 10.0, None, None, None),
+        ("shortfall", 10.0, None, 80.0, None),
+        ("shortfall", 10.25, 100.0, 90.0, 0.1)]
+    meter.stage("cost")  # a new stage forgets the last one's figures
+    assert (heard[-1].objective, heard[-1].bound, heard[-1].gap) == (None, None, None)
+
+
+def test_the_line_reads_in_the_stages_units():
+    from cli import LiveLine
+    from optimiser.engine.progress import Progress
+
+    line = LiveLine(show=False, clock=100.0)
+    assert line.text(now=101.0) == "wfopt solve · starting · 1 s"
+    line(Progress("shortfall", 7.0, 600.0, objective=12843.24, bound=12840.75, gap=0.000194))
+    assert line.text(now=107.4) == ("wfopt solve · shortfall · 7 s of 600 s · best 12,843.24 "
+                                    "FTE · bound 12,840.75 FTE · gap 0.02%")
+    line(Progress("cost", 14.0, 600.0, phase="extensive form", objective=819.04e6))
+    assert line.text(now=114.0) == ("wfopt solve · extensive form · cost · 14 s of 600 s · "
+                                    "best £819.04m")
