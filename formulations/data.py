@@ -10,7 +10,7 @@ have defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: importing optimiser here would be circular
     from optimiser.instance.schema import Instance, RetentionScheme
@@ -47,6 +47,11 @@ class ModelData:
     natural: dict[tuple[str, str, int], float] = field(default_factory=dict)
     """The natural path n[u,g,y] (staff with no lever): n[b] = S[b],
     n[y] = (1 − λ)·n[y−1] + J, for the pairs that have posts."""
+    placements: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """(lever section, id) -> its placement (SPEC §2.14), a
+    :class:`formulations.placement.Placed` (not named in the annotation:
+    placement imports this module, and a type-only import back is a cycle),
+    filled by :func:`formulations.placement.place` when the lever is built."""
 
     def posts_cap(self, u: str, g: str, y: int) -> float | None:
         """max(posts[u,g,y], n[u,g,y]): the most staff the unit may hold in y, or

@@ -5,6 +5,9 @@ For route i::
     0 ≤ I[i,y] ≤ max_per_year                 (a bound)
     Σ_y I[i,y] ≤ max_total                    recruits_total[i]
     Σ_{u ∈ U(i)} AI[i,u,y] = I[i,y]           recruits_join[i,y]
+    AI[i,u,y] = share[i,u,y]·I[i,y]           recruits_share[i,u,y], u ∈ U(i)
+        (placement, SPEC §2.14: formulations.placement's shares by the
+         route's rule; no rows when free or U(i) is one unit)
     cost[i,y] = cost_per_recruit·I[i,y]
 
 Recruits count in staff in post at the end of the year they are recruited in.
@@ -20,6 +23,7 @@ import pyomo.environ as pyo
 from formulations.data import ModelData
 from formulations.ledger import Ledger
 from formulations.levers import ColumnCap, Limit, RowLimit, clean, item_with_id
+from formulations.placement import Placed, place
 from formulations.words import Names, listed, reached, value_words
 
 NAME = "international"
@@ -29,6 +33,11 @@ FLOWS = ("international",)
 DECIDED = "recruits"
 """Its table's column of the decision a stochastic plan takes now."""
 EXPLAIN_ORDER = 3
+
+
+def placements(d: ModelData) -> dict[str, Placed]:
+    """Each route's placement (SPEC §2.14) for its group, every plan year."""
+    return {x.id: place(d, NAME, x, x.group, d.years) for x in d.inst.international}
 
 
 def decisions(b: pyo.Block) -> list[pyo.Var]:
@@ -58,6 +67,11 @@ def define_international(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> 
         == m.I[i, y])
     for i, u, y in alloc:
         ledger.add_inflow(u, by_id[i].group, y, 1.0, m.AI[i, u, y], "international")
+    # Placement (SPEC §2.14): each unit takes exactly its share of the recruits.
+    placed = placements(d)
+    m.recruits_share = pyo.Constraint(
+        [(i, u, y) for i, u, y in alloc if placed[i].placed],
+        rule=lambda m, i, u, y: m.AI[i, u, y] == placed[i].share(u, y) * m.I[i, y])
     m.international_cost = pyo.Expression(
         iy, rule=lambda m, i, y: by_id[i].cost_per_recruit * m.I[i, y])
     for r in routes:
@@ -135,6 +149,10 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
         (i,) = index
         return (f"International route '{i}' recruits at most "
                 f"{item_with_id(names.d.inst.international, i).max_total:g} over the whole plan.")
+    if name == "recruits_share":
+        i, u, y = index
+        return (f"{names.unit(u)} takes its share of international route '{i}''s recruits in "
+                f"{y} ({names.d.placements[NAME, i].share(u, y):.1%}, by its placement).")
     if name == "recruits_join":
         i, y = index
         return (f"Recruits of international route '{i}' in {y} join "

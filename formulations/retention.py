@@ -58,6 +58,13 @@ def decisions(b: pyo.Block) -> list[pyo.Var]:
     return [b.F, b.Z]
 
 
+def share_out_moves(b: pyo.Block) -> list[pyo.Var]:
+    """The share-out may move the staff retained ``RET`` within the funding's
+    response (held too, rows whose every column is held failed HiGHS's presolve
+    by the earlier solve's tolerance on stepping-forward-2017)."""
+    return [b.RET]
+
+
 def unit_cost(scheme, funding, funded):
     """cost at one unit in a year: its funding, plus the fixed cost when funded
     (variables in the model, the plan's values in its table)."""

@@ -10,6 +10,9 @@ For campaign c with response breakpoints (s_k, r_k) and pool P::
          r_k + slope_k·(X − s_k), with ACT = 0 it holds with X = 0)
     Σ_y RTP[c,y] ≤ P                          returners_pool[c]
     Σ_{u ∈ U(c)} AR[c,u,y] = RTP[c,y]         returners_join[c,y]
+    AR[c,u,y] = share[c,u,y]·RTP[c,y]         returners_share[c,u,y], u ∈ U(c)
+        (placement, SPEC §2.14: formulations.placement's shares by the
+         campaign's rule; no rows when free or U(c) is one unit)
     cost[c,y] = X[c,y] + cost_per_returner·RTP[c,y] + fixed_cost·ACT[c,y]
 
 Returners count in staff in post at the end of the year they return in. The
@@ -26,6 +29,7 @@ import pyomo.environ as pyo
 from formulations.data import ModelData
 from formulations.ledger import Ledger
 from formulations.levers import Finding, Limit, RowLimit, clean, item_with_id
+from formulations.placement import Placed, place
 from formulations.response import max_spend, response_problem, segments
 from formulations.words import Names, listed, money, reached, value_words
 
@@ -36,6 +40,11 @@ FLOWS = ("returners",)
 DECIDED = "spend"
 """Its table's column of the decision a stochastic plan takes now."""
 EXPLAIN_ORDER = 1
+
+
+def placements(d: ModelData) -> dict[str, Placed]:
+    """Each campaign's placement (SPEC §2.14) for its group, every plan year."""
+    return {x.id: place(d, NAME, x, x.group, d.years) for x in d.inst.return_to_practice}
 
 
 def decisions(b: pyo.Block) -> list[pyo.Var]:
@@ -86,6 +95,11 @@ def define_return_to_practice(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger
         == m.RTP[c, y])
     for c, u, y in alloc:
         ledger.add_inflow(u, by_id[c].group, y, 1.0, m.AR[c, u, y], "returners")
+    # Placement (SPEC §2.14): each unit takes exactly its share of the returners.
+    placed = placements(d)
+    m.returners_share = pyo.Constraint(
+        [(c, u, y) for c, u, y in alloc if placed[c].placed],
+        rule=lambda m, c, u, y: m.AR[c, u, y] == placed[c].share(u, y) * m.RTP[c, y])
 
     def cost(m, c, y):
         camp = by_id[c]
@@ -163,6 +177,10 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
         pool = item_with_id(names.d.inst.return_to_practice, c).pool
         return (f"Campaign '{c}' can bring back at most {pool:g} "
                 "returners over the whole plan (its pool).")
+    if name == "returners_share":
+        u, y = rest
+        return (f"{names.unit(u)} takes its share of campaign '{c}''s returners in {y} "
+                f"({names.d.placements[NAME, c].share(u, y):.1%}, by its placement).")
     if name == "returners_join":
         return (f"Returners of campaign '{c}' in {rest[0]} join "
                 f"{names.where(item_with_id(names.d.inst.return_to_practice, c).region)}.")

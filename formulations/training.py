@@ -9,6 +9,9 @@ For programme p with duration ℓ, completion c, employment κ, intake years I_p
     E[p,t] = N[p,t] for t ∈ I_p,  committed[t] for t ≤ b,  0 otherwise
     Σ_{u ∈ U(p)} A[p,u,y] + UP[p,y] = c·κ·E[p,y−ℓ]   graduates_join[p,y], y ∈ Y
         (UP ≥ 0: graduates no unit in scope has a post for, SPEC §2.11)
+    A[p,u,y] ≤ share[p,u,y]·c·κ·E[p,y−ℓ]             graduates_share[p,u,y], u ∈ U(p)
+        (placement, SPEC §2.14: the shares of formulations.placement by the
+         programme's rule for ``group``; no rows when free or U(p) is one unit)
     Σ_{k=0}^{ℓ−1} E[p,y−k] ≤ r·Σ_{u ∈ U(p)} S[u,g_s,y−1]   supervision_capacity[p,y]
     cost[p,y] = cost_per_place_year·Σ_{k=0}^{ℓ−1} N[p,y−k] + cohort_fixed_cost·RUN[p,y]
     E[p,y] − E[p,y−1] ≤ max_increase                 intake_increase[p,y], y ∈ Y
@@ -35,6 +38,7 @@ import pyomo.environ as pyo
 from formulations.data import ModelData
 from formulations.ledger import Ledger
 from formulations.levers import ColumnCap, Finding, Limit, RampLimit, clean, item_with_id
+from formulations.placement import Placed, place
 from formulations.stock import stock
 from formulations.targets import weights
 from formulations.words import GROUP_FROM, Names, amount, listed, reached, spans, value_words
@@ -61,6 +65,20 @@ def entrants(m: pyo.ConcreteModel, d: ModelData, p, t: int):
     if t <= d.base:
         return p.committed.get(t, 0.0)
     return 0.0
+
+
+def graduate_years(d: ModelData, p) -> list[int]:
+    """The plan years in which ``p`` can have graduates: entrants ``duration``
+    years before, new places or committed."""
+    intakes = set(intake_years(d, p))
+    return [y for y in d.years if y - p.duration in intakes
+            or p.committed.get(y - p.duration, 0.0) > 0]
+
+
+def placements(d: ModelData) -> dict[str, Placed]:
+    """Each programme's placement (SPEC §2.14) for ``group``, the group its
+    graduates join (an upskilling programme's too), in its graduates' years."""
+    return {p.id: place(d, NAME, p, p.group, graduate_years(d, p)) for p in d.inst.training}
 
 
 def has_runs(p) -> bool:
@@ -107,11 +125,7 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
         run_index, rule=lambda m, p, y: m.N[p, y] <= by_id[p].max_places_per_year * m.RUN[p, y])
 
     # Graduates: only years whose entrants can be non-zero get allocation variables.
-    grad_years = {
-        p.id: [y for y in d.years if (p.id, y - p.duration) in m.N
-               or p.committed.get(y - p.duration, 0.0) > 0]
-        for p in progs
-    }
+    grad_years = {p.id: graduate_years(d, p) for p in progs}
     alloc_index = [(p.id, u, y) for p in progs for y in grad_years[p.id]
                    for u in d.units_of(p.region)]
     m.A = pyo.Var(alloc_index, domain=pyo.NonNegativeReals,
@@ -126,6 +140,19 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
         return sum(m.A[pid, u, y] for u in d.units_of(p.region)) + m.UP[pid, y] == produced
 
     m.graduates_join = pyo.Constraint(grad_index, rule=graduates_join)
+
+    # Placement (SPEC §2.14): each unit takes at most its share of the year's
+    # graduates; those its share sends to a unit with no room are unplaced (UP).
+    placed = placements(d)
+
+    def graduates_share(m, pid, u, y):
+        p = by_id[pid]
+        produced = p.completion_rate * p.employment_rate * entrants(m, d, p, y - p.duration)
+        return m.A[pid, u, y] <= placed[pid].share(u, y) * produced
+
+    m.graduates_share = pyo.Constraint(
+        [(pid, u, y) for pid, u, y in alloc_index if placed[pid].placed],
+        rule=graduates_share)
 
     for pid, u, y in alloc_index:
         p = by_id[pid]
@@ -475,7 +502,14 @@ def graduates_unplaced(d: ModelData, tables: dict[str, pd.DataFrame],
     for p, total, years, free in found:
         text = (f"Training '{p.id}' leaves {amount(total)} graduate{'s' * (total != 1)} "
                 f"unplaced in {spans(years)}: ")
-        if free and p.from_group:
+        placed = placements(d)[p.id]
+        if free and placed.placed:
+            roomy = sorted({u for y in years for u in d.units_of(p.region)
+                            if room(u, p.group, y)}, key=d.units.index)
+            text += (f"their shares by placement ({placed.rule}) sent them to units with no "
+                     f"room, while {names.units_list(roomy)} of its scope had room that year "
+                     "(a share is fixed: staff follow the jobs, not the solver)")
+        elif free and p.from_group:
             text += (f"they stay {names.group(p.from_group)}, where moving them would leave "
                      "more shortfall than it closes")
         elif free:
@@ -606,6 +640,9 @@ def _row_supervision_capacity(names: Names, pid: str, y: int) -> str:
 
 _ROWS = {
     "graduates_join": _row_graduates_join,
+    "graduates_share": lambda names, pid, u, y: (
+        f"{names.unit(u)} takes at most its share of training '{pid}''s graduates in {y} "
+        f"({names.d.placements[NAME, pid].share(u, y):.1%}, by its placement)."),
     "supervision_capacity": _row_supervision_capacity,
     "intake_increase": lambda names, pid, y: _ramp_words(names, pid, y, "more",
                                                          "max_increase"),

@@ -10,6 +10,10 @@ distribution and costs 1.2–2 s per process on the benchmark machine (the
 ``scipy.sparse``. :func:`trim_pyomo_scipy_callback` swaps the callback for one
 that imports just that; SciPy's own lazy loading still provides ``scipy.stats``
 to any code that asks for it.
+
+It overwrites a private attribute (``DeferredImportIndicator._callback``), so
+pyproject.toml keeps Pyomo to the 6.10 series it was tested on (``<6.11``);
+should the attribute change, nothing is replaced and only the speed-up is lost.
 """
 
 from __future__ import annotations

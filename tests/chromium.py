@@ -46,6 +46,18 @@ def chromium_path() -> str | None:
     return None
 
 
+def needs_chromium(test):
+    """Skip ``test`` where Chromium is missing, except under ``CI`` (set by CI
+    services): there scripts/test.sh installs it, so a missing browser fails
+    the test instead of hiding it, as tests/test_ph.py does for mpi-sppy."""
+    import os
+
+    import pytest
+
+    return pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                              reason="needs chromium (scripts/test.sh installs it)")(test)
+
+
 class HeadlessChromium:
     """``with HeadlessChromium() as browser: browser.open(path) ...``"""
 

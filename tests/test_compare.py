@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from chromium import HeadlessChromium, chromium_path
+from chromium import HeadlessChromium, needs_chromium
 from typer.testing import CliRunner
 
 import optimiser
@@ -125,8 +125,7 @@ def test_the_page_is_self_contained_and_deterministic(plans, page, tmp_path):
     assert again.read_bytes() == page.read_bytes()
 
 
-@pytest.mark.skipif(chromium_path() is None, reason="needs chromium (scripts/test.sh "
-                    "installs it)")
+@needs_chromium
 def test_the_page_in_headless_chromium(page, tmp_path):
     with HeadlessChromium(width=1366, height=900) as browser:
         browser.open(page)

@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script
     sys.path.insert(0, str(REPO))
 
+from pace import scaled  # noqa: E402
+
 from optimiser.errors import MAX_LOCATION, MAX_MESSAGE, InputError  # noqa: E402
 from optimiser.instance.load import load_instance  # noqa: E402
 from optimiser.instance.overrides import Override  # noqa: E402
@@ -45,9 +47,14 @@ must never appear in a message."""
 CASES = int(os.environ.get("WFOPT_FUZZ_CASES", "300"))
 SEED = int(os.environ.get("WFOPT_FUZZ_SEED", "18"))
 CASE_SECONDS = 5.0
-"""Most one mutant may take to load or be refused (tiny loads in ~20 ms)."""
+"""Most one mutant may take to load or be refused on an idle machine (tiny loads
+in ~20 ms: 250 times that), stretched at the run's start by how much slower the
+machine is then (tests/pace.py): on a loaded two-core CI every case slows alike,
+while what this guards against (a read that never ends, an expansion without
+bound) is not a matter of a few times slower."""
 HANG_SECONDS = 20.0
-"""A case still running after this is stopped and counted as a hang."""
+"""A case still running after this (stretched alike) is stopped and counted as a
+hang."""
 
 SPECIAL_NUMBERS = [
     ".inf", "-.inf", ".nan", ".NaN", "1e308", "-1e308", "1e309", "1.5e15", "1e12", "1e13",
@@ -397,13 +404,14 @@ def fuzz(n: int, work: Path, seed: int = SEED, start: int = 0) -> dict[str, Any]
     counts: Counter[str] = Counter()
     failures: list[str] = []
     slowest = 0.0
+    case_seconds, hang_seconds = scaled(CASE_SECONDS), scaled(HANG_SECONDS)
     old = signal.signal(signal.SIGALRM, _alarm) if hasattr(signal, "SIGALRM") else None
     try:
         for case in range(start, start + n):
             m = mutant(case, seed)
             t0 = time.perf_counter()
             if old is not None:
-                signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+                signal.setitimer(signal.ITIMER_REAL, hang_seconds)
             try:
                 outcome = run_case(case_dir, m, work / "outside")
             except Hang:
@@ -420,7 +428,7 @@ def fuzz(n: int, work: Path, seed: int = SEED, start: int = 0) -> dict[str, Any]
                     signal.setitimer(signal.ITIMER_REAL, 0)
             seconds = time.perf_counter() - t0
             slowest = max(slowest, seconds)
-            if outcome == "hang" or seconds > CASE_SECONDS:
+            if outcome == "hang" or seconds > case_seconds:
                 counts["slow_or_hang"] += 1
                 failures.append(f"case {case} ({m['family']}): {seconds:.1f} s")
             counts[outcome] += 1

@@ -23,7 +23,7 @@ import pytest
 
 import formulations
 from formulations import LEVER_MODULES, model_data
-from formulations.levers import ColumnCap, clean
+from formulations.levers import PROTOCOL, ColumnCap, clean, hook, protocol_problems
 from formulations.stock import define_stock_variables
 from formulations.words import Names, reached
 from optimiser import load_instance
@@ -193,3 +193,65 @@ def test_a_fifth_lever_joins_through_the_registry_alone(with_agency, make_doc, s
     out = r.write(tmp_path / "out")
     assert (out / "agency.csv").read_text().splitlines() == [
         "group,year,agency_fte,cost", "nurse,2021,6,300000"]
+
+
+# ------------------------------------------------------------------ the protocol's table
+
+
+def test_every_lever_of_the_registry_speaks_the_protocol() -> None:
+    """Each module of LEVER_MODULES has every required hook of PROTOCOL and no
+    public name that looks like a hook but is not one."""
+    for lever in LEVER_MODULES:
+        assert protocol_problems(lever) == [], lever.__name__
+    assert {"allocations", "share_out_moves", "unplaced"} <= set(PROTOCOL)
+
+
+def test_the_protocol_check_finds_a_missing_and_a_misspelt_hook() -> None:
+    """The agency bank without ``results`` (required) and with its row words
+    under ``describe_rows``: without the check, the misspelt hook would be read
+    as absent and its rows described by nobody."""
+    lever = agency_bank()
+    del lever.results
+    lever.describe_rows = lambda name, index, names: None
+    lever.EXPLAIN_ORDR = 3
+    assert protocol_problems(lever) == [
+        "agency: no results (required)",
+        "agency: describe_rows is not a hook of the protocol (did you mean describe_row?)",
+        "agency: EXPLAIN_ORDR is not a hook of the protocol (did you mean EXPLAIN_ORDER?)"]
+    assert protocol_problems(agency_bank()) == []
+
+
+def test_the_generic_code_cannot_read_a_hook_the_protocol_has_not() -> None:
+    with pytest.raises(KeyError):
+        hook(LEVER_MODULES[0], "describe_rows")
+    assert hook(agency_bank(), "EXPLAIN_ORDER") == PROTOCOL["EXPLAIN_ORDER"].default
+
+
+def test_a_lever_without_the_share_out_hook_cannot_raise_the_cost(with_agency, make_doc,
+                                                                  solve_doc) -> None:
+    """u1: 80 nurses, 100 posts; u2: 240 nurses, 300 posts; 40 graduates in 2021
+    (committed, free to go anywhere); u1 must have 100 nurses (a unit target).
+    The stages: W = 0 with 20 graduates at u1 (the agency's 50,000 a nurse is
+    not needed), C = 0. The share-out would rather have u1 at 0.14 graduates a
+    post than 0.2, which 6 agency nurses at u1 would allow (C 0 -> 300,000).
+    The agency bank names neither its variables (``VARIABLES``) nor what the
+    share-out may move (``share_out_moves``): everything it defined is held, so
+    the share-out keeps its 0 agency staff and C stays 0."""
+    del with_agency.VARIABLES
+    doc = make_doc(units={"u1": "r1", "u2": "r1"}, years=1, placement="free",
+                   workforce=[{"unit": "u1", "group": "nurse", "fte": 80, "posts": 100},
+                              {"unit": "u2", "group": "nurse", "fte": 240, "posts": 300}],
+                   training=[{"id": "course", "group": "nurse", "duration": 1,
+                              "completion_rate": 1.0, "cost_per_place_year": 0,
+                              "max_places_per_year": 0, "committed": {2020: 40}}],
+                   targets=[{"id": "t", "unit": "u1", "groups": ["nurse"],
+                             "required": {2021: 100}}],
+                   budgets=[{"id": "main"}])
+    plan = solve_doc(doc)
+    assert plan.status == "optimal"
+    assert [s["stage"] for s in plan.result.stages][-1] == "share_out"
+    assert plan.shortfall == pytest.approx(0, abs=1e-9)
+    assert plan.cost == pytest.approx(0, abs=1e-6)
+    assert plan.result.tables["agency"]["agency_fte"].tolist() == [0.0]
+    assert plan.value("workforce", "graduates", unit="u1", group="nurse", year=2021) == \
+        pytest.approx(20, abs=1e-6)

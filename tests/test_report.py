@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from chromium import HeadlessChromium, chromium_path
+from chromium import HeadlessChromium, needs_chromium
 from conftest import build_doc, write_doc
 from typer.testing import CliRunner
 
@@ -188,8 +188,7 @@ def test_report_onto_a_directory_is_a_usage_error_and_writes_nothing(results, tm
     assert list(tmp_path.iterdir()) == [target]
 
 
-@pytest.mark.skipif(chromium_path() is None, reason="needs chromium (scripts/test.sh "
-                    "installs it)")
+@needs_chromium
 def test_report_in_headless_chromium(report, tmp_path):
     with HeadlessChromium(width=1366, height=900) as browser:
         browser.open(report)
@@ -471,8 +470,7 @@ def test_vacancy_and_fair_share_charts_use_names(posts_results, figures):
     assert [r.split(":")[0] for r in regions] == ["South", "East", "North"]
 
 
-@pytest.mark.skipif(chromium_path() is None, reason="needs chromium (scripts/test.sh "
-                    "installs it)")
+@needs_chromium
 def test_vacancies_and_fair_shares_in_headless_chromium(posts_results, tmp_path):
     """The vacancy and fair-share sections as a reader sees them: in the page and the
     navigation, their charts drawn, the worst trust in the first row, nothing

@@ -113,7 +113,14 @@ def test_a_sampled_plan_reads_like_a_listed_one_with_its_confidence_interval(
     futures (seed 43 by default: the sample's seed + 1)."""
     import json
 
-    path = write_instance(small(make_doc))
+    # Futures that differ in their leaver rates only (a drawn cap below the
+    # plan's recruits would leave a future without a plan), and more nurses
+    # wanted than any future can give: each future's shortfall then depends on
+    # its leaver rate, so the interval has a width to check.
+    doc = small(make_doc, {"count": 5, "seed": 42,
+                           "scale": {"staff_groups.*.leaver_rate": [0.8, 1.5]}})
+    doc["targets"][0]["required"] = {2022: 200}
+    path = write_instance(doc)
     res = CliRunner().invoke(app, ["solve", str(path), "--json", "--confidence", "6"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
@@ -121,7 +128,13 @@ def test_a_sampled_plan_reads_like_a_listed_one_with_its_confidence_interval(
     assert summary["stochastic"]["RP"] == pytest.approx(summary["weighted_shortfall"])
     oos = summary["stochastic"]["out_of_sample"]
     assert (oos["count"], oos["seed"], oos["infeasible"]) == (6, 43, [])
-    assert oos["ci95"][0] <= oos["mean"] <= oos["ci95"][1]
+    # The interval is the mean ± t·s/√n with Student's t for 5 degrees of
+    # freedom at 97.5% (2.5706, from the table, not from scipy), the futures'
+    # shortfalls differing (s > 0): a normal quantile (1.96), a missing √n or an
+    # interval of nothing would each fail.
+    assert oos["std"] > 0
+    half = 2.570582 * oos["std"] / 6 ** 0.5
+    assert oos["ci95"] == pytest.approx([oos["mean"] - half, oos["mean"] + half], abs=2e-5)
     listed = small(make_doc)
     listed["scenarios"] = {"list": [{"id": "only", "probability": 1}]}
     res = CliRunner().invoke(app, ["solve", str(write_instance(listed)), "--confidence", "6"])

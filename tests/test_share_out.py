@@ -158,9 +158,9 @@ def test_tie_breaks_that_would_not_fit_in_the_time_limit_are_not_run(make_doc, s
     """When the tie-breaks would need more than 15% of the time limit (here:
     made so by pretending each column takes 10 s), the stages keep the whole limit
     and the solve says why the split between units is the stages' own."""
-    from optimiser.engine import tie_break
+    from optimiser.engine.budget import RESERVES, Reserve
 
-    monkeypatch.setattr(tie_break, "SECONDS_PER_COLUMN_TIE_BREAKS", 10.0)
+    monkeypatch.setitem(RESERVES, "tie_breaks", Reserve(per_column=10.0, cap=0.15))
     doc = make_doc(units={"u1": "r1", "u2": "r1"}, workforce=two_units(),
                    training=[course()])
     plan = solve_doc(doc, time_limit=60)

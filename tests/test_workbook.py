@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -176,15 +177,19 @@ def test_workbooks_are_deterministic(tmp_path):
     assert "dcterms:created" not in core and "dcterms:modified" not in core
 
 
-@pytest.mark.parametrize("args", [
-    ["convert", TINY, "out.csv"],
-    ["convert", TINY, TINY],
-])
-def test_convert_refuses_what_it_cannot_write(args, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    res = run(*args)
+@pytest.mark.parametrize("target", ["out.csv", "instance.yaml"])
+def test_convert_refuses_what_it_cannot_write(target, tmp_path, monkeypatch):
+    """A CSV target, and the instance's own file as the target: refused, and the
+    instance (a copy, so that a fault cannot overwrite the repository's own
+    instances/tiny) left as it was."""
+    shutil.copytree(TINY.parent, tmp_path / "tiny")
+    source = tmp_path / "tiny" / "instance.yaml"
+    before = source.read_bytes()
+    monkeypatch.chdir(tmp_path / "tiny")
+    res = run("convert", source, target)
     assert res.exit_code == 2
     assert " | " in res.output and "Traceback" not in res.output
+    assert source.read_bytes() == before
 
 
 def test_convert_of_an_invalid_instance_lists_its_problems(tmp_path):

@@ -31,7 +31,6 @@ minimises its shortfall), ``EVPI = RP − WS`` and ``VSS = EEV − RP``.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import time
 from collections.abc import Iterator
@@ -41,7 +40,6 @@ from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
-import yaml
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
 
@@ -55,24 +53,25 @@ from formulations import (
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine import progress
-from optimiser.engine.budget import before_write, command_deadline, rebuild_seconds, stages_end
+from optimiser.engine.budget import TimeBudget
 from optimiser.engine.highs_model import SUBMIP_HEURISTICS, HighsModel, load_solution
 from optimiser.engine.options import SolveOptions, effective_options
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
-    out_of_time_building,
+    Built,
+    Models,
+    no_plan_reason,
     progress_args,
     result_base,
     solve,
-    worth_releasing,
+    solve_model,
 )
-from optimiser.engine.stages import run_stages, time_left
-from optimiser.engine.tie_break import tie_breaks, tie_breaks_start
 from optimiser.errors import InputError, Problem
 from optimiser.instance.loader import Provenance
 from optimiser.instance.overrides import Override
 from optimiser.instance.reading import parse_yaml
 from optimiser.instance.sampling import draw, range_problems, sample_keys
+from optimiser.instance.scenario_rows import scenarios_from_rows
 from optimiser.instance.schema import LIST_SECTIONS, Instance, Scenario, Scenarios
 from optimiser.results.tables import Result, clean, extract_tables
 from optimiser.sweep.point import SweepSource
@@ -448,6 +447,11 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
                       seconds=time.perf_counter() - t0)
 
 
+def _extensive_plan(ss: ScenarioSet) -> Built:
+    ef = build_extensive(ss)
+    return Built(ef.m, list(zip(ef.blocks, ef.data, ss.probabilities, strict=True)))
+
+
 def no_plan_messages(futures) -> list[str]:
     """One message a row for futures whose rows fail on data alone: ``futures``
     gives (scenario id, its ``ledger.infeasible`` pairs of row and reason). The
@@ -476,72 +480,53 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
                      client: Any) -> Result:
     timings = dict(timings or {})
     t0 = time.perf_counter()
-    deadline = command_deadline(options, opts, t0)
+    budget = TimeBudget.of_command(options, opts, t0)
     progress.stage("building")
     progress.phase("extensive form")
     ss = scenario_set(inst)
-    ef = build_extensive(ss)
+    models = Models(lambda: _extensive_plan(ss))
     timings["build"] = time.perf_counter() - t0
     base = result_base(inst, opts)
     infeasible = no_plan_messages((sid, b.ledger.infeasible)
-                                  for sid, b in zip(ss.ids, ef.blocks, strict=True))
+                                  for sid, (b, _d, _p) in zip(ss.ids, models.built.blocks,
+                                                              strict=True))
     if infeasible:
         return Result(status="infeasible", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=0.0, timings=timings,
                       messages=infeasible, **base)
-    t0 = time.perf_counter()
-    hm = HighsModel(ef.m)
-    hm.set_options(opts)
-    # The deterministic rule switches HiGHS's root sub-MIP heuristics off when every
-    # integer is on/off; the extensive form is the exception measured: five
-    # stepping-forward-2017 futures, 120 s of stage 1, gap 1.48% off, 0.84% on
-    # (W 10,767 against 10,401; the same bound search).
-    for name in SUBMIP_HEURISTICS:
-        hm.h.setOptionValue(name, True)
-    timings["handover"] = time.perf_counter() - t0
-    # As a deterministic solve's: the stages leave the extraction and the write
-    # their time, and none are run when the build used it all.
-    end = stages_end(deadline, hm.n, opts["time_limit"])
-    if end is not None and time.perf_counter() >= end:
-        return out_of_time_building(hm, opts, timings, base)
-    expected = hm.objectives.get("expected_shortfall")
-    stages_until = tie_breaks_start(end, hm.n, opts["time_limit"])
-    rebuild = worth_releasing(hm.n)  # as solve's: the model freed while HiGHS works
-    if rebuild:
-        hm.release()
-        del ef
-        gc.collect()
-        if stages_until is not None:
-            stages_until -= rebuild_seconds(hm.n)
-    run = run_stages(hm, inst.objective, opts["mode"], stages_until, expected=expected)
-    if rebuild:
-        t0 = time.perf_counter()
-        ef = build_extensive(ss)
-        hm.attach(ef.m)
-        timings["rebuild"] = time.perf_counter() - t0
+
+    def hand_over(m: pyo.ConcreteModel) -> HighsModel:
+        hm = HighsModel(m)
+        hm.set_options(opts)
+        # The deterministic rule switches HiGHS's root sub-MIP heuristics off when
+        # every integer is on/off; the extensive form is the exception measured:
+        # five stepping-forward-2017 futures, 120 s of stage 1, gap 1.48% off,
+        # 0.84% on (W 10,767 against 10,401; the same bound search).
+        for name in SUBMIP_HEURISTICS:
+            hm.h.setOptionValue(name, True)
+        return hm
+
+    solved = solve_model(models, hand_over, budget, inst.objective, opts["mode"], timings, base)
+    if isinstance(solved, Result):
+        return solved
+    hm, run = solved.hm, solved.run
     stages, messages, final = run.stages, run.messages, run.final
-    if final["x"] is not None:
-        blocks = list(zip(ef.blocks, ef.data, ss.probabilities, strict=True))
-        final = tie_breaks(hm, blocks, opts["mode"], inst.objective, final, stages, messages,
-                           end, opts["time_limit"])
-    solve_seconds = sum(s["seconds"] for s in stages)
-    timings["solve"] = solve_seconds
+    solve_seconds = timings["solve"]
     if final["x"] is None:
-        why = {"infeasible": "the constraints cannot all hold in some scenario: no plan exists",
-               "no_solution": "a limit was reached before any plan was found",
-               "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
         return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=solve_seconds, stages=stages,
-                      timings=timings, model_size=hm.size(), messages=[why, *messages], **base)
+                      timings=timings, model_size=hm.size(),
+                      messages=[no_plan_reason(final, " in some scenario"), *messages], **base)
     t0 = time.perf_counter()
     x = final["x"]
     load_solution(hm, x)
     frames: dict[str, list[pd.DataFrame]] = {}
     per_scenario = []
     fair_groups = {}
-    for sid, p, b, d in zip(ss.ids, ss.probabilities, ef.blocks, ef.data, strict=True):
+    for sid, (b, d, p) in zip(ss.ids, solved.built.blocks, strict=True):
         settle_shortfalls(b, d)
-        settle_deployment(b, d)
+        messages += [f"scenario '{sid}': {note}"
+                     for note in settle_deployment(b, d, hm.threads, solved.budget.deadline)]
         for name, frame in extract_tables(b, d).items():
             frames.setdefault(name, []).append(frame.assign(scenario=sid)[
                 ["scenario", *frame.columns]])
@@ -571,7 +556,7 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
         # The 2n + 1 independent solves share what is left of the time limit
         # (less the write's time), in rounds of ``workers`` at a time; with
         # nothing left they are skipped.
-        left = time_left(before_write(deadline, hm.n, opts["time_limit"]))
+        left = solved.budget.explanation_left()
         rounds = -(-(2 * len(ss.ids) + 1) // max(1, workers))
         if left is not None and left / rounds < 1.0:
             result.messages.append("RP, WS, EEV, EVPI and VSS were not computed: the time "
@@ -582,7 +567,7 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
             result.stochastic = stochastic_figures(ss, rho, figure_opts, workers,
                                                    client).as_dict()
             timings["stochastic"] = time.perf_counter() - t0
-    result.model = ef.m
+    result.model = solved.built.model
     return result
 
 
@@ -612,49 +597,6 @@ __all__ = ["ScenarioSet", "Stochastic", "build_extensive", "here_and_now", "risk
 
 MAX_SCENARIO_FILE_BYTES = 10 * 2**20
 """Largest scenarios file read (YAML or CSV)."""
-
-
-def scenarios_from_rows(rows: list[dict[str, str]], where: str) -> tuple[list[dict], list[Problem]]:
-    """Scenario items from CSV rows ``id, probability, op, key, value`` (one row per
-    override, the probability repeated; a scenario without overrides is one row
-    with op, key and value empty; a scenario's rows are contiguous)."""
-    items: list[dict] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for n, row in enumerate(rows, start=2):
-        sid = (row.get("id") or "").strip()
-        loc = f"{where} row {n}"
-        if not sid:
-            problems.append(Problem(f"{loc}, column id", "missing"))
-            continue
-        if not items or items[-1]["id"] != sid:
-            if sid in seen:
-                problems.append(Problem(f"{loc}, column id", f"the rows of scenario '{sid}' "
-                                                             "are not contiguous"))
-                continue
-            seen.add(sid)
-            try:
-                prob = float(row.get("probability") or "nan")
-            except ValueError:
-                problems.append(Problem(f"{loc}, column probability", "must be a number, got "
-                                        f"{row.get('probability')!r}"))
-                prob = float("nan")
-            items.append({"id": sid, "probability": prob})
-        op, key, value = ((row.get(c) or "").strip() for c in ("op", "key", "value"))
-        if not op and not key and not value:
-            continue
-        if op not in ("set", "scale"):
-            problems.append(Problem(f"{loc}, column op", f"must be set or scale, got {op!r}"))
-            continue
-        if not key:
-            problems.append(Problem(f"{loc}, column key", "missing"))
-            continue
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            parsed = value
-        items[-1].setdefault(op, {})[key] = parsed
-    return items, problems
 
 
 def load_scenarios_file(path: Path) -> Any:

@@ -4,10 +4,16 @@ stages; the rows it reads are :mod:`formulations.targets`')."""
 
 from __future__ import annotations
 
+import time
+
+import highspy
+import numpy as np
 import pyomo.environ as pyo
+from scipy.sparse import coo_matrix
 
 from formulations.data import ModelData
 from formulations.targets import scope_units, weights
+from optimiser.engine.highs import new_highs
 
 
 def settle_shortfalls(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -24,8 +30,11 @@ def settle_shortfalls(m: pyo.ConcreteModel, d: ModelData) -> None:
         sf.set_value(max(0.0, required[k][y] - pyo.value(m.achieved[k, y])))
 
 
-def settle_deployment(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Deploy only what the service targets need, in a solved model.
+def settle_deployment(m: pyo.ConcreteModel, d: ModelData, threads: int | None = None,
+                      deadline: float | None = None) -> list[str]:
+    """Deploy only what the service targets need, in a solved model; the notes
+    of the years where that failed (their LP ended without an optimum: the
+    solver's own deployment is kept there).
 
     Deployment has no cost, so any split of staff between services that meets
     the same targets is optimal, and the solver's split may deploy far more to a
@@ -38,15 +47,14 @@ def settle_deployment(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     where ACH* is the solver's achievement. The solver's D is feasible, so the LP
     is too; every shortfall, W and C are unchanged, and a service's achievement
-    becomes what its targets required where they are met.
+    becomes what its targets required where they are met. The LP is solved by
+    the engine's HiGHS (:func:`~optimiser.engine.highs.new_highs`), on the
+    solve's ``threads`` and by its ``deadline`` (``time.perf_counter()``).
     """
     if not len(m.D):
-        return
-    import numpy as np
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix
-
+        return []
     service_targets = [t for t in d.inst.targets if t.service is not None]
+    notes = []
     for y in d.years:
         keys = [k for k in m.D if k[3] == y]
         if not keys:
@@ -75,10 +83,41 @@ def settle_deployment(m: pyo.ConcreteModel, d: ModelData) -> None:
             vals += [-wg for _, wg in js]
             rhs.append(-need)
             r += 1
-        A = coo_matrix((vals, (rows, cols)), shape=(r, len(keys))).tocsr()
-        res = linprog(np.ones(len(keys)), A_ub=A, b_ub=np.array(rhs), bounds=(0, None),
-                      method="highs")
-        if res.status != 0:
-            continue  # keep the solver's deployment rather than report a wrong one
+        A = coo_matrix((vals, (rows, cols)), shape=(r, len(keys))).tocsc()
+        status, x = _least_deployment(A, np.array(rhs), threads, deadline)
+        if x is None:
+            # Keep the solver's deployment rather than report a wrong one.
+            notes.append(f"deployment {y} | the least deployment that meets the service "
+                         f"targets was not found ({status}): the solver's own split of "
+                         "staff between services is reported for that year")
+            continue
         for k, j in col.items():
-            m.D[k].set_value(float(res.x[j]), skip_validation=True)
+            m.D[k].set_value(float(x[j]), skip_validation=True)
+    return notes
+
+
+def _least_deployment(A, rhs: np.ndarray, threads: int | None, deadline: float | None
+                      ) -> tuple[str, np.ndarray | None]:
+    """min Σ x, A x ≤ rhs, x ≥ 0 by HiGHS: its status and x (None unless optimal)."""
+    n = A.shape[1]
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, A.shape[0]
+    lp.col_cost_ = np.ones(n)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.full(n, highspy.kHighsInf)
+    lp.row_lower_ = np.full(A.shape[0], -highspy.kHighsInf)
+    lp.row_upper_ = rhs.astype(np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(np.float64)
+    h = new_highs(threads=threads)
+    h.passModel(lp)
+    if deadline is not None:
+        # Past the deadline: 0, which HiGHS reports as its time limit reached.
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.0))
+    h.run()
+    ms = h.getModelStatus()
+    if ms != highspy.HighsModelStatus.kOptimal:
+        return h.modelStatusToString(ms), None
+    return "Optimal", np.asarray(h.getSolution().col_value)

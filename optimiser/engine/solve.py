@@ -1,33 +1,32 @@
-"""Solving (SPEC §2.9, §2.10): build the model, hand it to HiGHS, run the stages.
+"""Solving (SPEC §2.9, §2.10): the pipeline from an instance to a plan.
 
-The hand-over compiles the Pyomo model once with Pyomo's
-``LinearStandardFormCompiler`` and passes the arrays straight to ``highspy``
-(no LP file, no per-constraint calls). Both objective rows (W and C) come out of
-the same compile, so the lexicographic second stage reuses the HiGHS model: it
-swaps the cost vector, adds one row ``W ≤ W₁ + tol`` and starts from the
-stage-1 plan. The solver layer knows nothing of files.
+:func:`solve` builds the model, and :func:`solve_model` (which the extensive
+form of a stochastic plan goes through too) hands it to HiGHS
+(:mod:`~optimiser.engine.highs_model`), sizes the command's time budget
+(:mod:`~optimiser.engine.budget`), lets go of a large model while HiGHS solves,
+runs the stages (:mod:`~optimiser.engine.stages`), builds the model again and
+runs the tie-breaks (:mod:`~optimiser.engine.tie_break`). Then the plan is read
+back, settled (:mod:`~optimiser.engine.settle`) and explained, or the reason
+there is none is told. The options are in :mod:`~optimiser.engine.options`, the
+size check before building in :mod:`optimiser.instance.size`.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import build_model, model_data
+from formulations import build_model, lever_placements, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine import progress
-from optimiser.engine.budget import (
-    before_write,
-    command_deadline,
-    rebuild_seconds,
-    stages_end,
-)
+from optimiser.engine.budget import TimeBudget, time_left
 from optimiser.engine.highs_model import (
     SUBMIP_HEURISTICS,
     HighsModel,
@@ -36,8 +35,8 @@ from optimiser.engine.highs_model import (
 )
 from optimiser.engine.options import MODES, SolveOptions, check_mode, effective_options
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
-from optimiser.engine.stages import STATUSES, run_stages, time_left, tolerance
-from optimiser.engine.tie_break import tie_breaks, tie_breaks_start
+from optimiser.engine.stages import STATUSES, StageRun, run_stages, tolerance
+from optimiser.engine.tie_break import tie_breaks
 from optimiser.explain.diagnose import explain_shortfall, infeasibility, ledger_conflicts
 from optimiser.explain.marginals import OutOfTime, marginal_values
 from optimiser.instance.schema import Instance
@@ -75,45 +74,116 @@ def _solve(instance: Instance, options: SolveOptions | None, opts: dict[str, Any
            handover: Callable[[pyo.ConcreteModel], HighsModel] | None) -> Result:
     timings = dict(timings or {})
     t0 = time.perf_counter()
-    deadline = command_deadline(options, opts, t0)
+    budget = TimeBudget.of_command(options, opts, t0)
     progress.stage("building")
-    d, m = _build(instance, timings, t0)
+    check_size(instance)
+    d = model_data(instance)
+    models = Models(lambda: _one_plan(d))
+    timings["build"] = time.perf_counter() - t0
     base = result_base(instance, opts)
-    if m.ledger.infeasible:
-        return _infeasible_on_data(m, timings, base)
-    hm = _hand_over(m, opts, handover, timings)
-    # The stages end early enough to leave the extraction and the write their
-    # time; the explanation gets what is left and skips what does not fit.
-    end = stages_end(deadline, hm.n, opts["time_limit"])
-    if end is not None and time.perf_counter() >= end:
-        return out_of_time_building(hm, opts, timings, base)
-    stages_until = tie_breaks_start(end, hm.n, opts["time_limit"])
-    rebuild = worth_releasing(hm.n)
-    if rebuild:
-        hm.release()
-        del m
-        gc.collect()  # the model's reference cycles: freed now, not at some later pass
-        if stages_until is not None:
-            stages_until -= rebuild_seconds(hm.n)
-    run = run_stages(hm, instance.objective, opts["mode"], stages_until)
-    if rebuild:
-        m = _rebuild(hm, d, timings)
-    stages, messages, final = run.stages, run.messages, run.final
+    if models.built.model.ledger.infeasible:
+        return _infeasible_on_data(models.built.model, timings, base)
+
+    def hand_over(m: pyo.ConcreteModel) -> HighsModel:
+        hm = (handover or HighsModel)(m)
+        hm.set_options(opts)
+        return hm
+
+    notes = []
     if instance.scenarios is not None:
-        messages.append("the instance's scenarios were not used: this is one deterministic "
-                        "plan (optimiser.solve_scenarios plans under them)")
-    if final["x"] is not None:
-        final = tie_breaks(hm, [(m, d, 1.0)], opts["mode"], instance.objective, final, stages,
-                           messages, end, opts["time_limit"])
-    timings["solve"] = sum(s["seconds"] for s in stages)
-    for s in stages:
+        notes.append("the instance's scenarios were not used: this is one deterministic "
+                     "plan (optimiser.solve_scenarios plans under them)")
+    solved = solve_model(models, hand_over, budget, instance.objective, opts["mode"], timings,
+                         base, notes)
+    if isinstance(solved, Result):
+        return solved
+    hm, run, m = solved.hm, solved.run, solved.built.model
+    for s in run.stages:
         timings[f"solve_{s['stage']}"] = s["seconds"]
-    if final["x"] is None:
-        return _no_plan(hm, d, m, final, stages, messages, opts, timings, base, end)
-    result = _plan(hm, d, m, final, run.before_fair, stages, messages, timings, base)
+    if run.final["x"] is None:
+        return _no_plan(hm, d, m, run.final, run.stages, run.messages, opts, timings, base,
+                        solved.budget)
+    result = _plan(hm, d, m, run.final, run.before_fair, run.stages, run.messages, timings,
+                   base, solved.budget)
     if opts["explain"]:
-        _explain(result, hm, d, final["x"], instance, opts, deadline, timings)
+        _explain(result, hm, d, run.final["x"], instance, opts, solved.budget, timings)
     return result
+
+
+# ------------------------------------------------------------------ the pipeline
+
+
+@dataclass
+class Built:
+    """A built model: the Pyomo model and what the tie-breaks read of it, each
+    (block, its data, its probability): the model itself for one plan, each
+    scenario's block for a stochastic one."""
+
+    model: pyo.ConcreteModel
+    blocks: list[tuple[pyo.Block, ModelData, float]]
+
+
+def _one_plan(d: ModelData) -> Built:
+    m = build_model(d)
+    return Built(m, [(m, d, 1.0)])
+
+
+class Models:
+    """The built model while the pipeline works: ``built`` is None while the
+    model is released (:data:`RELEASE_COLUMNS`); ``build`` builds it (again)
+    from the same data. Only this object holds the model, so releasing it
+    frees it."""
+
+    def __init__(self, build: Callable[[], Built]):
+        self.build = build
+        self.built: Built | None = build()
+
+
+@dataclass
+class Solved:
+    """What :func:`solve_model` found: the HighsModel, the model (built again if
+    it was released), the stages and tie-breaks (``run.final``: the plan, or
+    none), and the budget sized for the model."""
+
+    hm: HighsModel
+    built: Built
+    run: StageRun
+    budget: TimeBudget
+
+
+def solve_model(models: Models, hand_over: Callable[[pyo.ConcreteModel], HighsModel],
+                budget: TimeBudget, objective, mode: str, timings: dict[str, float],
+                base: dict[str, Any], notes: Sequence[str] = ()) -> Solved | Result:
+    """The pipeline every plan goes through, one model or the extensive form:
+    hand the model over to HiGHS; size the time budget; release the model while
+    HiGHS solves it if it is large; run the stages; build it again; run the
+    tie-breaks. A :class:`Result` without a plan when the build used the time
+    limit. ``notes`` are added to the stages' messages before the tie-breaks'.
+    The stages end early enough to leave the tie-breaks, the rebuild, the
+    extraction and the write their time (:class:`TimeBudget`)."""
+    t0 = time.perf_counter()
+    hm = hand_over(models.built.model)
+    timings["handover"] = time.perf_counter() - t0
+    budget = budget.sized(hm.n, released=worth_releasing(hm.n))
+    if budget.out_of_time():
+        return out_of_time_building(hm, budget.time_limit, timings, base)
+    if budget.released:
+        hm.release()
+        models.built = None
+        gc.collect()  # the model's reference cycles: freed now, not at some later pass
+    run = run_stages(hm, objective, mode, budget.stages_until,
+                     expected=hm.objectives.get("expected_shortfall"))
+    if budget.released:
+        t0 = time.perf_counter()
+        models.built = models.build()
+        hm.attach(models.built.model)
+        timings["rebuild"] = time.perf_counter() - t0
+    run.messages.extend(notes)
+    if run.final["x"] is not None:
+        run.final = tie_breaks(hm, models.built.blocks, mode, objective, run.final, run.stages,
+                               run.messages, budget)
+    timings["solve"] = sum(s["seconds"] for s in run.stages)
+    return Solved(hm, models.built, run, budget)
 
 
 def result_base(instance: Instance, opts: dict[str, Any]) -> dict[str, Any]:
@@ -121,42 +191,24 @@ def result_base(instance: Instance, opts: dict[str, Any]) -> dict[str, Any]:
     the options it was solved with (``opts``: :func:`effective_options`)."""
     return dict(instance=instance.name, objective_mode=opts["mode"],
                 currency=instance.currency, names=instance_names(instance),
-                options={k: v for k, v in opts.items() if k != "verbose"})
-
-
-def _build(instance: Instance, timings: dict[str, float],
-           t0: float) -> tuple[ModelData, pyo.ConcreteModel]:
-    """The model data and the Pyomo model (refused first when too large)."""
-    check_size(instance)
-    d = model_data(instance)
-    m = build_model(d)
-    timings["build"] = time.perf_counter() - t0
-    return d, m
+                options={k: v for k, v in opts.items() if k != "verbose"},
+                placement=lever_placements(model_data(instance)))
 
 
 RELEASE_COLUMNS = 100_000
-"""Columns from which :func:`solve` frees the Pyomo model while HiGHS solves and
-builds it again afterwards (:meth:`HighsModel.release`). The model and its
-compile take about 1.1 KiB a column: on the generated 500-trust plan (528,143
-columns) the process peaked at 2,269 MiB with it held and 1,623 MiB without
-(``benchmarks/memory.py``); on the 150-trust plan it is 150 MiB of the 360 held
-before HiGHS starts. Releasing takes 3 s and the rebuild 10 s at 500 trusts:
-worth it from the 150-trust size up, not on the small plans, whose memory is
-no concern."""
+"""Columns from which :func:`solve_model` frees the Pyomo model while HiGHS
+solves and builds it again afterwards (:meth:`HighsModel.release`). The model
+and its compile take about 1.1 KiB a column: on the generated 500-trust plan
+(528,143 columns) the process peaked at 2,269 MiB with it held and 1,623 MiB
+without (``benchmarks/memory.py``); on the 150-trust plan it is 150 MiB of the
+360 held before HiGHS starts. Releasing takes 3 s and the rebuild 10 s at 500
+trusts: worth it from the 150-trust size up, not on the small plans, whose
+memory is no concern."""
 
 
 def worth_releasing(columns: int) -> bool:
     """Whether a model of ``columns`` is freed while HiGHS solves it."""
     return columns >= RELEASE_COLUMNS
-
-
-def _rebuild(hm: HighsModel, d: ModelData, timings: dict[str, float]) -> pyo.ConcreteModel:
-    """The model released during the stages, built again and attached to ``hm``."""
-    t0 = time.perf_counter()
-    m = build_model(d)
-    hm.attach(m)
-    timings["rebuild"] = time.perf_counter() - t0
-    return m
 
 
 def _infeasible_on_data(m: pyo.ConcreteModel, timings: dict[str, float],
@@ -168,49 +220,47 @@ def _infeasible_on_data(m: pyo.ConcreteModel, timings: dict[str, float],
                   conflicts=ledger_conflicts(m), **base)
 
 
-def _hand_over(m: pyo.ConcreteModel, opts: dict[str, Any],
-               handover: Callable[[pyo.ConcreteModel], HighsModel] | None,
-               timings: dict[str, float]) -> HighsModel:
-    t0 = time.perf_counter()
-    hm = (handover or HighsModel)(m)
-    hm.set_options(opts)
-    timings["handover"] = time.perf_counter() - t0
-    return hm
-
-
-def out_of_time_building(hm: HighsModel, opts: dict[str, Any], timings: dict[str, float],
+def out_of_time_building(hm: HighsModel, time_limit: float, timings: dict[str, float],
                          base: dict[str, Any]) -> Result:
     """No plan: the time limit ran out before the stages could start."""
     return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
                   mip_gap=None, solve_seconds=0.0, timings=timings,
                   model_size=hm.size(), messages=[
                       "a limit was reached before any plan was found: the time "
-                      f"limit ({opts['time_limit']:g} s) ran out while the model was "
+                      f"limit ({time_limit:g} s) ran out while the model was "
                       "built"],
                   **base)
 
 
+def no_plan_reason(final: dict[str, Any], where: str = "") -> str:
+    """Why a solve has no plan, from the reported stage's status (``where``:
+    " in some scenario" for a stochastic plan)."""
+    return {"infeasible": f"the constraints cannot all hold{where}: no plan exists",
+            "no_solution": "a limit was reached before any plan was found",
+            "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
+
+
 def _no_plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
              stages: list[dict[str, Any]], messages: list[str], opts: dict[str, Any],
-             timings: dict[str, float], base: dict[str, Any], end: float | None) -> Result:
+             timings: dict[str, float], base: dict[str, Any], budget: TimeBudget) -> Result:
     """No plan: why, and the conflicting constraints of an infeasible model."""
-    why = {"infeasible": "the constraints cannot all hold: no plan exists",
-           "no_solution": "a limit was reached before any plan was found",
-           "error": f"HiGHS stopped with status {final['highs_status']}"}[final["status"]]
     conflicts = []
     if final["status"] == "infeasible" and opts["explain"]:
         t0 = time.perf_counter()
-        conflicts = infeasibility(hm, d, m, time_limit=time_left(end))
+        conflicts = infeasibility(hm, d, m, time_limit=time_left(budget.end))
         timings["diagnose"] = time.perf_counter() - t0
     return Result(status=final["status"], weighted_shortfall=None, total_cost=None,
                   mip_gap=None, solve_seconds=timings["solve"], stages=stages,
-                  timings=timings, model_size=hm.size(), messages=[why, *messages],
-                  conflicts=conflicts, **base)
+                  timings=timings, model_size=hm.size(),
+                  messages=[no_plan_reason(final), *messages], conflicts=conflicts, **base)
+
+
+# ------------------------------------------------------------------ the plan
 
 
 def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, Any],
           before_fair: np.ndarray | None, stages: list[dict[str, Any]], messages: list[str],
-          timings: dict[str, float], base: dict[str, Any]) -> Result:
+          timings: dict[str, float], base: dict[str, Any], budget: TimeBudget) -> Result:
     """The plan into the model, settled (shortfalls, deployment), and its tables."""
     t0 = time.perf_counter()
     x = final["x"]
@@ -221,7 +271,7 @@ def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, A
     load_solution(hm, x)
     zero_unused(m)
     settle_shortfalls(m, d)
-    settle_deployment(m, d)
+    messages += settle_deployment(m, d, hm.threads, budget.deadline)
     tables = extract_tables(m, d)
     timings["extract"] = time.perf_counter() - t0
     gaps = [s["mip_gap"] for s in stages if s["mip_gap"] is not None]
@@ -241,13 +291,13 @@ def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, A
 
 
 def _explain(result: Result, hm: HighsModel, d: ModelData, x: np.ndarray, instance: Instance,
-             opts: dict[str, Any], deadline: float | None, timings: dict[str, float]) -> None:
+             opts: dict[str, Any], budget: TimeBudget, timings: dict[str, float]) -> None:
     """Marginal values (if they fit in the time limit) and what binds, in words."""
     progress.stage("explanation")
     t0 = time.perf_counter()
     # Marginal values re-solve the plan's LP: within the limit, less the write.
-    hm.deadline = before_write(deadline, hm.n, opts["time_limit"])
-    if hm.deadline is not None and time.perf_counter() + 0.05 >= hm.deadline:
+    hm.deadline = budget.explanation_until
+    if not budget.explanation_fits():
         result.marginal_values, notes = None, [MARGINALS_SKIPPED]
     else:
         try:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from optimiser.engine import progress
+from optimiser.engine.budget import time_left
 from optimiser.engine.highs_model import HighsModel
 from optimiser.results.tables import clean
 
@@ -43,11 +44,6 @@ class StageRun:
     messages: list[str]
     final: dict[str, Any]
     before_fair: np.ndarray | None = None
-
-
-def time_left(deadline: float | None) -> float | None:
-    """Seconds to ``deadline`` (at least 1 ms), or None without one."""
-    return None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
 
 
 def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,

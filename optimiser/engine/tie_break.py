@@ -38,7 +38,6 @@ in 400 s (benchmarks/README.md, "The tie-breaks"), so at that size and a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -47,12 +46,13 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations import lever_allocations, lever_unplaced, variable_phrases
+from formulations import free_allocations, lever_unplaced, share_out_held
 from formulations.data import ModelData
 from optimiser.engine import progress
+from optimiser.engine.budget import RESERVES, TimeBudget, time_left
 from optimiser.engine.highs import option_value, options_set
 from optimiser.engine.highs_model import HighsModel
-from optimiser.engine.stages import stage_record, time_left
+from optimiser.engine.stages import stage_record
 
 UNPLACED_TOL = 1e-6
 """FTE of unplaced graduates below which the fewest-unplaced tie-break is not run."""
@@ -174,16 +174,12 @@ def lever_columns(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, f
     unplaced graduates): the share-out holds them at the plan's values, so that
     every lever's totals, and with them C and Σ UP, stay as they are. The flows
     (graduates, returners and recruits placed, staff retained within the
-    funding's response) may move. Holding the retained staff too made the LP
-    infeasible on stepping-forward-2017: rows whose every column is held (a
-    scheme's retained staff against its response) failed HiGHS's presolve by the
-    earlier solve's tolerance."""
-    flows = {id(var.parent_component()) for b, _d, _p in blocks
-             for terms in b.ledger.inflow.values() for _c, var, _f in terms}
-    names = set(variable_phrases())
-    return np.array([j for j, v in enumerate(hm.columns)
-                     if v.parent_component().local_name in names
-                     and id(v.parent_component()) not in flows], dtype=np.int32)
+    funding's response) may move: each lever says which (its ``share_out_moves``
+    hook, :func:`formulations.share_out_held`); a lever that says nothing has
+    every variable held, so the share-out cannot raise its cost."""
+    held = {id(var) for b, _d, _p in blocks for var in share_out_held(b)}
+    return np.array([j for j, v in enumerate(hm.columns) if id(v.parent_component()) in held],
+                    dtype=np.int32)
 
 
 def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, float]]
@@ -202,8 +198,9 @@ def share_rows(hm: HighsModel, blocks: Sequence[tuple[pyo.Block, ModelData, floa
             for coef, var, _flow in terms:
                 if coef > 0:
                     group_of[id(var)] = g
-        for alloc in lever_allocations(b):
-            for (lever, u, y), var in alloc.items():
+        for alloc, free in free_allocations(b):
+            for lever, u, y in free:
+                var = alloc[lever, u, y]
                 j = column.get(id(var))
                 if j is None:  # in no row: the compile left it out, and it stays 0
                     continue
@@ -264,20 +261,19 @@ def lp_record(rec: dict[str, Any]) -> dict[str, Any]:
 
 def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]], mode: str,
                objective, final: dict[str, Any], stages: list[dict[str, Any]],
-               messages: list[str], end: float | None,
-               time_limit: float | None) -> dict[str, Any]:
-    """The tie-breaks (:mod:`optimiser.engine.tie_break`) after the stages: as good
-    a plan with the fewest graduates left unplaced, then each lever's supply
-    shared out in proportion to the units' posts. ``blocks``: (the model or a
-    scenario's block, its data, its probability). Under a time limit they run
-    when :func:`tie_breaks_start` left them their time, and say so when not."""
-    if end is not None and not tie_breaks_fit(hm.n, time_limit):
+               messages: list[str], budget: TimeBudget) -> dict[str, Any]:
+    """The tie-breaks (this module's docstring) after the stages: as good a plan
+    with the fewest graduates left unplaced, then each lever's supply shared out
+    in proportion to the units' posts. ``blocks``: (the model or a scenario's
+    block, its data, its probability). Under a time limit they run when the
+    ``budget`` left them their time (:meth:`TimeBudget.tie_breaks_fit`), and say
+    so when not."""
+    if budget.deadline is not None and not budget.tie_breaks_fit():
         messages.append(TIE_BREAKS_SKIPPED.format(
-            seconds=tie_break_seconds(hm.n), share=TIE_BREAK_TIME_SHARE, limit=time_limit))
+            seconds=budget.tie_break_seconds(), share=RESERVES["tie_breaks"].cap,
+            limit=budget.time_limit))
         return final
-    if end is None:  # no time limit: still bounded, a tie-break never decides W or C
-        end = time.perf_counter() + max(MIN_TIE_BREAK_SECONDS,
-                                        UNLIMITED_TIE_BREAK_FACTOR * tie_break_seconds(hm.n))
+    end = budget.tie_breaks_until()
     progress.stage("tie-breaks")
     unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
     rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
@@ -290,51 +286,6 @@ TIE_BREAKS_SKIPPED = (
     "the tie-breaks were not run (fewest unplaced graduates, staff shared out by posts): "
     "they would need about {seconds:.0f} s, more than {share:.0%} of the time limit "
     "({limit:g} s); within a lever's scope, where staff go is the stages' choice")
-
-
-SECONDS_PER_COLUMN_TIE_BREAKS = 3.5e-4
-"""Seconds per model column the two tie-break LPs take (interior point, one
-thread): 3.4 s at 31,223 columns (55 trusts), 10 s at 27,991 (long-term-2028),
-41 s at 186,432 (220 trusts: fewest unplaced 17 s, share-out 24 s), 34 s at
-127,585 (150 trusts, 10-minute plan, beside another run: fewest unplaced 9.3 s,
-share-out 24.9 s, since the interior point hands over to crossover at a gap of
-1e-3; at 1e-8 that share-out took 159–165 s alone, and ran out of 57 s of
-margin at 4.5e-4). On the 500-trust plan (528,143), at the 1e-8 tolerance
-(not measured since), the fewest-unplaced LP took 90 s and the share-out did
-not finish in minutes, so a 10-minute limit there skips both
-(benchmarks/README.md, "The tie-breaks")."""
-
-
-UNLIMITED_TIE_BREAK_FACTOR, MIN_TIE_BREAK_SECONDS = 4.0, 60.0
-"""Without a time limit the tie-breaks get four times their estimate, at least a
-minute: on the 500-trust plan the share-out's interior point made no progress
-(a thin feasible set: W kept within 1e-9) and its simplex clean-up ran on for
-minutes; the stages' plan is reported instead, with a note."""
-
-
-TIE_BREAK_TIME_SHARE = 0.15
-"""The most of a time limit the stages leave to the tie-breaks: beyond it they
-are not run (a plan's W and C come first). 15%: the 220-trust plan's 65 s
-at 10 minutes."""
-
-
-def tie_break_seconds(columns: int) -> float:
-    return SECONDS_PER_COLUMN_TIE_BREAKS * columns
-
-
-def tie_breaks_fit(columns: int, time_limit: float | None) -> bool:
-    """Whether the tie-breaks' estimate fits in :data:`TIE_BREAK_TIME_SHARE` of the
-    limit (always, without one)."""
-    return time_limit is None or tie_break_seconds(columns) <= TIE_BREAK_TIME_SHARE * time_limit
-
-
-def tie_breaks_start(end: float | None, columns: int, time_limit: float | None) -> float | None:
-    """When the stages must end to leave the tie-breaks their time before ``end``
-    (the stages' own end, :func:`stages_end`): ``end`` itself when they do not fit
-    (:func:`tie_breaks_fit`; they are then not run)."""
-    if end is None or not tie_breaks_fit(columns, time_limit):
-        return end
-    return end - tie_break_seconds(columns)
 
 
 def _tie_break_stage(name: str, rec: dict[str, Any] | None, hm: HighsModel,

@@ -51,7 +51,7 @@ def run_checks(inst: Instance, locate: Locate,
     declared = declared or Declared.of(inst)
     problems: list[Problem] = []
     for check in (check_ids, check_workforce, check_posts, check_levers, check_lever_rules,
-                  check_retention, check_budgets, check_targets):
+                  check_placement, check_retention, check_budgets, check_targets):
         problems += check(inst, locate, declared)
     return problems
 
@@ -173,6 +173,36 @@ def check_lever_rules(inst: Instance, locate: Locate,
             out.append(Problem(locate(("training", i, "supervision", "group")),
                                unknown("staff group", p.supervision.group, groups)))
     return out
+
+
+def check_placement(inst: Instance, locate: Locate,
+                    declared: Declared | None = None) -> list[Problem]:
+    """A lever's own placement weights (SPEC §2.14) name units of its scope, and
+    not all of them are 0 (negative weights are refused with the field)."""
+    units = (declared or Declared.of(inst)).units
+    region_of = {u.id: u.region for u in inst.units}
+    out = []
+    for section in PLACED_SECTIONS:
+        for i, item in enumerate(getattr(inst, section)):
+            weights = item.placement
+            if not isinstance(weights, dict):
+                continue
+            for u in weights:
+                where = locate((section, i, "placement", u))
+                if u not in units:
+                    out.append(Problem(where, unknown("unit", u, units)))
+                elif item.region is not None and region_of.get(u) != item.region:
+                    out.append(Problem(where, f"unit '{u}' is in region '{region_of.get(u)}', "
+                                       f"outside the scope of {section} '{item.id}' (region "
+                                       f"'{item.region}')"))
+            if not any(w > 0 for w in weights.values()):
+                out.append(Problem(locate((section, i, "placement")),
+                                   "every weight is 0: at least one unit must take a share"))
+    return out
+
+
+PLACED_SECTIONS = ("training", "return_to_practice", "international")
+"""The lever sections with a ``placement`` (retention is funded per unit)."""
 
 
 def check_retention(inst: Instance, locate: Locate,

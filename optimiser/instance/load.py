@@ -9,6 +9,8 @@ every problem located and raised together as an
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,6 +38,7 @@ from optimiser.instance.loader import (
 )
 from optimiser.instance.overrides import apply_overrides, as_overrides
 from optimiser.instance.reading import _yaml_problem, parse_json, parse_yaml
+from optimiser.instance.scenario_rows import scenarios_from_rows
 from optimiser.instance.schema import LIST_SECTIONS, Instance
 from optimiser.instance.workbook import read_workbook
 
@@ -96,7 +99,51 @@ def read_document(path: Path, roots: Iterable[Path] = ()
                 prov.csv[section] = src
             else:
                 prov.unread.add(section)
+    problems += read_scenarios_list(doc, path.parent, roots)
     return _checked(doc, prov, problems)
+
+
+def read_scenarios_list(doc: dict[str, Any], base: Path, roots: Iterable[Path] = ()
+                        ) -> list[Problem]:
+    """Expand ``scenarios.list`` in ``doc`` when it names a CSV file (SPEC §2.13:
+    ``id, probability, op, key, value``, one row per override), read relative
+    to the instance's folder ``base`` as the list sections' CSV files are (inside
+    it or one of ``roots``); the problems, located at the file's row and column.
+    A file that cannot be used takes the section out of ``doc``, so that only
+    its own problems are reported (not "must be a list")."""
+    sc = doc.get("scenarios")
+    if not isinstance(sc, dict) or not isinstance(sc.get("list"), str):
+        return []
+    found = _scenario_rows(base, sc["list"], roots)
+    if isinstance(found, list):
+        del doc["scenarios"]
+        return found
+    doc["scenarios"] = {**sc, "list": found[0]}
+    return []
+
+
+def _scenario_rows(base: Path, value: str, roots: Iterable[Path]
+                   ) -> list[Problem] | tuple[list[dict[str, Any]]]:
+    """The scenario items of the CSV file ``value`` (a 1-tuple), or its problems."""
+    shown = _path_text(value)
+    where = csv_location(base, value, roots)
+    if isinstance(where, str):
+        return [Problem("scenarios.list", where)]
+    try:
+        text = _decode(_read_bytes(where, follow=False), "utf-8-sig")
+    except _Refused as why:
+        if str(why) == "file not found":
+            return [Problem("scenarios.list", f"CSV file not found: {shown}")]
+        return [Problem(f"scenarios.list ({shown})", f"cannot read CSV: {why}")]
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        return [Problem(shown, f"cannot read CSV: {exc}")]
+    if not rows or any(c not in rows[0] for c in ("id", "probability")):
+        return [Problem(shown, "a scenarios CSV needs a header row with id, probability, op, "
+                               "key, value and one row per scenario or override")]
+    items, problems = scenarios_from_rows(rows, shown)
+    return problems if problems else (items,)
 
 
 def load_instance(path: str | Path, overrides: Iterable[Any] | None = None,

@@ -46,9 +46,10 @@ if TYPE_CHECKING:
 _LIST_CELLS = {"groups", "intake_years", "eligible"}
 _PAIR_CELLS = {"response"}
 # Fields whose cell may hold a mapping ``k:v;k:v`` (``groups`` with weights,
-# ``eligible`` as ``top_leaver_rate:20``, a ``{year: value}`` field on one row).
+# ``eligible`` as ``top_leaver_rate:20``, a ``{year: value}`` field on one row, a
+# lever's ``placement`` as its own weights ``u1:2;u2:1``).
 # Any other cell is text as written, so a name may contain a colon.
-_MAP_CELLS = {"groups", "eligible", "committed", "per_year", "required"}
+_MAP_CELLS = {"groups", "eligible", "committed", "per_year", "required", "placement"}
 # Fields that are ``{year: value}``; in a CSV with a ``year`` column they become
 # one row per year (SPEC §3).
 YEAR_FIELDS: dict[str, tuple[str, ...]] = {
@@ -528,7 +529,7 @@ def _parse_cell(fld: str, text: str) -> Any:
 
 # ---------------------------------------------------------------- validation
 
-_BRANCH_TAG = re.compile(r"^(list|dict|tuple|float|int|str|bool|none|function-\w+|"
+_BRANCH_TAG = re.compile(r"^(list|dict|tuple|float|int|str|bool|none|literal|function-\w+|"
                          r"constrained-\w+|[A-Z]\w*)(\[.*\])?$")
 
 
@@ -574,6 +575,9 @@ def validation_problems(exc: ValidationError, prov: Provenance,
                 problems.append(p)
     return problems
 
+
+LEVER_PLACEMENT = ("training", "return_to_practice", "international")
+"""Sections whose items' ``placement`` may also be a mapping of weights."""
 
 _TYPE_WORDS = {"list_type": "a list", "tuple_type": "a list", "dict_type": "a mapping",
                "model_type": "a mapping", "float_parsing": "a number", "float_type": "a number",
@@ -648,6 +652,10 @@ def _message(err: dict, loc: tuple) -> str:
         return f"must be a whole number, got {_fmt(got)}"
     if kind in ("bool_parsing", "bool_type"):
         return f"must be true or false, got {_fmt(got)}"
+    if kind == "literal_error" and loc and loc[0] in LEVER_PLACEMENT and loc[-1] == "placement":
+        # A lever's placement is a rule or the planner's own weights.
+        return (f"must be one of {ctx.get('expected')}, or weights {{unit: weight}}, "
+                f"got {_fmt(got)}")
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')}, got {_fmt(got)}"
     if kind in ("too_short", "too_long") and "response" in loc and isinstance(loc[-1], int):

@@ -71,6 +71,12 @@ Identifier = Annotated[str, Field(min_length=1, pattern=r"^[^\s;:,.]+$")]
 """An id: non-empty, no spaces, and none of ``; : , .`` (they are separators in
 CSV cells and override keys)."""
 
+PlacementRule = Literal["need", "posts", "staff", "free"]
+"""A named placement rule (SPEC §2.14)."""
+
+Placement = PlacementRule | dict[Annotated[str, Field(min_length=1)], NonNeg]
+"""A lever's placement: a named rule, or the planner's own weights ``{unit: weight}``."""
+
 Breakpoints = Annotated[list[tuple[NonNeg, NonNeg]], Field(min_length=2)]
 """A piecewise-linear response ``[[spend, effect], ...]`` starting at ``[0, 0]``."""
 
@@ -245,6 +251,13 @@ class TrainingProgramme(Strict):
     pot: str | None = None
     """Budget pot charged. Optional; default ``main``."""
 
+    placement: Placement | None = None
+    """Where its graduates go among the units of its scope (SPEC §2.14): ``need``
+    (shares by the posts each unit cannot fill on its natural path), ``posts``,
+    ``staff`` (baseline staff), ``free`` (the solver chooses), or a mapping
+    ``{unit: weight}`` (CSV cell ``u1:2;u2:1``; units of the scope, weights ≥ 0,
+    not all 0). Default: the instance's ``placement``."""
+
 
 class ReturnToPractice(Strict):
     """A return-to-practice campaign (docs/model.md, Return to practice)."""
@@ -277,6 +290,13 @@ class ReturnToPractice(Strict):
 
     pot: str | None = None
     """Budget pot charged. Optional; default ``main``."""
+
+    placement: Placement | None = None
+    """Where its returners go among the units of its scope (SPEC §2.14): ``need``
+    (shares by the posts each unit cannot fill on its natural path), ``posts``,
+    ``staff`` (baseline staff), ``free`` (the solver chooses), or a mapping
+    ``{unit: weight}`` (CSV cell ``u1:2;u2:1``; units of the scope, weights ≥ 0,
+    not all 0). Default: the instance's ``placement``."""
 
 
 class TopLeaverRate(Strict):
@@ -352,6 +372,13 @@ class InternationalRoute(Strict):
 
     pot: str | None = None
     """Budget pot charged. Optional; default ``main``."""
+
+    placement: Placement | None = None
+    """Where its recruits go among the units of its scope (SPEC §2.14): ``need``
+    (shares by the posts each unit cannot fill on its natural path), ``posts``,
+    ``staff`` (baseline staff), ``free`` (the solver chooses), or a mapping
+    ``{unit: weight}`` (CSV cell ``u1:2;u2:1``; units of the scope, weights ≥ 0,
+    not all 0). Default: the instance's ``placement``."""
 
 
 class Budget(Strict):
@@ -589,6 +616,14 @@ class Instance(Strict):
 
     targets: list[Target] = Field(default_factory=list)
     """Targets (inline list or CSV, one row per target-year). Default none."""
+
+    placement: PlacementRule = "need"
+    """Where new staff go among the units of a lever's scope (SPEC §2.14), for
+    every programme, campaign and route without its own ``placement``: ``need``
+    (default: shares by the posts each unit cannot fill on its natural path, with
+    the fallback need → posts → staff → equal shares), ``posts`` (shares by funded
+    posts), ``staff`` (by baseline staff) or ``free`` (the solver chooses, the
+    behaviour before placement)."""
 
     objective: Objective = Field(default_factory=Objective)
     """Objective mode. Default lexicographic."""

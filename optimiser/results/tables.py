@@ -184,6 +184,9 @@ class Result:
     """Without a plan: the conflicting constraints in the instance's words."""
     names: dict[str, dict[str, str]] = field(default_factory=dict)
     """Readable names of the instance's items ({section: {id: name}})."""
+    placement: dict[str, dict[str, dict[str, Any]]] | None = None
+    """Where new staff go (SPEC §2.14): by lever section and id, its rule and the
+    fallbacks taken (``formulations.lever_placements``)."""
     scenarios: dict[str, Any] | None = None
     """With scenarios: the risk measure, here-and-now years and each scenario's
     W and C (:mod:`optimiser.engine.scenarios`)."""
@@ -229,6 +232,7 @@ class Result:
             "messages": self.messages,
             "explanations": self.explanations,
             "conflicts": self.conflicts,
+            **({"placement": self.placement} if self.placement is not None else {}),
             **({"fairness": self.fairness} if self.fairness is not None else {}),
             **({"risk": self.scenarios["risk"],
                 "here_and_now_years": self.scenarios["here_and_now_years"],
