@@ -5,7 +5,7 @@
 into the printed summary; the command line only prints them. It is a list of
 sections (:data:`SECTIONS`), each a function of :class:`Facts` that returns its
 few lines, so a section is added by adding a function. The summary of a
-national plan fits one screen (stepping-forward-2017: 36 lines): a long table
+national plan fits one screen (stepping-forward-2017: 33 lines): a long table
 shows its largest rows, a long list its first items and a count.
 
 :func:`ranked_reasons` orders the sentences of "why the shortfall remains"
@@ -229,17 +229,17 @@ def status_lines(f: Facts) -> list[str]:
 
 
 def spend_lines(f: Facts) -> list[str]:
-    """Spend by lever on one line; each pot's spend against its limit."""
+    """Spend by lever, then by pot over the plan ("of" its total limit where it
+    has one), each on as few lines as it takes."""
     spend = spend_by_lever(f.tables)
     out = joined("spend by lever", [f"{k} {f.money(v)}" for k, v in spend.items()])
     budget = f.tables["budget"]
     totals = budget[budget["year"].astype(str) == "total"]
     if len(totals):
-        out.append("budget pots (spent / limit over the horizon)")
-        for _, row in totals.iterrows():
-            lim = ("no total limit" if row["limit"] != row["limit"]
-                   else f.money(row["limit"]))
-            out.append(f"  {row['pot']:<20}{f.money(row['spent']):>14} / {lim}")
+        out += joined("spend by pot", [
+            f"{row['pot']} {f.money(row['spent'])}"
+            + ("" if row["limit"] != row["limit"] else f" of {f.money(row['limit'])}")
+            for _, row in totals.iterrows()])
     return out
 
 
