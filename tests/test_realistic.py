@@ -784,8 +784,15 @@ def test_summary_fits_one_screen(shipped_solve) -> None:
     assert sorted(values) == sorted(stated_value(s) for s in reasons)[-5:]
     assert sum(stated_value(s) >= values[-1] for s in reasons) == 5
     assert f"  … and {len(reasons) - 5} more reasons" in text
-    assert "talking_therapies_by_region 2020: worst 19.5%" in text
-    assert "crisis_by_region" not in text
+    # Fair shares: a line for each group and year whose worst rate is above
+    # zero (talking therapies 2018-2020), none for those at 0% (the crisis groups).
+    groups = summary["fairness"]["groups"]
+    for group, years in groups.items():
+        for year, g in years.items():
+            shown = f"  {group} {year}: worst {g['worst']:.1%}" in text
+            assert shown is (g["worst"] >= 0.0005), (group, year)
+    assert any(g["worst"] >= 0.0005 for g in groups["talking_therapies_by_region"].values())
+    assert all(g["worst"] == 0 for g in groups["crisis_by_region"].values())
 
 
 def test_explain_prints_every_reason_the_summary_left_out(shipped_solve) -> None:
