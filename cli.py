@@ -16,21 +16,22 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 try:
     import typer
     from typer.core import TyperCommand
 
     from formulations import words
-    from formulations.placement import placed_words
     from optimiser import InputError, Override, Result, SolveOptions, load_instance
     from optimiser import solve as solve_instance
+    from optimiser.engine.progress import Progress
     from optimiser.engine.solve import check_document_size, check_mode, effective_options
     from optimiser.errors import ModelError, TooLarge, bounded
     from optimiser.instance.checks import fair_share_warnings
     from optimiser.instance.schema import Instance, json_schema
     from optimiser.results.atomic import OutputFolderError, check_output_folder
+    from optimiser.results.overview import explain_lines, money, summary_lines
     from optimiser.results.tables import RESULTS_FOLDER
 except KeyboardInterrupt:  # Ctrl-C during the imports (seconds): no traceback
     sys.stderr.write("interrupted\n")
@@ -159,8 +160,7 @@ def describe(inst: Instance) -> str:
         f"groups     {len(inst.staff_groups)}: {', '.join(g.id for g in inst.staff_groups)}",
         f"units      {len(inst.units)} in {len(regions)} regions: {', '.join(regions)}",
         f"years      base {inst.horizon.base_year}, plan {years[0]}–{years[-1]} "
-        f"({len(years)} years)" + (f", run-out {spans_of(inst.run_out_years)} "
-                                    f"({inst.run_out()[1]})" if inst.run_out_years else ""),
+        f"({len(years)} years)",
         f"workforce  {sum(r.fte for r in inst.workforce):,.0f} FTE in {len(inst.workforce)} rows",
         f"levers     {len(inst.training)} training, {len(inst.return_to_practice)} return to "
         f"practice, {len(inst.retention)} retention, {len(inst.international)} international",
@@ -264,136 +264,101 @@ def generate(
     typer.echo(f"instance written to {path}")
 
 
-def money(x: float | None, currency: str = "GBP") -> str:
-    """Money in the terminal's columns (two decimals of millions); ``-`` for none."""
-    return "-" if x is None else words.money(x, currency, fixed=True)
+def show_progress(quiet: bool, verbose: bool) -> bool:
+    """Whether a command draws its progress: on a terminal's stderr only (never
+    into a file or a pipe), not with ``--quiet``, and not with ``--verbose``,
+    whose HiGHS log is the progress then."""
+    return not quiet and not verbose and sys.stderr.isatty()
 
 
-def print_run_out(result: Result) -> None:
-    """W and C of the plan years and of the run-out years apart (SPEC §2.15), under
-    the totals, which count both; nothing without run-out years."""
-    split = result.run_out_summary()
-    years = split.get("run_out_years")
-    if not years or "total_cost_plan" not in split:
-        return
-    cur = result.currency
-    expected = " (expected)" if result.scenarios else ""
-    typer.echo(f"  of which plan     W {split['weighted_shortfall_plan']:,.2f} FTE, "
-               f"C {money(split['total_cost_plan'], cur)}{expected}")
-    typer.echo(f"  of which run-out  W {split['weighted_shortfall_run_out']:,.2f} FTE, "
-               f"C {money(split['total_cost_run_out'], cur)}{expected} in {spans_of(years)}, "
-               f"every lever held at its last plan year's value ({split['run_out']['why']})")
+class LiveLine:
+    """The live line of ``wfopt solve`` on stderr (rich): the stage, the
+    seconds against the limit, and in a MIP stage the best plan's objective,
+    the bound and the gap. It is the solve's progress callback
+    (:mod:`optimiser.engine.progress`); drawn four times a second from its own
+    thread, so the seconds go on between reports. Erased when the solve ends:
+    what stays on the terminal is the summary. Draws nothing when not
+    ``show``."""
 
+    def __init__(self, show: bool, clock: float, currency: str = "GBP"):
+        self.show, self.clock, self.currency = show, clock, currency
+        self.state: Progress | None = None
+        self._live: Any = None
 
-def spans_of(years: list[int]) -> str:
-    return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    def __call__(self, progress: Progress) -> None:
+        before, self.state = self.state, progress
+        if self._live is not None and (before is None or before.stage != progress.stage
+                                       or before.phase != progress.phase):
+            # A new stage is drawn at once, not at the next tick: a stage of a
+            # small plan can be over before it.
+            self._live.refresh()
 
+    def stage(self, name: str) -> None:
+        """A stage of the command's own (writing the results)."""
+        if self.state is not None:
+            self.state = dataclasses.replace(self.state, stage=name, objective=None,
+                                             bound=None, gap=None)
 
-def print_summary(result: Result, worst: int = 5) -> None:
-    """A readable summary: status, W, C, gap, time, spend per lever, worst targets,
-    posts and vacancies, unplaced graduates."""
-    cur = result.currency
-    gap = "-" if result.mip_gap is None else f"{result.mip_gap:.4%}"
-    typer.echo(f"instance            {result.instance}")
-    typer.echo(f"status              {result.status}")
-    if result.has_plan:
-        typer.echo(f"weighted shortfall  {result.weighted_shortfall:,.2f} FTE")
-        typer.echo(f"total cost          {money(result.total_cost, cur)}")
-        print_run_out(result)
-    typer.echo(f"mip gap             {gap}")
-    typer.echo(f"solve time          {result.solve_seconds:.2f} s (HiGHS), mode "
-               f"{result.objective_mode}")
-    for msg in result.messages:
-        typer.echo(f"note                {msg}")
-    if result.conflicts:
-        typer.echo("why no plan exists (these cannot all hold together)")
-        for line in result.conflicts:
-            typer.echo(f"  - {line}")
-    if not result.has_plan:
-        return
-    if result.scenarios:
-        # A stochastic plan's tables hold every scenario: the lines below read the
-        # reference scenario's (W and C above are ρ and the expected cost).
-        ref = result.reference_scenario
-        typer.echo(f"below, the reference scenario '{ref}' (every scenario is in the tables)")
-        result = dataclasses.replace(result, tables={
-            k: v[v["scenario"] == ref].drop(columns="scenario") if "scenario" in v else v
-            for k, v in result.tables.items()})
+    def figure(self, stage: str, x: float) -> str:
+        """An objective in its stage's unit: FTE of shortfall, money, the
+        fairness measure (a rate)."""
+        if stage == "cost":
+            return words.money(x, self.currency, fixed=True)
+        if stage == "fairness":
+            return f"{x:.4f}"
+        return f"{x:,.2f}" + (" FTE" if stage in ("shortfall", "expected shortfall") else "")
 
-    def posts_and_unplaced(most: int = 3) -> None:
-        """Posts and vacancies in the last plan year (national, then the regions of
-        the highest vacancy rate), only where the instance has posts; unplaced
-        graduates, where there are any."""
-        wf = result.tables["workforce"]
-        if len(wf) and "posts" in wf and wf["posts"].notna().any():
-            rows = wf[wf["posts"].notna()]
-            if "run_out" in rows:  # the last plan year, not the run-out's (SPEC §2.15)
-                rows = rows[~rows["run_out"].astype(bool)]
-            year = int(rows["year"].astype(int).max())
-            rows = rows[rows["year"].astype(int) == year]
-            typer.echo(f"posts and vacancies in {year} (units and groups with funded posts)")
-            typer.echo(f"  {'':<16}{'posts':>12}{'staff':>12}{'vacancies':>12}{'rate':>8}")
+    def __rich__(self) -> str:
+        return self.text()
 
-            def line(name: str, posts: float, staff: float, vacant: float) -> None:
-                rate = f"{vacant / posts:.1%}" if posts > 0 else "-"
-                typer.echo(f"  {name:<16}{posts:>12,.1f}{staff:>12,.1f}{vacant:>12,.1f}"
-                           f"{rate:>8}")
-
-            line("national", rows["posts"].sum(), rows["fte"].sum(), rows["vacancies"].sum())
-            regions = rows.groupby("region", sort=True)[["posts", "fte", "vacancies"]].sum()
-            regions = regions[(regions["vacancies"] > 1e-6) & (regions["posts"] > 0)]
-            regions = regions.assign(rate=regions["vacancies"] / regions["posts"]).reset_index()
-            regions = regions.sort_values(["rate", "region"], ascending=[False, True])
-            for _, r in regions.head(most).iterrows():
-                line(str(r["region"]), r["posts"], r["fte"], r["vacancies"])
-        tr = result.tables["training"]
-        if len(tr) and "unplaced" in tr:
-            unplaced = tr[tr["unplaced"] > 1e-6].groupby("programme")["unplaced"].sum()
-            if len(unplaced):
-                top = unplaced.reset_index().sort_values(["unplaced", "programme"],
-                                                         ascending=[False, True])
-                names = ", ".join(f"{r['programme']} {r['unplaced']:,.1f}"
-                                  for _, r in top.head(most).iterrows())
-                more = f" and {len(top) - most} more" if len(top) > most else ""
-                typer.echo(f"unplaced graduates  {unplaced.sum():,.1f} FTE over the plan "
-                           f"({names}{more})")
-
-    typer.echo("spend by lever")
-    for lever, spent in result.spend_by_lever().items():
-        typer.echo(f"  {lever:<20}{money(spent, cur):>14}")
-    budget = result.tables["budget"]
-    totals = budget[budget["year"] == "total"]
-    if len(totals):
-        typer.echo("budget pots (spent / limit over the horizon)")
-        for _, row in totals.iterrows():
-            lim = "no total limit" if row["limit"] != row["limit"] else money(row["limit"], cur)
-            typer.echo(f"  {row['pot']:<20}{money(row['spent'], cur):>14} / {lim}")
-    t = result.tables["targets"]
-    if len(t):
-        weighted = t.assign(weighted=t["shortfall"] * t["priority"])
-        short = weighted[weighted["shortfall"] > 1e-6].sort_values(
-            ["weighted", "target", "year"], ascending=[False, True, True]).head(worst)
-        if len(short):
-            # Ordered by what the plan minimises, shortfall × priority; the
-            # priority and the product are printed so that the order reads.
-            typer.echo(f"largest shortfalls (of {len(t)} target-years), by weighted shortfall "
-                       "= short × priority")
-            width = max(len(str(x)) for x in short["target"]) + 2
-            typer.echo(f"  {'target':<{width}}{'year':>4}{'required':>12}{'achieved':>12}"
-                       f"{'short':>10}{'priority':>10}{'weighted':>11}")
-            for _, r in short.iterrows():
-                typer.echo(f"  {r['target']:<{width}}{r['year']:>4}{r['required']:>12,.1f}"
-                           f"{r['achieved']:>12,.1f}{r['shortfall']:>10,.1f}"
-                           f"{r['priority']:>10,.4g}{r['weighted']:>11,.1f}")
+    def text(self, now: float | None = None) -> str:
+        """The line: ``shortfall · 12 s of 600 s · best 12,843.25 · bound 12,801.10 ·
+        gap 0.33%`` (a stochastic plan's step first)."""
+        now = time.perf_counter() if now is None else now
+        p = self.state
+        parts = ["wfopt solve"]
+        if p is None:
+            parts.append("starting")
         else:
-            typer.echo(f"every target met ({len(t)} target-years)")
-    posts_and_unplaced()
-    if result.placement:
-        typer.echo(placed_words(result.placement))
-    if result.explanations:
-        typer.echo("why the shortfall remains")
-        for line in result.explanations:
-            typer.echo(f"  - {line}")
+            if p.phase:
+                parts.append(p.phase)
+            parts.append(p.stage)
+        elapsed = now - self.clock
+        limit = None if p is None else p.limit
+        parts.append(f"{elapsed:,.0f} s" + ("" if limit is None else f" of {limit:,.0f} s"))
+        if p is not None and p.objective is not None:
+            parts.append(f"best {self.figure(p.stage, p.objective)}")
+        if p is not None and p.bound is not None:
+            parts.append(f"bound {self.figure(p.stage, p.bound)}")
+        if p is not None and p.gap is not None:
+            parts.append(f"gap {p.gap:.2%}")
+        return " · ".join(parts)
+
+    def __enter__(self) -> LiveLine:
+        if self.show:
+            from rich.console import Console
+            from rich.live import Live
+
+            # stdout is the summary's alone; what is written to stderr meanwhile
+            # (a warning) is printed above the line.
+            self._live = Live(self, console=Console(stderr=True, highlight=False),
+                              refresh_per_second=4, transient=True,
+                              redirect_stdout=False, redirect_stderr=True)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def print_summary(result: Result, explain: bool = False) -> None:
+    """The plan on one screen (:func:`optimiser.results.overview.summary_lines`:
+    status, W, C, gap, spend, the largest shortfalls, vacancies, the reasons of
+    the largest marginal value, fair shares); ``explain``: every reason in full."""
+    for line in summary_lines(result.summary(), result.tables, explain=explain):
+        typer.echo(line)
 
 
 def choose_scenarios(inst: Instance, scenarios: Path | None, scenario: str | None,
@@ -488,34 +453,6 @@ def print_out_of_sample(st: dict) -> None:
                    f"shortfall {o['mean']:,.2f} FTE, 95% CI [{ci[0]:,.2f}, {ci[1]:,.2f}]")
 
 
-def print_fairness(result: Result, most: int = 3) -> None:
-    """Per fair-share group, its worst years: each member's shortfall rate against
-    the group's worst, after the fairness stage and before it (the shortfall
-    stage's split, which is arbitrary among equally good plans)."""
-    if not result.fairness:
-        return
-    fairness = result.fairness
-    if "by_scenario" in fairness:
-        # A stochastic plan keeps one summary per scenario (no stage before the
-        # fairness stage is per scenario, so "before" is the plan itself): the
-        # lines read the reference scenario's, as the tables above do.
-        by = fairness["by_scenario"]
-        ref = result.reference_scenario
-        measures = ", ".join(f"{sid} {f['measure']:.4f}" for sid, f in by.items())
-        typer.echo(f"fair shares by scenario (measure: {measures}); below, '{ref}'")
-        fairness = by[ref]
-    else:
-        typer.echo(f"fair shares (shortfall rates; measure {fairness['measure']:.4f})")
-    for group, years in fairness["groups"].items():
-        worst = sorted(years.items(), key=lambda kv: (-kv[1]["worst"], kv[0]))[:most]
-        for year, g in worst:
-            before = "-" if g["worst_before"] is None else f"{g['worst_before']:.1%}"
-            typer.echo(f"  {group} {year}: worst {g['worst']:.1%} (before fairness {before})")
-            for target, r in sorted(g["members"].items()):
-                was = "-" if r["before"] is None else f"{r['before']:.1%}"
-                typer.echo(f"    {target:<30}{r['rate']:>7.1%}   before {was:>6}")
-
-
 @app.command(cls=Command)
 def solve(
     instance: InstanceArg,
@@ -536,7 +473,13 @@ def solve(
     scale: ScaleOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
                                           "stdout instead of the readable summary.")] = False,
-    verbose: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show HiGHS's log, not the progress "
+                                          "line.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line on the "
+                                        "terminal while it solves.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Print every reason why the "
+                                          "shortfall remains in full, not only the five of "
+                                          "the largest marginal value.")] = False,
     profile: Annotated[bool, typer.Option("--profile", help="Also print the seconds of "
                                           "each phase, the model size and peak memory "
                                           "(to stderr with --json).")] = False,
@@ -607,32 +550,25 @@ def solve(
     inst = load_or_exit(instance, set_, scale, allow_files_outside, timings, for_solve=True)
     inst = choose_scenarios(inst, scenarios, scenario, no_scenarios)
     check_engine(inst, engine, ranks, mode, confidence)
+    live = LiveLine(show_progress(quiet, verbose), clock, inst.currency)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                        mode=mode, verbose=verbose, started=clock)
+                        mode=mode, verbose=verbose, started=clock,
+                        progress=live if live.show else None)
     try:
         effective_options(inst, opts)  # options that do not fit the instance: exit 2
     except ValueError as exc:
         typer.echo(bounded(f"options | {exc}", 1000), err=True)
         raise typer.Exit(2) from None
+    unwritten = None
+    client = connect_dask(dask) if dask and inst.scenarios is not None else None
     try:
-        if inst.scenarios is not None:
-            from optimiser.engine.scenarios import solve_scenarios
-
-            client = connect_dask(dask) if dask else None
-            try:
-                if engine == "ph":
-                    result = run_ph(inst, opts, timings, ranks, mpiexec, ph_iterations, ph_rho)
-                else:
-                    result = solve_scenarios(inst, opts, timings, workers=workers,
-                                             client=client)
-                if confidence is not None and result.has_plan:
-                    add_confidence(result, inst, opts, confidence, confidence_seed, workers,
-                                   client)
-            finally:
-                if client is not None:
-                    client.close()
-        else:
-            result = run_solve(inst, opts, timings)
+        with live:
+            result = solve_or_scenarios(inst, opts, timings, engine, ranks, mpiexec,
+                                        ph_iterations, ph_rho, confidence, confidence_seed,
+                                        workers, client)
+            if out is not None:
+                live.stage("writing the results")
+                unwritten = write_results(result, out, xlsx)
     except InputError as exc:
         fail_input(exc.problems)
         raise
@@ -644,15 +580,14 @@ def solve(
     except TooLarge as exc:
         typer.echo(bounded(f"{instance} | {exc}", 1000), err=True)
         raise typer.Exit(2) from None
-    unwritten = None
-    if out is not None:
-        unwritten = write_results(result, out, xlsx)
+    finally:
+        if client is not None:
+            client.close()
     total = time.perf_counter() - started
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
     else:
-        print_summary(result)
-        print_fairness(result)
+        print_summary(result, explain=explain)
         print_scenarios(result)
         if out is not None and unwritten is None:
             typer.echo(f"results written to {out}")
@@ -662,6 +597,26 @@ def solve(
         typer.echo(unwritten, err=True)
         raise typer.Exit(2 if unwritten.startswith("--out") else 1)
     raise typer.Exit(0 if result.has_plan else 1)
+
+
+def solve_or_scenarios(inst: Instance, opts: SolveOptions, timings: dict[str, float],
+                       engine: str, ranks: int, mpiexec: str, ph_iterations: int,
+                       ph_rho: float | None, confidence: int | None,
+                       confidence_seed: int | None, workers: int, client: Any) -> Result:
+    """The plan: one deterministic solve, or under the instance's scenarios by the
+    extensive form or progressive hedging (with the out-of-sample estimate when
+    asked), their independent solves on ``client`` (Dask) when given."""
+    if inst.scenarios is None:
+        return run_solve(inst, opts, timings)
+    from optimiser.engine.scenarios import solve_scenarios
+
+    if engine == "ph":
+        result = run_ph(inst, opts, timings, ranks, mpiexec, ph_iterations, ph_rho)
+    else:
+        result = solve_scenarios(inst, opts, timings, workers=workers, client=client)
+    if confidence is not None and result.has_plan:
+        add_confidence(result, inst, opts, confidence, confidence_seed, workers, client)
+    return result
 
 
 def check_engine(inst: Instance, engine: str, ranks: int, mode: str | None,
@@ -796,6 +751,28 @@ def report(
 ResultsDirArg = Annotated[Path, typer.Argument(
     metavar="RESULTS_DIR", help="Results directory written by 'wfopt solve --out'.",
     show_default=False)]
+
+
+@app.command(cls=Command, name="explain")
+def explain_results(results_dir: ResultsDirArg) -> None:
+    """Print why the shortfall remains: every reason in full.
+
+    Reads the results directory's summary.json; the reasons come the largest
+    marginal value first (what one more unit of the limit a reason names would
+    remove), as in the summary of 'wfopt solve', which shows five. Without a
+    plan, why no plan exists (docs/explaining-the-plan.md). Exit 2 when the
+    directory holds no results.
+    """
+    from optimiser.report.page import read_summary
+
+    try:
+        summary = read_summary(results_dir)
+    except InputError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        raise typer.Exit(2) from None
+    for line in explain_lines(summary):
+        typer.echo(line)
 
 
 @app.command(cls=Command)
@@ -960,6 +937,8 @@ def sweep(
     seed: Annotated[int | None, typer.Option(metavar="N", help="HiGHS random seed.",
                                              min=0)] = None,
     mode: Annotated[str | None, typer.Option(metavar="MODE", help=MODE_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on the "
+                                        "terminal while it solves.")] = False,
     set_: SetOpt = None,
     scale: ScaleOpt = None,
 ) -> None:
@@ -985,7 +964,7 @@ def sweep(
     try:
         frame = run_sweep(instance, axes, opts, workers=workers, client=client, out=out,
                           write_points=not no_point_tables, overrides=overrides,
-                          reuse=not no_reuse)
+                          reuse=not no_reuse, progress=False if quiet else None)
     except InputError as exc:
         fail_input(exc.problems)
     except OutputFolderError as exc:

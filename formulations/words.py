@@ -7,6 +7,7 @@ findings (:mod:`formulations.levers`) without importing the explain stage.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -94,6 +95,21 @@ def value_words(mv: pd.DataFrame | None, kind: str, item: str, years: list[str],
         return ""
     when = f", in {best['year']}" if best["year"] not in ("all", "total") else ""
     return f" ({per} would remove {value:,.3g} FTE of {what}{when}, {how})"
+
+
+REMOVES = re.compile(r"would remove (?:up to )?"
+                     r"(?P<value>[0-9][0-9,]*(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?) FTE")
+"""The phrase of :func:`value_words` (and the levers' grouped sentences, which
+word their best value alike) that carries a marginal value: what ranks a
+sentence among the reasons (:mod:`optimiser.results.overview`)."""
+
+
+def removed_value(sentence: str) -> float | None:
+    """The largest marginal value a sentence states ("… would remove 119 FTE
+    of weighted shortfall …", ``{:,.3g}``: ``1.23e+03`` above 999); None for a
+    sentence that states none."""
+    values = [float(m["value"].replace(",", "")) for m in REMOVES.finditer(sentence)]
+    return max(values) if values else None
 
 
 class Names:

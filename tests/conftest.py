@@ -154,6 +154,9 @@ def shipped_solve(tmp_path_factory) -> Callable[[str, list[str]], tuple[Path, di
                                            "--out", str(out), *args])
             assert res.exit_code == 0, res.output
             done[key] = (out, json.loads((out / "summary.json").read_text()))
+            printed[key] = res.stdout
         return done[key]
 
+    printed: dict[tuple[str, tuple[str, ...]], str] = {}
+    run.printed = printed  # type: ignore[attr-defined]  # what each solve printed
     return run

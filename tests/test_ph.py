@@ -302,3 +302,21 @@ def test_futures_without_a_plan_on_data_are_named_as_the_extensive_form_names_th
     summary = json.loads(res.stdout)
     assert (summary["status"], summary["messages"]) == ("infeasible", ef.messages)
     assert "Traceback" not in res.output
+
+
+def test_progress_reports_each_ph_iteration(futures):
+    """Issue 31: on one rank (in this process) each PH iteration is reported
+    with mpi-sppy's convergence metric and the bound so far."""
+    from optimiser.engine.ph import solve_ph
+
+    heard = []
+    solve_ph(load_instance(futures), SolveOptions(progress=heard.append), ranks=1,
+             iterations=3)
+    phases = list(dict.fromkeys(p.phase for p in heard if p.phase))
+    assert phases[0] == "progressive hedging on 1 rank"
+    assert [p.split(",")[0] for p in phases[1:]] == [
+        f"progressive hedging iteration {k}" for k in (1, 2, 3)]
+    first = {}
+    for p in heard:
+        first.setdefault(p.phase, p)
+    assert all(first[ph].bound is not None for ph in phases[1:])  # the trivial bound

@@ -863,3 +863,84 @@ def test_every_fall_before_the_run_out_is_explained(solved) -> None:
         # The HIT and PWP courses under the IAPT pot, peer support under its pot's total.
         assert "peer_support_course" in falls
         assert any(f.startswith("hit_course") for f in falls)
+
+
+# ------------------------------------------------ the printed summary (issue 31)
+
+VALUE = r"would remove (?:up to )?([0-9][0-9,.]*(?:e[+-]?[0-9]+)?) FTE"
+"""A reason's marginal value as the sentence states it (read here on its own,
+not with the code that ranks)."""
+
+
+def stated_value(sentence: str) -> float:
+    """The largest value a sentence states; -1 for none (they rank last)."""
+    import re
+
+    found = [float(v.replace(",", "")) for v in re.findall(VALUE, sentence)]
+    return max(found) if found else -1.0
+
+
+def printed_reasons(lines: list[str]) -> list[str]:
+    """The reasons under "why the shortfall remains" (after the overview
+    sentence, which ``--explain`` prints first)."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("why the shortfall"))
+    after = lines[start + 1:]
+    if after and not after[0].startswith("  - "):
+        after = after[1:]
+    return [line[4:] for line in itertools.takewhile(lambda x: x.startswith("  - "), after)]
+
+
+def test_summary_fits_one_screen(shipped_solve) -> None:
+    """stepping-forward-2017's summary: at most 40 lines (with the run-out's two
+    and placement's one), none over 200 characters; the five reasons shown are the
+    five of the largest marginal values, in that order (the plan's largest:
+    iapt_expansion's pot at 119 FTE per £1m, national_programmes' total at 100);
+    fair shares only where the worst rate is above zero (the crisis groups'
+    are 0%)."""
+    _out, summary = shipped_solve(NAMES[0], SOLVE_ARGS)
+    text = shipped_solve.printed[(NAMES[0], tuple(SOLVE_ARGS))]
+    lines = text.splitlines()
+    assert len(lines) <= 40, text
+    assert max(len(line) for line in lines) <= 200
+    shown = printed_reasons(lines)
+    assert len(shown) == 5
+    values = [stated_value(s) for s in shown]
+    assert values == sorted(values, reverse=True)
+    assert values[:2] == [119, 100]
+    reasons = summary["explanations"][1:]
+    # Each shown reason states its sentence's value, and no reason left out
+    # states a larger one (the five largest here are distinct).
+    assert sorted(values) == sorted(stated_value(s) for s in reasons)[-5:]
+    assert sum(stated_value(s) >= values[-1] for s in reasons) == 5
+    assert f"  … and {len(reasons) - 5} more reasons" in text
+    # Fair shares: a line for each group and year whose worst rate is above
+    # zero (talking therapies 2018-2020), none for those at 0% (the crisis groups).
+    groups = summary["fairness"]["groups"]
+    for group, years in groups.items():
+        for year, g in years.items():
+            shown = f"  {group} {year}: worst {g['worst']:.1%}" in text
+            assert shown is (g["worst"] >= 0.0005), (group, year)
+    assert any(g["worst"] >= 0.0005 for g in groups["talking_therapies_by_region"].values())
+    assert all(g["worst"] == 0 for g in groups["crisis_by_region"].values())
+
+
+def test_explain_prints_every_reason_the_summary_left_out(shipped_solve) -> None:
+    """``wfopt solve --explain`` and ``wfopt explain RESULTS_DIR`` print every
+    sentence of summary.json's explanations in full, the largest value first."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    out, summary = shipped_solve(NAMES[0], SOLVE_ARGS)
+    short = printed_reasons(shipped_solve.printed[(NAMES[0], tuple(SOLVE_ARGS))].splitlines())
+    shipped_solve(NAMES[0], [*SOLVE_ARGS, "--explain"])
+    explained = shipped_solve.printed[(NAMES[0], (*SOLVE_ARGS, "--explain"))]
+    res = CliRunner().invoke(app, ["explain", str(out)])
+    assert res.exit_code == 0, res.output
+    for text in (explained, res.stdout):
+        full = printed_reasons(text.splitlines())
+        assert sorted(full) == sorted(summary["explanations"][1:])
+        assert set(short) - set(full)  # the summary shortened some
+        values = [stated_value(s) for s in full]
+        assert values == sorted(values, reverse=True)
+        assert f"  {summary['explanations'][0]}" in text.splitlines()

@@ -72,8 +72,10 @@ def test_report_has_every_section_and_the_headline(report, results):
     w = summary["weighted_shortfall"]
     assert f'<div class="v ">{w:,.1f} FTE</div>' in text
     assert f'<div class="v ">{money(summary["total_cost"])}</div>' in text
-    for sentence in summary["explanations"]:
-        assert f"<li>{sentence.replace(chr(39), '&#x27;')}</li>" in text
+    overview, *reasons = summary["explanations"]
+    assert f"<p>{html.escape(overview)}</p>" in text
+    for sentence in reasons:
+        assert f"<li>{html.escape(sentence)}</li>" in text
     assert ("Budget &#x27;main&#x27; is spent to its limit of £300,000 a year in 2017, 2018, "
             "2019 and 2020") in text
     assert CAVEAT in text

@@ -326,7 +326,7 @@ def test_largest_shortfalls_show_the_priority_and_weighted_shortfall_they_are_or
 
 
 @pytest.mark.parametrize("command", ["", "solve", "sweep", "validate", "generate", "report",
-                                     "schema"])
+                                     "schema", "explain"])
 def test_help_reads_cleanly(command):
     """Issue 11: no Python types for values (<bool>, <list[str]>), no {instance}
     template, no pointer to a SPEC a clone does not have, and no bracketed note

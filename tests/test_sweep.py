@@ -146,6 +146,22 @@ def test_rows_are_the_hand_worked_plans_in_grid_order(one_trust: Path) -> None:
         [0, 0, 2e5, 2e5, 5e5, 5e5, 6e5, 7e5], **C_TOL)
 
 
+def test_progress_counts_every_point_once_failed_ones_too(one_trust: Path) -> None:
+    """Issue 31: the four points of the grid below (two invalid, one infeasible,
+    one optimal) are each counted once, as they finish; three have no plan."""
+    heard = []
+    frame = sweep(one_trust, [("set", SUPERVISION, [0.5, 2]), ("set", BUDGET, [-1, 3e5])],
+                  workers=1, progress=heard.append)
+    assert frame["status"].tolist() == ["invalid", "infeasible", "invalid", "optimal"]
+    assert [p.done for p in heard] == [1, 2, 3, 4]
+    assert {p.total for p in heard} == {4}
+    assert [p.failed for p in heard] == [1, 2, 3, 3]
+    assert [p.last.split(":")[0] for p in heard] == ["point 1", "point 2", "point 3",
+                                                     "point 4"]
+    assert heard[-1].left == 0
+    assert all(p.left >= 0 and p.elapsed >= 0 for p in heard)
+
+
 def test_failing_points_are_rows_not_a_crash(one_trust: Path) -> None:
     frame = sweep(one_trust, [("set", SUPERVISION, [0.5, 2]), ("set", BUDGET, [-1, 3e5])],
                   workers=1)

@@ -19,6 +19,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from optimiser.engine import progress
 from optimiser.engine.addresses import Addresses, addresses, resolve
 from optimiser.engine.highs import LATER, new_highs, option_value, use_threads
 from optimiser.errors import ModelError
@@ -156,14 +157,15 @@ class HighsModel:
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
         watch = RootWatch(*keep) if keep is not None and self.integrality.any() else None
-        if watch is not None:
-            h.setCallback(watch, None)
+        callback = mip_callback(watch, progress.current() if self.integrality.any() else None)
+        if callback is not None:
+            h.setCallback(callback, None)
             h.startCallback(MIP_INTERRUPT)
         t0 = time.perf_counter()
         try:
             h.run()
         finally:
-            if watch is not None:
+            if callback is not None:
                 h.stopCallback(MIP_INTERRUPT)
         wall = time.perf_counter() - t0 + self._start_seconds
         self._start_seconds = 0.0
@@ -303,6 +305,20 @@ class RootWatch:
             self.root = now - self.t0
         if now > self.deadline - self.factor * self.root:
             data_in.user_interrupt = self.stopped = True
+
+
+def mip_callback(watch: RootWatch | None, meter: progress.Meter | None) -> Any:
+    """HiGHS's one MIP callback of a run: the root reserve's watch and the
+    progress meter's reading of the best plan and the bound, either or both
+    (None for neither)."""
+    if meter is None:
+        return watch
+
+    def both(kind: Any, message: Any, out: Any, data_in: Any, user: Any) -> None:
+        if watch is not None:
+            watch(kind, message, out, data_in, user)
+        meter.mip(out)
+    return both
 
 
 def map_status(ms, has_solution: bool) -> str:

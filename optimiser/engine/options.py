@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from optimiser.engine.progress import ProgressCallback
 from optimiser.instance.schema import Instance
 
 
@@ -30,6 +31,10 @@ class SolveOptions:
     """``time.perf_counter()`` at which ``time_limit`` started to run (the
     command's start, so that loading counts); default: when :func:`solve` is
     called."""
+    progress: ProgressCallback | None = None
+    """Told where the solve is (stage, time, a MIP's best plan and bound), a
+    few times a second at most: :mod:`optimiser.engine.progress`. Not part of
+    the results."""
 
 
 MODES = ("lexicographic", "weighted")

@@ -66,6 +66,7 @@ import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
 from formulations import build_model, model_data
+from optimiser.engine import progress
 from optimiser.engine.highs import match_scheduler
 from optimiser.engine.scenarios import (
     ScenarioSet,
@@ -78,6 +79,7 @@ from optimiser.engine.solve import (
     HighsModel,
     SolveOptions,
     effective_options,
+    progress_args,
     result_base,
     solve,
 )
@@ -405,6 +407,8 @@ def ph_classes() -> tuple[type, type, type]:
         def enditer(self) -> None:
             if self.time_out is None:
                 self._keep()
+            progress.ph_iteration(int(self.opt._PHIter), self.opt.trivial_bound,
+                                  self.convergence.get(int(self.opt._PHIter)))
 
         def _keep(self) -> None:
             self.complete = int(self.opt._PHIter)
@@ -780,7 +784,10 @@ def solve_ph(inst: Instance, options: SolveOptions | None = None,
            "rho": rho, "verbose": bool(opts["verbose"])}
     t0 = time.perf_counter()
     try:
-        out = launch(job, ranks, mpiexec, bool(opts["verbose"]))
+        with progress.reporting(*progress_args(options, opts)):
+            progress.stage("shortfall")  # PH's: the shortfall stage, every future at once
+            progress.phase(f"progressive hedging on {ranks} rank{'s' * (ranks != 1)}")
+            out = launch(job, ranks, mpiexec, bool(opts["verbose"]))
     except FuturesWithoutPlan as exc:
         timings["solve"] = time.perf_counter() - t0
         return Result(status="infeasible", weighted_shortfall=None, total_cost=None,

@@ -53,6 +53,7 @@ from formulations import (
 )
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
+from optimiser.engine import progress
 from optimiser.engine.budget import TimeBudget
 from optimiser.engine.highs_model import SUBMIP_HEURISTICS, HighsModel, load_solution
 from optimiser.engine.options import SolveOptions, effective_options
@@ -61,6 +62,7 @@ from optimiser.engine.solve import (
     Built,
     Models,
     no_plan_reason,
+    progress_args,
     result_base,
     solve,
     solve_model,
@@ -375,6 +377,7 @@ def shortfall_only(inst: Instance, opts: dict[str, Any],
     """W of ``inst`` solved alone, shortfall stage only; with ``fixed``, its lever
     decisions of the years up to ``last_year`` held at those values. None when
     no plan exists (or none was found)."""
+    progress.stage("shortfall")  # in this process (workers 1): after the reference solve's
     d = model_data(inst)
     m = build_model(d)
     if m.ledger.infeasible:
@@ -414,11 +417,20 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
     parallel = client is not None or workers > 1
     job = {**opts, "threads": 1 if parallel and opts["threads"] is None else opts["threads"]}
     executor = executor_factory(workers, client, n + 1)()
+    done = progress.counter("wait-and-see and EEV solves", 2 * n + 1)
+    progress.stage("shortfall")
+
+    def submit(*args: Any) -> Any:
+        # Counted as each finishes (in this process: before the next starts).
+        future = executor.submit(*args)
+        future.add_done_callback(done)
+        return future
+
     try:
-        ws_f = [executor.submit(shortfall_only, i, job) for i in ss.instances]
-        fixed = executor.submit(reference_decisions, ss.instances[0], job).result()
+        ws_f = [submit(shortfall_only, i, job) for i in ss.instances]
+        fixed = submit(reference_decisions, ss.instances[0], job).result()
         last = ss.base.horizon.base_year + ss.here_and_now_years
-        eev_f = ([executor.submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
+        eev_f = ([submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
                  if fixed is not None else [])
         ws = {sid: f.result() for sid, f in zip(ss.ids, ws_f, strict=True)}
         eev: dict[str, float | None] = {sid: f.result()
@@ -456,11 +468,22 @@ def solve_scenarios(inst: Instance, options: SolveOptions | None = None,
     column, each scenario's W and C, and (``figures``) RP, WS, EEV, EVPI, VSS,
     whose independent solves run on ``workers`` local processes or the Dask
     ``client`` (:func:`stochastic_figures`). The time limit holds for all of it,
-    from ``options.started`` (the command's start) as :func:`solve`'s does."""
+    from ``options.started`` (the command's start) as :func:`solve`'s does.
+    ``options.progress`` is told where it is: the extensive form's stages, then
+    the independent solves done (:mod:`optimiser.engine.progress`)."""
     opts = effective_options(inst, options)
+    with progress.reporting(*progress_args(options, opts)):
+        return _solve_scenarios(inst, options, opts, timings, figures, workers, client)
+
+
+def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[str, Any],
+                     timings: dict[str, float] | None, figures: bool, workers: int,
+                     client: Any) -> Result:
     timings = dict(timings or {})
     t0 = time.perf_counter()
     budget = TimeBudget.of_command(options, opts, t0)
+    progress.stage("building")
+    progress.phase("extensive form")
     ss = scenario_set(inst)
     models = Models(lambda: _extensive_plan(ss))
     timings["build"] = time.perf_counter() - t0

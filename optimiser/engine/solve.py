@@ -25,6 +25,7 @@ import pyomo.environ as pyo
 from formulations import build_model, lever_placements, model_data
 from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
+from optimiser.engine import progress
 from optimiser.engine.budget import TimeBudget, time_left
 from optimiser.engine.highs_model import (
     SUBMIP_HEURISTICS,
@@ -58,11 +59,29 @@ def solve(instance: Instance, options: SolveOptions | None = None,
     build, hand-over, solve and extract are added here. ``handover`` (default
     :class:`HighsModel`) turns the built model into the HighsModel to solve:
     sweeps pass one whose ``first_plan`` is the previous point's plan.
+    ``options.progress`` is told where the solve is (:mod:`optimiser.engine.progress`).
     """
     opts = effective_options(instance, options)
+    with progress.reporting(*progress_args(options, opts)):
+        return _solve(instance, options, opts, timings, handover)
+
+
+def progress_args(options: SolveOptions | None, opts: dict[str, Any]
+                  ) -> tuple[progress.ProgressCallback | None, float, float | None]:
+    """:func:`progress.reporting`'s arguments for a solve: the callback, the
+    clock of the time limit and the limit."""
+    started = options.started if options and options.started is not None else None
+    return (options.progress if options else None,
+            time.perf_counter() if started is None else started, opts["time_limit"])
+
+
+def _solve(instance: Instance, options: SolveOptions | None, opts: dict[str, Any],
+           timings: dict[str, float] | None,
+           handover: Callable[[pyo.ConcreteModel], HighsModel] | None) -> Result:
     timings = dict(timings or {})
     t0 = time.perf_counter()
     budget = TimeBudget.of_command(options, opts, t0)
+    progress.stage("building")
     check_size(instance)
     d = model_data(instance)
     models = Models(lambda: _one_plan(d))
@@ -281,6 +300,7 @@ def _plan(hm: HighsModel, d: ModelData, m: pyo.ConcreteModel, final: dict[str, A
 def _explain(result: Result, hm: HighsModel, d: ModelData, x: np.ndarray, instance: Instance,
              opts: dict[str, Any], budget: TimeBudget, timings: dict[str, float]) -> None:
     """Marginal values (if they fit in the time limit) and what binds, in words."""
+    progress.stage("explanation")
     t0 = time.perf_counter()
     # Marginal values re-solve the plan's LP: within the limit, less the write.
     hm.deadline = budget.explanation_until

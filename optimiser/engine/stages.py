@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from optimiser.engine import progress
 from optimiser.engine.budget import time_left
 from optimiser.engine.highs_model import HighsModel
 from optimiser.results.tables import clean
@@ -61,6 +62,7 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
         return time_left(deadline)
 
     if mode == "weighted":
+        progress.stage("weighted")
         cost = hm.c_W + hm.c_C / objective.value_per_fte
         # The starting plan first, then the run gets what is left of the limit
         # (as one call's arguments, run's limit was read before the LP ran).
@@ -77,6 +79,7 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
     later = [("expected_shortfall", expected)] if expected is not None else []
     if hm.c_M is not None:
         later.append(("fairness", hm.c_M))
+    progress.stage("shortfall")
     start = hm.first_plan(hm.c_W, time_left(stage1_end))
     keep = None if deadline is None else (deadline, ROOT_RESERVE * (len(later) + 1))
     rec1 = hm.run(hm.c_W, time_left(stage1_end), start=start, keep=keep)
@@ -95,6 +98,7 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
     for name, c in later:
         if name == "fairness":
             before_fair = before["x"]
+        progress.stage(name.replace("_", " "))
         rec = hm.run(c, share_of(remaining(), FAIRNESS_TIME_SHARE), start=before["x"])
         stages.append(stage_record(name, rec, hm, w_bound=bound))
         if rec["x"] is not None:
@@ -105,6 +109,7 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
             before = {**before, "status": "feasible"}
             messages.append(f"the {name.replace('_', ' ')} stage found no plan within the "
                             "limits; the previous stage's plan stands for it")
+    progress.stage("cost")
     start = hm.held_on_off(hm.c_C, before["x"], share_of(remaining(), HELD_ON_OFF_TIME_SHARE))
     rec2 = hm.run(hm.c_C, remaining(), start=before["x"] if start is None else start)
     stages.append(stage_record("cost", rec2, hm, w_bound=bound))

@@ -48,6 +48,7 @@ import pyomo.environ as pyo
 
 from formulations import free_allocations, lever_unplaced, share_out_held
 from formulations.data import ModelData
+from optimiser.engine import progress
 from optimiser.engine.budget import RESERVES, TimeBudget, time_left
 from optimiser.engine.highs import option_value, options_set
 from optimiser.engine.highs_model import HighsModel
@@ -273,6 +274,7 @@ def tie_breaks(hm: HighsModel, blocks: list[tuple[pyo.Block, ModelData, float]],
             limit=budget.time_limit))
         return final
     end = budget.tie_breaks_until()
+    progress.stage("tie-breaks")
     unplaced = unplaced_weights(hm, {id(v): p for b, _d, p in blocks for v in lever_unplaced(b)})
     rec = least_unplaced(hm, unplaced, final["x"], mode, objective, time_left(end))
     final = _tie_break_stage("unplaced", rec, hm, final, stages, messages)

@@ -39,6 +39,7 @@ from optimiser.explain.wording import money, readable
 from optimiser.report import charts
 from optimiser.results.atomic import write_file_atomically
 from optimiser.results.format import COLUMNS, DECIMALS, TABLES
+from optimiser.results.overview import REASONS_SHOWN, ranked_reasons
 
 MARGINAL_FILE = "marginal_values.csv"
 
@@ -64,6 +65,25 @@ largest are drawn and the rest summed as one."""
 # ---------------------------------------------------------------- reading
 
 
+def read_summary(folder: str | Path) -> dict[str, Any]:
+    """``summary.json`` of a results directory; :class:`~optimiser.errors.InputError`
+    when the folder, the file or its ``status`` is missing, or it is not JSON."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), "no such results directory")])
+    path = folder / "summary.json"
+    if not path.is_file():
+        raise InputError([Problem(str(folder), "not a results directory: summary.json "
+                                               "is missing")])
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(str(path), f"not valid JSON: {exc}")]) from None
+    if not isinstance(summary, dict) or "status" not in summary:
+        raise InputError([Problem(str(path), "not a summary: it has no 'status'")])
+    return summary
+
+
 @dataclass
 class ResultsView:
     """The results a report is made of."""
@@ -77,19 +97,8 @@ class ResultsView:
         """Read a results directory written by ``wfopt solve --out``; raises
         :class:`~optimiser.errors.InputError` naming what is missing or unreadable."""
         folder = Path(folder)
-        if not folder.is_dir():
-            raise InputError([Problem(str(folder), "no such results directory")])
-        path = folder / "summary.json"
-        if not path.is_file():
-            raise InputError([Problem(str(folder), "not a results directory: summary.json "
-                                                   "is missing")])
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError([Problem(str(path), f"not valid JSON: {exc}")]) from None
+        summary = read_summary(folder)
         problems: list[Problem] = []
-        if not isinstance(summary, dict) or "status" not in summary:
-            problems.append(Problem(str(path), "not a summary: it has no 'status'"))
         tables: dict[str, pd.DataFrame] = {}
         for name in TABLES:
             tables[name] = _read_csv(folder / f"{name}.csv", COLUMNS[name], problems,
@@ -301,9 +310,18 @@ def why_section(view: ResultsView) -> str:
         parts.append("<p>No plan exists: these conditions cannot all hold together. Change "
                      "any one of them and the rest can.</p>")
         parts.append("<ul>" + "".join(f"<li>{esc(c)}</li>" for c in conflicts) + "</ul>")
-    explanations = s.get("explanations") or []
-    if explanations:
-        parts.append("<ul>" + "".join(f"<li>{esc(e)}</li>" for e in explanations) + "</ul>")
+    # The reasons of the largest marginal value first, as the printed summary
+    # has them; the rest folded, so that the charts are on the first screen.
+    overview, reasons = ranked_reasons(s.get("explanations") or ())
+    if overview is not None:
+        parts.append(f"<p>{esc(overview)}</p>")
+    if reasons:
+        shown, rest = reasons[:REASONS_SHOWN], reasons[REASONS_SHOWN:]
+        parts.append("<ul>" + "".join(f"<li>{esc(r.text)}</li>" for r in shown) + "</ul>")
+        if rest:
+            parts.append(f"<details><summary>{len(rest)} more reason{'s' * (len(rest) != 1)}"
+                         "</summary><ul>" + "".join(f"<li>{esc(r.text)}</li>" for r in rest)
+                         + "</ul></details>")
     messages = s.get("messages") or []
     if messages:
         parts.append('<p class="note">' + "<br>".join(esc(m) for m in messages) + "</p>")

@@ -30,6 +30,7 @@ from optimiser.engine.highs import highs_version
 from optimiser.instance.schema import LEVER_SECTIONS
 from optimiser.results.atomic import Marked, atomic_directory
 from optimiser.results.format import COLUMNS, DECIMALS, STOCK_FLOWS, TABLES, clean
+from optimiser.results.overview import spend_by_lever
 
 RESULTS_FOLDER = Marked("wfopt solve", later=frozenset({"report.html"}))
 """What a results directory holds: what :meth:`Result.write` wrote there (tables,
@@ -309,11 +310,8 @@ class Result:
         return out
 
     def spend_by_lever(self) -> dict[str, float]:
-        out = {}
-        for name in lever_names():
-            frame = self.tables.get(name)
-            out[name] = clean(frame["cost"].sum()) if frame is not None and len(frame) else 0.0
-        return out
+        """Each lever's spend over the plan, in registry order."""
+        return spend_by_lever(self.tables)
 
     def report(self, path: str | Path) -> Path:
         """Write the plan's self-contained HTML report to ``path``

@@ -39,9 +39,10 @@ import math
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,8 @@ POINTS_FOLDER = "points"
 def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions | None = None,
           workers: int | None = None, client: Any = None, out: str | Path | None = None,
           write_points: bool = True, *, overrides: Sequence[Any] | None = None,
-          reuse: bool = True, progress: bool | None = None) -> pd.DataFrame:
+          reuse: bool = True,
+          progress: bool | Callable[[SweepProgress], None] | None = None) -> pd.DataFrame:
     """Solve every point of ``grid`` and return one row per point, in grid order.
 
     ``instance`` is an instance file or a validated :class:`Instance`; ``grid``
@@ -90,7 +92,9 @@ def sweep(instance: str | Path | Instance, grid: GridSpec, options: SolveOptions
     default: the cores, or the Dask cluster's threads); ``client`` a
     ``dask.distributed.Client`` to run on instead. ``out`` receives the sweep
     folder (see the module docs); ``progress`` shows a progress bar on stderr
-    (default: when stderr is a terminal).
+    (default: when stderr is a terminal): points done of all, those without a
+    plan, the time left; a callable is given a :class:`SweepProgress` after
+    each point instead.
 
     The frame has ``point`` (1-based), a column per swept key (the value, or
     the factor for a scale axis), ``status`` (SPEC §2.10, or ``invalid`` when
@@ -360,14 +364,37 @@ def write_sweep_files(folder: Path, frame: pd.DataFrame, axes: Sequence[GridAxis
     plot_frontier(frame, axes, instance_name, folder / "frontier.png", currency)
 
 
-class Progress:
-    """A rich progress bar on stderr: points done, the last point's outcome,
-    elapsed and remaining time. Silent when not shown."""
+@dataclass(frozen=True)
+class SweepProgress:
+    """Where a sweep is, after each point (``sweep(progress=callback)``)."""
 
-    def __init__(self, total: int, name: str, show: bool | None = None):
+    done: int
+    """Points done, each once, with a plan or without."""
+    total: int
+    failed: int
+    """Points done without a plan (invalid, infeasible, no plan found, failed)."""
+    elapsed: float
+    """Seconds since the sweep started its points."""
+    left: float
+    """Estimated seconds left: the mean time a point so far, times the points
+    left (shared by the workers as the points done were)."""
+    last: str
+    """The last point's outcome: ``point 3: optimal, W 12.5``."""
+
+
+class Progress:
+    """A rich progress bar on stderr: points done of all, those without a plan,
+    elapsed and remaining time, the last point's outcome. Silent when not
+    shown; ``show`` may instead be a callback given a :class:`SweepProgress`
+    after each point."""
+
+    def __init__(self, total: int, name: str,
+                 show: bool | Callable[[SweepProgress], None] | None = None):
         self.total, self.name = total, name
-        self.show = sys.stderr.isatty() if show is None else show
-        self.done = 0
+        self.callback = show if callable(show) else None
+        self.show = (sys.stderr.isatty() if show is None else show is True)
+        self.done = self.failed = 0
+        self.started = time.perf_counter()
         self._bar: Any = None
 
     def __enter__(self) -> Progress:
@@ -384,21 +411,27 @@ class Progress:
 
             self._bar = RichProgress(
                 TextColumn("sweep [bold]{task.fields[name]}[/]"), BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"),
-                TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
+                MofNCompleteColumn(), TextColumn("{task.fields[failed]} without a plan"),
+                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                TextColumn("{task.fields[last]}"),
                 console=Console(stderr=True), transient=False)
             self._bar.__enter__()
             self._task = self._bar.add_task("sweep", total=self.total, name=self.name,
-                                            last="")
+                                            last="", failed=0)
         return self
 
     def advance(self, outcome: PointOutcome) -> None:
         self.done += 1
+        self.failed += not outcome.has_plan
+        last = f"point {outcome.index + 1}: {outcome.status}"
+        if outcome.has_plan and outcome.weighted_shortfall is not None:
+            last += f", W {outcome.weighted_shortfall:,.1f}"
         if self._bar is not None:
-            last = f"point {outcome.index + 1}: {outcome.status}"
-            if outcome.has_plan and outcome.weighted_shortfall is not None:
-                last += f", W {outcome.weighted_shortfall:,.1f}"
-            self._bar.update(self._task, advance=1, last=last)
+            self._bar.update(self._task, advance=1, last=last, failed=self.failed)
+        if self.callback is not None:
+            elapsed = time.perf_counter() - self.started
+            self.callback(SweepProgress(self.done, self.total, self.failed, elapsed,
+                                        elapsed / self.done * (self.total - self.done), last))
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
