@@ -894,7 +894,8 @@ def test_summary_fits_one_screen(shipped_solve) -> None:
     """stepping-forward-2017's summary: at most 40 lines (with the run-out's two
     and placement's one), none over 200 characters; the five reasons shown are the
     five of the largest marginal values, in that order (the plan's largest:
-    iapt_expansion's pot at 119 FTE per £1m, national_programmes' total at 100);
+    iapt_expansion's pot at 417 FTE per £1m, national_programmes' total at 313,
+    with the run-out years);
     fair shares only where the worst rate is above zero (the crisis groups'
     are 0%)."""
     _out, summary = shipped_solve(NAMES[0], SOLVE_ARGS)
@@ -906,7 +907,7 @@ def test_summary_fits_one_screen(shipped_solve) -> None:
     assert len(shown) == 5
     values = [stated_value(s) for s in shown]
     assert values == sorted(values, reverse=True)
-    assert values[:2] == [119, 100]
+    assert values[:2] == [417, 313]
     reasons = summary["explanations"][1:]
     # Each shown reason states its sentence's value, and no reason left out
     # states a larger one (the five largest here are distinct).
