@@ -89,7 +89,8 @@ def test_addresses_find_the_same_columns_in_a_model_built_again():
     rows = [(con.name, sense) for con, sense in hm.rows]
     hm.release()
     assert hm.columns == [] and hm.rows == []
-    hm.attach(build_model(d))
+    again = build_model(d)  # held here: attach keeps only its rows and columns
+    hm.attach(again)
     assert [v.name for v in hm.columns] == names
     assert [(con.name, sense) for con, sense in hm.rows] == rows
     # A model of other data is refused, not silently misread.

@@ -92,7 +92,8 @@ def test_json_prints_the_summary(tmp_path):
     assert set(summary) >= SUMMARY_KEYS
     assert summary["status"] == "optimal"
     assert summary["weighted_shortfall"] >= 0
-    assert [s["stage"] for s in summary["stages"]] == ["shortfall", "cost", "share_out"]
+    # Every lever is placed (SPEC §2.14): no share-out stage.
+    assert [s["stage"] for s in summary["stages"]] == ["shortfall", "cost"]
     assert not (tmp_path / "out").exists()
 
 

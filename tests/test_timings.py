@@ -57,8 +57,9 @@ def test_phases_add_up_to_at_most_the_wall_time_around_them(written):
 def test_solve_is_highs_time_summed_over_the_stages(written):
     result, _, _ = written
     t = result.timings
-    assert [s["stage"] for s in result.stages] == ["shortfall", "cost", "share_out"]
-    assert t["solve"] == approx(t["solve_shortfall"] + t["solve_cost"] + t["solve_share_out"])
+    # Every lever is placed (SPEC §2.14): no share-out stage.
+    assert [s["stage"] for s in result.stages] == ["shortfall", "cost"]
+    assert t["solve"] == approx(t["solve_shortfall"] + t["solve_cost"])
     assert t["solve"] == approx(result.solve_seconds)
     for s in result.stages:
         assert s["seconds"] == approx(t[f"solve_{s['stage']}"], abs=1e-6)
