@@ -90,6 +90,9 @@ def test_ph_and_the_extensive_form_agree_within_the_reported_gap(futures, one_ra
     # PH run for one iteration (6.92 FTE: 47%), would not be within 20%.
     assert st["gap"] < 0.20
     assert lower >= st["trivial_bound"] - 1e-9
+    # The wait-and-see bound is a bound (a candidate's evaluation solves, with
+    # the decisions held, must not have overwritten it).
+    assert st["trivial_bound"] <= ef.weighted_shortfall + 1e-6
     assert st["iterations"] <= ITERATIONS and st["ranks"] == 1
     # Every scenario's tables, with the here-and-now decisions equal in each.
     t = ph.tables["training"]
