@@ -445,15 +445,16 @@ def ph_classes() -> tuple[type, type, type]:
             try:
                 opt.solve_loop(solver_options=opt._effective_solver_options(opt._PHIter),
                                gripe=False, need_solution=False)
-                w = objective = 0.0
+                objective = 0.0
+                by_future: dict[str, float] = {}
                 lacking = []
                 for name, s in opt.local_scenarios.items():
                     if not s._mpisppy_data.solution_available:
                         lacking.append(name)
                         continue
-                    p = s._mpisppy_probability
-                    w += p * float(pyo.value(s.weighted_shortfall.expr))
-                    objective += p * float(pyo.value(opt.saved_objectives[name]))
+                    by_future[name] = float(pyo.value(s.weighted_shortfall.expr))
+                    objective += s._mpisppy_probability * float(
+                        pyo.value(opt.saved_objectives[name]))
             finally:
                 opt._restore_nonants()
                 if not w_off:
@@ -463,15 +464,19 @@ def ph_classes() -> tuple[type, type, type]:
                 for name, s in opt.local_scenarios.items():
                     s._mpisppy_data.outer_bound, s._mpisppy_data.inner_bound = bounds[name]
                 self.watching = True
-            parts = opt.mpicomm.allgather((w, objective, lacking))
+            parts = opt.mpicomm.allgather((by_future, objective, lacking))
             lacking = sorted(n for part in parts for n in part[2])
+            by_future = {n: w for part in parts for n, w in part[0].items()}
+            probability = dict(zip(opt.all_scenario_names, ctx.ss.probabilities, strict=True))
             self.candidates.append({
                 "iteration": int(opt._PHIter), "source": source,
                 "formed": f"future {source}'s decisions nearest to the iterate's average x̄",
-                "rho": None if lacking else math.fsum(part[0] for part in parts),
+                "rho": None if lacking else math.fsum(probability[n] * w
+                                                       for n, w in by_future.items()),
                 "objective": None if lacking else math.fsum(part[1] for part in parts),
                 "futures_without_plan": lacking,
-                "seconds": round(time.perf_counter() - t0, 3), "x": x, "xbar": xbar})
+                "seconds": round(time.perf_counter() - t0, 3), "x": x, "xbar": xbar,
+                "by_future": by_future})
 
         def _keep(self) -> None:
             self.complete = int(self.opt._PHIter)
@@ -700,7 +705,8 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                 "convergence": None, "trivial_bound": float(opt.trivial_bound),
                 "lower_bound": float(wheel.BestOuterBound), "final_lagrangian": None,
                 "stopped_for_time": False, "iteration_seconds": [],
-                "time_out": watch.time_out, "candidates": [], "kept": None}
+                "time_out": watch.time_out, "candidates": [], "kept": None,
+                "kept_by_future": {}}
     if watch.time_out is not None:
         watch.restore()
     # The best candidate evaluated on every future (ties: the earlier); with
@@ -730,9 +736,11 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
     if watch.time_out is not None:  # the plan's iterate, and its metric
         completed = watch.complete
         metric = watch.convergence.get(watch.complete + 1)
-    candidates = [{k: v for k, v in c.items() if k != "xbar"} for c in watch.candidates]
+    candidates = [{k: v for k, v in c.items() if k not in ("xbar", "by_future")}
+                  for c in watch.candidates]
     return {"lead": opt.cylinder_rank == 0, "xhat": list(kept["x"]), "xbar": kept["xbar"],
             "candidates": candidates, "kept": watch.candidates.index(kept),
+            "kept_by_future": kept["by_future"],
             "iterations": completed,
             "convergence": None if metric is None else float(metric),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
@@ -966,15 +974,21 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
                           "so progressive hedging has no complete iterate (the decisions of "
                           "every future from one iteration) to build a plan from: more time "
                           "(--time-limit) or fewer futures", what], **base)
+    evaluated = out["kept_by_future"]
     if lacking:
         shown = _names_text(lacking)
+        # The plan's evaluation in PH found a plan in each of them: the stages
+        # after PH, not the plan, ran short (of time).
+        why = ("the stages after progressive hedging ran out of time (the plan's own "
+               "evaluation found a plan in each): more time (--time-limit)"
+               if all(sid in evaluated for sid in lacking)
+               else "more iterations (--ph-iterations), more time, or --engine ef")
         return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=solve_seconds, stages=stages,
                       timings=timings, stochastic=stochastic, messages=[
                           f"no plan was found in {len(lacking)} of {len(ids)} scenarios with "
                           f"the here-and-now decisions progressive hedging found ({shown}): "
-                          "more iterations (--ph-iterations), more time, or --engine ef",
-                          what], **base)
+                          + why, what], **base)
     frames: dict[str, list[pd.DataFrame]] = {}
     listing = []
     fair = {}
@@ -1007,6 +1021,20 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     elif out["stopped_for_time"]:
         messages.append("progressive hedging stopped before converging: the next iteration "
                         "would not have finished within the time limit")
+    # The stages after PH solve each future's shortfall stage again, under what
+    # is left of the time limit: where one stopped short of the shortfall the
+    # plan's evaluation had found, ρ and the tables are the stages' (what the
+    # tables show), and it is said.
+    short = [sid for sid, r in zip(ids, per, strict=True) if kept["rho"] is not None
+             and r["weighted_shortfall"] > evaluated[sid] + max(
+                 1e-6, float(opts["mip_gap"]) * abs(evaluated[sid]))]
+    stochastic["futures_short_of_evaluation"] = short
+    if short:
+        messages.append(f"in {len(short)} of {len(ids)} futures ({_names_text(short)}) the "
+                        "stages after progressive hedging, cut short by the time limit, ended "
+                        "with more shortfall than the plan's evaluation found: ρ "
+                        f"{upper:,.2f} against its candidate's {kept['rho']:,.2f}; ρ and the "
+                        "tables are the stages'")
     if status == "feasible":
         messages.append("the plan is feasible; the gap is between its ρ and the best lower "
                         "bound progressive hedging found")
