@@ -147,6 +147,8 @@ class Scenarios:
         self.keys, self.scales, self.binary, self.cache = keys, scales, binary, cache
         self.index = {sid: k for k, sid in enumerate(ss.ids)}
         self.last = ss.base.horizon.base_year + ss.here_and_now_years
+        self.ph_window: tuple[float, float | None] = (time.perf_counter(), None)
+        """PH's start and end (``time.perf_counter()``), set when PH starts."""
         self.no_plan: dict[str, list[tuple[str, str]]] = {}
         """Each future built here whose rows fail on data alone (``ledger.infeasible``):
         its model is still returned, so that every future is looked at, and the
@@ -407,7 +409,16 @@ def ph_classes() -> tuple[type, type, type]:
 
         def post_iter0(self) -> None:
             self._keep()
-            self._evaluate()
+            # When no later iteration fits in PH's time (the converger's test,
+            # time_converger, with iteration 0 as the longest so far), iteration
+            # 0's candidate is the only one: the stages after PH evaluate it
+            # anyway, and evaluating it here too would take their time (at
+            # 200 stepping-forward futures iteration 0 fills PH's share).
+            ctx = self.opt.scenario_creator
+            start, end = ctx.ph_window
+            now = time.perf_counter()
+            alone = end is not None and now + (now - start) > end
+            self._evaluate(skip=bool(self.opt.mpicomm.allreduce(alone, op=MPI.LOR)))
 
         def miditer(self) -> None:
             self.convergence[int(self.opt._PHIter)] = self.opt.conv
@@ -417,17 +428,26 @@ def ph_classes() -> tuple[type, type, type]:
                 self._keep()
                 self._evaluate()
 
-        def _evaluate(self) -> None:
+        def _evaluate(self, skip: bool = False) -> None:
             """This iterate's candidate plan (:func:`_candidate`), held in
             every future, each solved alone on its own objective (PH's weights
             and proximal term off): the candidate's ρ, Σ π_s·W_s, when every
             future found a plan with it, else None (never comparable). The
             nonants and their fixedness go back as they were, so PH goes on
-            from its own iterate."""
+            from its own iterate. ``skip``: the candidate is formed, not
+            evaluated (``evaluated`` False; :meth:`post_iter0` says when)."""
             opt = self.opt
             t0 = time.perf_counter()
             ctx = opt.scenario_creator
             x, source, xbar = _candidate(opt, ctx.keys, ctx.scales, ctx.last, MPI)
+            formed = f"future {source}'s decisions nearest to the iterate's average x̄"
+            if skip:
+                self.candidates.append({
+                    "iteration": int(opt._PHIter), "source": source, "formed": formed,
+                    "evaluated": False, "rho": None, "objective": None,
+                    "futures_without_plan": [], "seconds": 0.0, "x": x, "xbar": xbar,
+                    "by_future": {}})
+                return
             fixed = [v if ctx.binary[j] else v / ctx.scales[j] for j, v in enumerate(x)]
             self.watching = False  # an evaluation solve stopped on time is no PH time-out
             # What the evaluation's solves overwrite and PH reads afterwards: the
@@ -470,7 +490,7 @@ def ph_classes() -> tuple[type, type, type]:
             probability = dict(zip(opt.all_scenario_names, ctx.ss.probabilities, strict=True))
             self.candidates.append({
                 "iteration": int(opt._PHIter), "source": source,
-                "formed": f"future {source}'s decisions nearest to the iterate's average x̄",
+                "formed": formed, "evaluated": True,
                 "rho": None if lacking else math.fsum(probability[n] * w
                                                        for n, w in by_future.items()),
                 "objective": None if lacking else math.fsum(part[1] for part in parts),
@@ -591,6 +611,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     match_scheduler(solver_options["threads"])
     beans = (cfg, creator, lambda *a, **k: None, ss.ids)
     ph_t0 = time.perf_counter()
+    creator.ph_window = (ph_t0, ph_end)
     bound_watch, iterate_watch, stoppable_ph = ph_classes()
     hub = vanilla.ph_hub(*beans, ph_extensions=iterate_watch,
                          ph_converger=time_converger(ph_t0, ph_end))
@@ -1010,6 +1031,11 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         messages.append(f"the plan is iteration {kept['iteration']}'s candidate "
                         f"({kept['formed']}), the best of {len(out['candidates'])} evaluated "
                         "on every future")
+    elif not kept["evaluated"]:
+        messages.append(f"the plan is iteration {kept['iteration']}'s candidate "
+                        f"({kept['formed']}), the only one: no later iteration fitted in the "
+                        "time limit, so its evaluation is the stages after progressive "
+                        "hedging")
     else:
         messages.append("no candidate plan found a plan in every future when evaluated; the "
                         f"plan is the last one, iteration {kept['iteration']}'s")
