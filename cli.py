@@ -506,8 +506,8 @@ def solve(
         "scenario), or ph, progressive hedging on mpi-sppy for sets too large for it (risk "
         "expected only; needs the mpi extra). docs/sampled-studies.md.")] = "ef",
     ranks: Annotated[int, typer.Option(
-        metavar="N", min=1, help="With --engine ph: MPI ranks (1, in this process, or even: "
-        "half PH hub, half Lagrangian bound spoke).")] = 1,
+        metavar="N", min=1, help="With --engine ph: MPI ranks (1, in this process; every rank "
+        "runs PH, the futures split between them).")] = 1,
     mpiexec: Annotated[str, typer.Option(
         metavar="CMD", help="With --engine ph and --ranks above 1: the MPI launcher, e.g. "
         "'mpiexec -f hosts' for a cluster.")] = "mpiexec",

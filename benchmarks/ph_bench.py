@@ -15,7 +15,8 @@ command and the peak memory of the command and everything it started (MPI ranks
 included). A run that fails or is killed prints its last line instead. Each
 run's ``summary.json`` is kept in ``--keep`` (default ``benchmarks/_work/ph``) as
 ``COUNT-ENGINE.json``, and where its time went (PH, the per-future stages, a
-subproblem time-out) follows its row as a comment.
+subproblem time-out, each candidate plan's ρ and which was kept) follows its
+row as a comment.
 
 Print the load beside the numbers: the machine is shared and noisy.
 """
@@ -112,6 +113,15 @@ def where_time_went(r: dict) -> str:
     per = "; ".join(f"{s['stage'][len('per_scenario_'):]} {s['seconds']:.0f} s"
                     for s in stages)
     out = f"; PH {st.get('ph_seconds', 0):.0f} s; per future, summed: {per or '-'}"
+    cands = st.get("candidates") or []
+    if cands:
+        rhos = ", ".join("-" if c["rho"] is None else f"{c['rho']:,.1f}" for c in cands)
+        evals = sum(c["seconds"] for c in cands)
+        out += (f"; candidates' ρ by iteration: {rhos} (kept iteration "
+                f"{cands[st['kept']]['iteration']}; evaluations {evals:.0f} s)")
+    if st.get("iteration_seconds"):
+        out += "; PH iterations' seconds: " + ", ".join(f"{x:.0f}"
+                                                        for x in st["iteration_seconds"])
     if st.get("subproblem_time_out"):
         t = st["subproblem_time_out"]
         out += (f"; time-out at iteration {t['iteration']} in {len(t['scenarios'])} "

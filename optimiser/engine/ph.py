@@ -8,13 +8,18 @@ What it does, exactly (docs/sampled-studies.md says it for planners):
    on the scenario's data), with its shortfall W_s as the only objective (in
    weighted mode W_s + C_s/value_per_fte). Its non-anticipative variables are the
    lever decisions of the here-and-now years (``formulations.lever_decisions``),
-   as in the extensive form. mpi-sppy's PH hub minimises Σ π_s·W_s; with two or
-   more MPI ranks a Lagrangian spoke computes lower bounds beside it
-   (``mpisppy.cylinders.lagrangian_bounder``), on one rank the hub computes one
-   Lagrangian bound from its last weights at the end.
-2. **The here-and-now plan.** The scenario's own decisions nearest to PH's
-   consensus x̄ (each value put within the bounds every scenario allows) are
-   held in every scenario (:func:`_hub_plan` says why not x̄ itself).
+   as in the extensive form. mpi-sppy's PH hub minimises Σ π_s·W_s on every MPI
+   rank (the futures split between them); at the end it computes one
+   Lagrangian bound from its last weights. (``spoke=True`` gives half the
+   ranks to mpi-sppy's Lagrangian spoke instead: measured, it bought nothing.)
+2. **The here-and-now plan: the best candidate.** After iteration 0 and after
+   each later iteration the hub forms a candidate plan — the future's own
+   decisions nearest to PH's consensus x̄, each value put within the bounds
+   every future allows (:func:`_candidate` says why not x̄ itself) — and
+   evaluates it: held in every future, each future solved alone on its own
+   objective (PH's weights and proximal term off). The candidate with the
+   least expected objective is the plan: PH's last iterate is not always its
+   best (issue 33). ``stochastic.candidates`` lists each with its ρ.
 3. **The remaining stages per scenario.** Each scenario is then solved alone with
    those decisions fixed, through all its deterministic stages (shortfall,
    fairness, cost, the unplaced tie-break): with the here-and-now decisions
@@ -126,9 +131,6 @@ def ph_problems(inst: Instance, ranks: int, mode: str) -> list[Problem]:
         out.append(Problem("--engine ph", f"risk {sc.risk} is not supported by progressive "
                            "hedging here (it minimises the expected shortfall only); use "
                            "--engine ef for worst_case and cvar"))
-    if ranks > 1 and ranks % 2:
-        out.append(Problem("--ranks", f"must be 1 or even, got {ranks}: the PH hub and its "
-                           "Lagrangian bound spoke get half the ranks each"))
     return out
 
 
@@ -141,12 +143,14 @@ class Scenarios:
     node's non-anticipative variables."""
 
     def __init__(self, ss: ScenarioSet, mode: str, value_per_fte: float | None,
-                 keys: list[tuple[str, Any]], scales: list[float],
+                 keys: list[tuple[str, Any]], scales: list[float], binary: list[bool],
                  cache: dict[str, pyo.ConcreteModel]):
         self.ss, self.mode, self.value_per_fte = ss, mode, value_per_fte
-        self.keys, self.scales, self.cache = keys, scales, cache
+        self.keys, self.scales, self.binary, self.cache = keys, scales, binary, cache
         self.index = {sid: k for k, sid in enumerate(ss.ids)}
         self.last = ss.base.horizon.base_year + ss.here_and_now_years
+        self.ph_window: tuple[float, float | None] = (time.perf_counter(), None)
+        """PH's start and end (``time.perf_counter()``), set when PH starts."""
         self.no_plan: dict[str, list[tuple[str, str]]] = {}
         """Each future built here whose rows fail on data alone (``ledger.infeasible``):
         its model is still returned, so that every future is looked at, and the
@@ -207,13 +211,16 @@ def default_rho(m: pyo.ConcreteModel, opts: dict[str, Any]) -> float:
     return RHO_PER_W * max(w, 1.0)
 
 
-def _scales(m: pyo.Block, last: int) -> tuple[list[tuple[str, Any]], list[float]]:
-    """The here-and-now decisions' keys and their scales (upper bound, at least 1)."""
-    keys, scales = [], []
+def _scales(m: pyo.Block, last: int
+            ) -> tuple[list[tuple[str, Any]], list[float], list[bool]]:
+    """The here-and-now decisions' keys, their scales (upper bound, at least 1)
+    and which are on/off (given to PH unscaled)."""
+    keys, scales, binary = [], [], []
     for key, v in decision_items(m, last):
         keys.append(key)
+        binary.append(v.is_binary())
         scales.append(1.0 if v.is_binary() or v.ub is None else max(1.0, float(v.ub)))
-    return keys, scales
+    return keys, scales, binary
 
 
 def _quiet(verbose: bool):
@@ -315,6 +322,7 @@ def ph_classes() -> tuple[type, type, type]:
 
     Returns the Lagrangian spoke's extension (bounds only), the hub's extension,
     and the hub's PH class."""
+    from mpi4py import MPI
     from mpisppy.extensions.extension import Extension
     from mpisppy.opt.ph import PH
     from pyomo.opt import TerminationCondition
@@ -360,6 +368,9 @@ def ph_classes() -> tuple[type, type, type]:
             self.convergence: dict[int, float | None] = {}
             """mpi-sppy's convergence metric at the start of each iteration
             (that of the iterate before it)."""
+            self.candidates: list[dict[str, Any]] = []
+            """Each complete iterate's candidate plan and what it is worth on
+            every future (:meth:`_evaluate`), in iteration order."""
 
         def post_solve_loop(self) -> None:
             if not self.watching:
@@ -400,6 +411,16 @@ def ph_classes() -> tuple[type, type, type]:
 
         def post_iter0(self) -> None:
             self._keep()
+            # When no later iteration fits in PH's time (the converger's test,
+            # time_converger, with iteration 0 as the longest so far), iteration
+            # 0's candidate is the only one: the stages after PH evaluate it
+            # anyway, and evaluating it here too would take their time (at
+            # 200 stepping-forward futures iteration 0 fills PH's share).
+            ctx = self.opt.scenario_creator
+            start, end = ctx.ph_window
+            now = time.perf_counter()
+            alone = end is not None and now + (now - start) > end
+            self._evaluate(skip=bool(self.opt.mpicomm.allreduce(alone, op=MPI.LOR)))
 
         def miditer(self) -> None:
             self.convergence[int(self.opt._PHIter)] = self.opt.conv
@@ -407,8 +428,79 @@ def ph_classes() -> tuple[type, type, type]:
         def enditer(self) -> None:
             if self.time_out is None:
                 self._keep()
+                self._evaluate()
             progress.ph_iteration(int(self.opt._PHIter), self.opt.trivial_bound,
                                   self.convergence.get(int(self.opt._PHIter)))
+
+        def _evaluate(self, skip: bool = False) -> None:
+            """This iterate's candidate plan (:func:`_candidate`), held in
+            every future, each solved alone on its own objective (PH's weights
+            and proximal term off): the candidate's ρ, Σ π_s·W_s, when every
+            future found a plan with it, else None (never comparable). The
+            nonants and their fixedness go back as they were, so PH goes on
+            from its own iterate. ``skip``: the candidate is formed, not
+            evaluated (``evaluated`` False; :meth:`post_iter0` says when)."""
+            opt = self.opt
+            t0 = time.perf_counter()
+            ctx = opt.scenario_creator
+            x, source, xbar = _candidate(opt, ctx.keys, ctx.scales, ctx.last, MPI)
+            formed = f"future {source}'s decisions nearest to the iterate's average x̄"
+            if skip:
+                self.candidates.append({
+                    "iteration": int(opt._PHIter), "source": source, "formed": formed,
+                    "evaluated": False, "rho": None, "objective": None,
+                    "futures_without_plan": [], "seconds": 0.0, "x": x, "xbar": xbar,
+                    "by_future": {}})
+                return
+            fixed = [v if ctx.binary[j] else v / ctx.scales[j] for j, v in enumerate(x)]
+            self.watching = False  # an evaluation solve stopped on time is no PH time-out
+            # What the evaluation's solves overwrite and PH reads afterwards: the
+            # nonants, each subproblem's bounds (iteration 0's are the trivial
+            # bound, computed after this hook) and whether W and the proximal
+            # term are on (off in iteration 0: mpi-sppy's solve_loop(dis_W=…)
+            # would switch them on when done).
+            w_off, prox_off = opt.W_disabled, opt.prox_disabled
+            bounds = {name: (getattr(s._mpisppy_data, "outer_bound", None),
+                             getattr(s._mpisppy_data, "inner_bound", None))
+                      for name, s in opt.local_scenarios.items()}
+            opt._save_nonants()
+            opt._fix_nonants({"ROOT": fixed})
+            opt.disable_W_and_prox()
+            try:
+                opt.solve_loop(solver_options=opt._effective_solver_options(opt._PHIter),
+                               gripe=False, need_solution=False)
+                objective = 0.0
+                by_future: dict[str, float] = {}
+                lacking = []
+                for name, s in opt.local_scenarios.items():
+                    if not s._mpisppy_data.solution_available:
+                        lacking.append(name)
+                        continue
+                    by_future[name] = float(pyo.value(s.weighted_shortfall.expr))
+                    objective += s._mpisppy_probability * float(
+                        pyo.value(opt.saved_objectives[name]))
+            finally:
+                opt._restore_nonants()
+                if not w_off:
+                    opt._reenable_W()
+                if not prox_off:
+                    opt._reenable_prox()
+                for name, s in opt.local_scenarios.items():
+                    s._mpisppy_data.outer_bound, s._mpisppy_data.inner_bound = bounds[name]
+                self.watching = True
+            parts = opt.mpicomm.allgather((by_future, objective, lacking))
+            lacking = sorted(n for part in parts for n in part[2])
+            by_future = {n: w for part in parts for n, w in part[0].items()}
+            probability = dict(zip(opt.all_scenario_names, ctx.ss.probabilities, strict=True))
+            self.candidates.append({
+                "iteration": int(opt._PHIter), "source": source,
+                "formed": formed, "evaluated": True,
+                "rho": None if lacking else math.fsum(probability[n] * w
+                                                       for n, w in by_future.items()),
+                "objective": None if lacking else math.fsum(part[1] for part in parts),
+                "futures_without_plan": lacking,
+                "seconds": round(time.perf_counter() - t0, 3), "x": x, "xbar": xbar,
+                "by_future": by_future})
 
         def _keep(self) -> None:
             self.complete = int(self.opt._PHIter)
@@ -466,6 +558,12 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     inst: Instance = job["instance"]
     opts = job["opts"]
     rank, size = comm.Get_rank(), comm.Get_size()
+    # Every rank in PH's hub unless asked for the Lagrangian spoke (half the
+    # ranks): measured on stepping-forward-2017 (benchmarks/README.md), the
+    # spoke's bound never beat the hub's own (iteration 0's wait-and-see bound
+    # and one Lagrangian bound from the last weights), while a second hub rank
+    # halves iteration 0 and each candidate's evaluation.
+    spoke = bool(job.get("spoke")) and size > 1
     ss = scenario_set(inst)
     last = ss.base.horizon.base_year + ss.here_and_now_years
     cache: dict[str, pyo.ConcreteModel] = {}
@@ -476,8 +574,9 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         cache[ss.ids[0]] = m0
         rho = job["rho"] if job["rho"] is not None else default_rho(m0, opts)
         shared = (*_scales(m0, last), rho)
-    keys, scales, rho = comm.bcast(shared if rank == 0 else None, root=0)
-    creator = Scenarios(ss, opts["mode"], inst.objective.value_per_fte, keys, scales, cache)
+    keys, scales, binary, rho = comm.bcast(shared if rank == 0 else None, root=0)
+    creator = Scenarios(ss, opts["mode"], inst.objective.value_per_fte, keys, scales, binary,
+                        cache)
 
     cfg = config.Config()
     cfg.popular_args()
@@ -505,7 +604,7 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         # stepping-forward futures took more than a 30-minute limit on it alone),
         # so each subproblem gets its share of PH's time. One stopped by it keeps
         # its plan and its dual bound: the bounds stay valid, only weaker.
-        hub_ranks = size // 2 if size > 1 else 1
+        hub_ranks = size // 2 if spoke else size
         share = (ph_end - time.perf_counter()) * hub_ranks / len(ss.ids)
         solver_options["time_limit"] = round(max(MIN_SUBPROBLEM_SECONDS, share), 3)
     # mpi-sppy's config holds solver options as one "key=value key=value" string.
@@ -516,18 +615,19 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
     match_scheduler(solver_options["threads"])
     beans = (cfg, creator, lambda *a, **k: None, ss.ids)
     ph_t0 = time.perf_counter()
+    creator.ph_window = (ph_t0, ph_end)
     bound_watch, iterate_watch, stoppable_ph = ph_classes()
     hub = vanilla.ph_hub(*beans, ph_extensions=iterate_watch,
                          ph_converger=time_converger(ph_t0, ph_end))
     hub["opt_class"] = stoppable_ph
-    spokes = [vanilla.lagrangian_spoke(*beans, ph_extensions=bound_watch)] if size > 1 else []
+    spokes = [vanilla.lagrangian_spoke(*beans, ph_extensions=bound_watch)] if spoke else []
     with _quiet(job["verbose"]), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # mpi-sppy's logger.warn
         wheel = WheelSpinner(hub, spokes)
         wheel.spin(comm_world=comm)
         plan = None
         if wheel.strata_rank == 0:  # the hub's ranks
-            plan = _hub_plan(wheel, keys, scales, last, size == 1, ph_end, MPI)
+            plan = _hub_plan(wheel, keys, scales, last, not spoke, ph_end, MPI)
     ph_seconds = time.perf_counter() - ph_t0
     plans = comm.allgather(plan if plan is not None and plan["lead"] else None)
     plan = next(p for p in plans if p is not None)
@@ -558,32 +658,19 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
             "seconds": time.perf_counter() - t0}
 
 
-def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
-              end: float | None, MPI: Any) -> dict[str, Any]:
-    """On the hub's ranks: the here-and-now plan, the bounds, the iterations.
+def _candidate(opt: Any, keys: list, scales: list[float], last: int, MPI: Any
+               ) -> tuple[list[float], str, list[float]]:
+    """On the hub's ranks: the candidate plan of PH's current iterate, the same
+    on each rank: the future's own decisions nearest to x̄ (in units of each
+    decision's range), put within every future's bounds; the future it came
+    from; and x̄ (in the decisions' own units).
 
-    The plan is the future's own decisions nearest to x̄ (in units of each
-    decision's range), put within every future's bounds: x̄ itself, rounded,
-    is no plan at all before PH has converged — a cohort's on/off flag rounded
-    to off under places averaged above zero broke every future (measured: 10
-    stepping-forward futures, one iteration, no plan in any of them). A
-    future's own decisions hold together (places with their cohort, spend with
-    its campaign), and PH pulls every future's towards x̄.
-
-    When a subproblem stopped on its time limit without a plan (``ph_classes``),
-    the plan is built from the last iterate every future completed; after
-    iteration 0 there is none, and no plan (``xhat`` None)."""
-    opt = wheel.spcomm.opt
-    watch = opt.extobject
-    watch.watching = False  # the solves from here on are no PH iteration
-    if opt.no_iterate:
-        return {"lead": opt.cylinder_rank == 0, "xhat": None, "xbar": None, "iterations": 0,
-                "convergence": None, "trivial_bound": float(opt.trivial_bound),
-                "lower_bound": float(wheel.BestOuterBound), "final_lagrangian": None,
-                "stopped_for_time": False, "iteration_seconds": [],
-                "time_out": watch.time_out}
-    if watch.time_out is not None:
-        watch.restore()
+    Why not x̄ itself: x̄ rounded is no plan at all before PH has converged —
+    a cohort's on/off flag rounded to off under places averaged above zero
+    broke every future (measured: 10 stepping-forward futures, one iteration,
+    no plan in any of them). A future's own decisions hold together (places
+    with their cohort, spend with its campaign), and PH pulls every future's
+    towards x̄."""
     opt.Compute_Xbar(False)
     n = len(keys)
     lo = np.full(n, -np.inf)
@@ -619,14 +706,47 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
     x = np.asarray(best[2])
     x = np.where(integer, np.round(x), x)  # a solver's 0.9999999 of a binary
     x = np.minimum(np.maximum(x, glo), ghi)
+    return [float(v) for v in x], opt.all_scenario_names[best[1]], [float(v) for v in xbar]
+
+
+def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
+              end: float | None, MPI: Any) -> dict[str, Any]:
+    """On the hub's ranks: the here-and-now plan, the bounds, the iterations.
+
+    The plan is the best of the candidates (:func:`_candidate`) formed and
+    evaluated after each complete iterate (``IterateWatch._evaluate``): the
+    least expected objective on every future. PH's last iterate is not always
+    its best: on 200 stepping-forward futures the plan of iteration 1 was
+    0.8% worse than iteration 0's.
+
+    When a subproblem stopped on its time limit without a plan (``ph_classes``),
+    the plan is built from the last iterate every future completed; after
+    iteration 0 there is none, and no plan (``xhat`` None)."""
+    opt = wheel.spcomm.opt
+    watch = opt.extobject
+    watch.watching = False  # the solves from here on are no PH iteration
+    if opt.no_iterate:
+        return {"lead": opt.cylinder_rank == 0, "xhat": None, "xbar": None, "iterations": 0,
+                "convergence": None, "trivial_bound": float(opt.trivial_bound),
+                "lower_bound": float(wheel.BestOuterBound), "final_lagrangian": None,
+                "stopped_for_time": False, "iteration_seconds": [],
+                "time_out": watch.time_out, "candidates": [], "kept": None,
+                "kept_by_future": {}}
+    if watch.time_out is not None:
+        watch.restore()
+    # The best candidate evaluated on every future (ties: the earlier); with
+    # none (an evaluation left a future without a plan), the last iterate's.
+    scored = [c for c in watch.candidates if c["objective"] is not None]
+    kept = (min(scored, key=lambda c: (c["objective"], c["iteration"])) if scored
+            else watch.candidates[-1])
     bound = wheel.BestOuterBound
     lagrangian = None
     conv = opt.convobject
     stopped = bool(conv is not None and conv.stopped_for_time)
     fits = end is None or conv is None or time.perf_counter() + conv.longest <= end
     if own_bound and not opt.mpicomm.allreduce(not fits, op=MPI.LOR):
-        # No spoke on one rank: one Lagrangian bound from the last weights (the
-        # subproblems without the proximal term), as the spoke would compute it.
+        # No spoke: one Lagrangian bound from the last weights (the subproblems
+        # without the proximal term), as the spoke would compute it.
         opt.solve_loop(solver_options=opt._effective_solver_options(opt._PHIter),
                        dis_prox=True, gripe=False, need_solution=False)
         lagrangian = float(opt.Ebound(False))
@@ -641,8 +761,12 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
     if watch.time_out is not None:  # the plan's iterate, and its metric
         completed = watch.complete
         metric = watch.convergence.get(watch.complete + 1)
-    return {"lead": opt.cylinder_rank == 0, "xhat": [float(v) for v in x],
-            "xbar": [float(v) for v in xbar], "iterations": completed,
+    candidates = [{k: v for k, v in c.items() if k not in ("xbar", "by_future")}
+                  for c in watch.candidates]
+    return {"lead": opt.cylinder_rank == 0, "xhat": list(kept["x"]), "xbar": kept["xbar"],
+            "candidates": candidates, "kept": watch.candidates.index(kept),
+            "kept_by_future": kept["by_future"],
+            "iterations": completed,
             "convergence": None if metric is None else float(metric),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
             "final_lagrangian": lagrangian, "stopped_for_time": stopped,
@@ -769,10 +893,16 @@ def launch(job: dict[str, Any], ranks: int, mpiexec: str, verbose: bool) -> dict
 def solve_ph(inst: Instance, options: SolveOptions | None = None,
              timings: dict[str, float] | None = None, ranks: int = 1,
              mpiexec: str = "mpiexec", iterations: int = DEFAULT_ITERATIONS,
-             rho: float | None = None) -> Result:
+             rho: float | None = None, spoke: bool = False) -> Result:
     """The stochastic plan of ``inst`` (risk ``expected``) by progressive hedging
     on ``ranks`` MPI ranks; a :class:`~optimiser.results.tables.Result` as the
-    extensive form's, with the bounds in ``stochastic``."""
+    extensive form's, with the bounds in ``stochastic``.
+
+    Every rank is in PH's hub; ``spoke`` (an even number of ranks) gives half
+    of them to mpi-sppy's Lagrangian bound spoke instead, the arrangement
+    before issue 33, kept to measure one against the other."""
+    if spoke and ranks % 2:
+        raise ValueError(f"a Lagrangian spoke needs an even number of ranks, got {ranks}")
     opts = effective_options(inst, options)
     timings = dict(timings or {})
     started = options.started if options is not None and options.started else None
@@ -781,7 +911,7 @@ def solve_ph(inst: Instance, options: SolveOptions | None = None,
     if opts["time_limit"] is not None:
         left = max(1.0, opts["time_limit"] - (now - (started or now)))
     job = {"instance": inst, "opts": opts, "seconds": left, "iterations": iterations,
-           "rho": rho, "verbose": bool(opts["verbose"])}
+           "rho": rho, "verbose": bool(opts["verbose"]), "spoke": spoke}
     t0 = time.perf_counter()
     try:
         with progress.reporting(*progress_args(options, opts)):
@@ -852,9 +982,14 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         "iteration_seconds": out["iteration_seconds"],
         "ranks": out["ranks"], "ph_seconds": round(out["ph_seconds"], 6),
         "subproblem_time_out": out["time_out"],
+        "candidates": [{**{k: v for k, v in c.items() if k != "x"},
+                        "rho": None if c["rho"] is None else clean(c["rho"]),
+                        "objective": None if c["objective"] is None else clean(c["objective"]),
+                        "here_and_now": _decisions_list(out["keys"], c["x"])}
+                       for c in out["candidates"]],
+        "kept": out["kept"],
         "WS": None, "EEV": None, "EVPI": None, "VSS": None, "EEV_infeasible": [],
-        "here_and_now": [{"decision": f"{k[0]}[{_index_text(k[1])}]", "value": clean(v)}
-                         for k, v in zip(out["keys"], out["xhat"] or [], strict=planned)]}
+        "here_and_now": _decisions_list(out["keys"], out["xhat"] or [])}
     what = ("progressive hedging (mpi-sppy) on the shortfall stage, then the here-and-now "
             "decisions held and each scenario solved alone through all its stages")
     solve_seconds = out["seconds"]
@@ -867,15 +1002,21 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
                           "so progressive hedging has no complete iterate (the decisions of "
                           "every future from one iteration) to build a plan from: more time "
                           "(--time-limit) or fewer futures", what], **base)
+    evaluated = out["kept_by_future"]
     if lacking:
         shown = _names_text(lacking)
+        # The plan's evaluation in PH found a plan in each of them: the stages
+        # after PH, not the plan, ran short (of time).
+        why = ("the stages after progressive hedging ran out of time (the plan's own "
+               "evaluation found a plan in each): more time (--time-limit)"
+               if all(sid in evaluated for sid in lacking)
+               else "more iterations (--ph-iterations), more time, or --engine ef")
         return Result(status="no_solution", weighted_shortfall=None, total_cost=None,
                       mip_gap=None, solve_seconds=solve_seconds, stages=stages,
                       timings=timings, stochastic=stochastic, messages=[
                           f"no plan was found in {len(lacking)} of {len(ids)} scenarios with "
                           f"the here-and-now decisions progressive hedging found ({shown}): "
-                          "more iterations (--ph-iterations), more time, or --engine ef",
-                          what], **base)
+                          + why, what], **base)
     frames: dict[str, list[pd.DataFrame]] = {}
     listing = []
     fair = {}
@@ -892,6 +1033,19 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     status = "optimal" if all(s["status"] == "optimal" for s in stages) else "feasible"
     messages = [what + f": {out['iterations']} PH iterations on {out['ranks']} rank"
                 f"{'s' * (out['ranks'] != 1)}"]
+    kept = out["candidates"][out["kept"]]
+    if kept["objective"] is not None:
+        messages.append(f"the plan is iteration {kept['iteration']}'s candidate "
+                        f"({kept['formed']}), the best of {len(out['candidates'])} evaluated "
+                        "on every future")
+    elif not kept["evaluated"]:
+        messages.append(f"the plan is iteration {kept['iteration']}'s candidate "
+                        f"({kept['formed']}), the only one: no later iteration fitted in the "
+                        "time limit, so its evaluation is the stages after progressive "
+                        "hedging")
+    else:
+        messages.append("no candidate plan found a plan in every future when evaluated; the "
+                        f"plan is the last one, iteration {kept['iteration']}'s")
     if time_out is not None:
         messages.append(f"progressive hedging stopped at iteration {time_out['iteration']}: "
                         f"{_time_out_text(time_out, len(ids))}; the plan is built from "
@@ -900,6 +1054,20 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
     elif out["stopped_for_time"]:
         messages.append("progressive hedging stopped before converging: the next iteration "
                         "would not have finished within the time limit")
+    # The stages after PH solve each future's shortfall stage again, under what
+    # is left of the time limit: where one stopped short of the shortfall the
+    # plan's evaluation had found, ρ and the tables are the stages' (what the
+    # tables show), and it is said.
+    short = [sid for sid, r in zip(ids, per, strict=True) if kept["rho"] is not None
+             and r["weighted_shortfall"] > evaluated[sid] + max(
+                 1e-6, float(opts["mip_gap"]) * abs(evaluated[sid]))]
+    stochastic["futures_short_of_evaluation"] = short
+    if short:
+        messages.append(f"in {len(short)} of {len(ids)} futures ({_names_text(short)}) the "
+                        "stages after progressive hedging, cut short by the time limit, ended "
+                        "with more shortfall than the plan's evaluation found: ρ "
+                        f"{upper:,.2f} against its candidate's {kept['rho']:,.2f}; ρ and the "
+                        "tables are the stages'")
     if status == "feasible":
         messages.append("the plan is feasible; the gap is between its ρ and the best lower "
                         "bound progressive hedging found")
@@ -914,6 +1082,12 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
         result.fairness = {"by_scenario": fair}
     result.decisions = dict(zip(out["keys"], out["xhat"], strict=True))
     return result
+
+
+def _decisions_list(keys: list[tuple[str, Any]], values: list[float]) -> list[dict[str, Any]]:
+    """Here-and-now decisions as summary.json gives them: name[index] and value."""
+    return [{"decision": f"{k[0]}[{_index_text(k[1])}]", "value": clean(v)}
+            for k, v in zip(keys, values, strict=bool(values))]
 
 
 def _names_text(names: list[str]) -> str:
