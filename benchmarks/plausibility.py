@@ -82,13 +82,16 @@ def vacancy_spread(plan: pd.DataFrame) -> dict[str, object]:
     if not len(rows):
         return {"vacancy spread in region, median / worst (points)": "-",
                 "> 15 points above region": "-", "starved 3+ years": "-"}
+    if "vacancies" not in rows:  # SPEC §4: max(0, posts − staff)
+        rows["vacancies"] = (rows["posts"] - rows["fte"]).clip(lower=0.0)
     rows["rate"] = rows["vacancies"].fillna(0.0) / rows["posts"]
     keys = ["region", "group", "year"]
     by = rows.groupby(keys)
     spread = (by["rate"].max() - by["rate"].min())[by["rate"].count() >= 2] * 100
     region_rate = by["vacancies"].sum() / by["posts"].sum()
     rows = rows.join(region_rate.rename("region_rate"), on=keys)
-    above = int(((rows["rate"] - rows["region_rate"]) * 100 > OUTLIER_POINTS).sum())
+    # A hair above 15 points, not a float's rounding of exactly 15, counts.
+    above = int(((rows["rate"] - rows["region_rate"]) * 100 > OUTLIER_POINTS + 1e-9).sum())
     region_intake = by["intake"].sum().rename("region_intake")
     rows = rows.join(region_intake, on=keys)
     rows["hungry"] = ((rows["intake"] <= 1e-6) & (rows["rate"] > STARVED_RATE)

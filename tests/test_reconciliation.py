@@ -65,7 +65,7 @@ def test_workforce_reconciles_year_on_year(shipped):
     natural = {}
     for row in inst.workforce:
         n = row.fte
-        for y in inst.years:
+        for y in inst.years + inst.run_out_years:
             n = (1 - lam[row.unit, row.group]) * n + (row.joiners or 0.0)
             natural[row.unit, row.group, y] = n
     checked = 0
