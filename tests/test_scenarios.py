@@ -271,3 +271,23 @@ def test_the_time_limit_counts_from_the_commands_start(make_doc, write_instance,
     r = solve_scenarios(inst, SolveOptions(time_limit=30, started=time.perf_counter() - 31))
     assert r.status == "no_solution" and not given
     assert "ran out while the model was built" in r.messages[0]
+
+
+def test_without_the_reference_plan_eev_is_missing_not_a_crash(make_doc, write_instance):
+    """The WS and EEV solves share what the plan left of the time limit; when the
+    reference scenario solved alone finds no plan in its share (here a limit of a
+    millisecond: HiGHS stops before any plan), there is nothing to hold the
+    others to. EEV and VSS are None, no scenario is named infeasible under a plan
+    that does not exist, and the note says why. (It raised ``zip() argument 2 is
+    shorter than argument 1`` on stepping-forward-2017's five futures with the
+    run-out years.)"""
+    from optimiser.engine.options import effective_options
+    from optimiser.engine.scenarios import stochastic_figures
+
+    inst = load_instance(write_instance(hedge(make_doc)))
+    ss = scenario_set(inst)
+    opts = {**effective_options(inst, None), "time_limit": 1e-3}
+    st = stochastic_figures(ss, 0.0, opts)
+    assert st.EEV is None and st.VSS is None
+    assert st.EEV_infeasible == []
+    assert "the reference scenario 'central' solved alone found no plan" in st.note

@@ -326,6 +326,9 @@ class Stochastic:
     WS_by_scenario: dict[str, float | None] = field(default_factory=dict)
     EEV_by_scenario: dict[str, float | None] = field(default_factory=dict)
     seconds: float = 0.0
+    note: str | None = None
+    """Why a figure is missing, for the solve's notes (not in ``summary.json``'s
+    ``stochastic``, whose fields SPEC §4 lists)."""
 
     def as_dict(self) -> dict[str, Any]:
         def r(v: float | None) -> float | None:
@@ -433,19 +436,27 @@ def stochastic_figures(ss: ScenarioSet, rp: float, opts: dict[str, Any], workers
         eev_f = ([submit(shortfall_only, i, job, fixed, last) for i in ss.instances]
                  if fixed is not None else [])
         ws = {sid: f.result() for sid, f in zip(ss.ids, ws_f, strict=True)}
-        eev: dict[str, float | None] = {sid: f.result()
-                                        for sid, f in zip(ss.ids, eev_f, strict=True)}
+        # Without the reference plan (its solve found none in its share of the
+        # time) there is nothing to hold the scenarios to: no EEV, and no
+        # scenario is "infeasible under the reference plan".
+        eev: dict[str, float | None] = ({sid: f.result()
+                                         for sid, f in zip(ss.ids, eev_f, strict=True)}
+                                        if fixed is not None else {})
+        note = (None if fixed is not None else
+                f"EEV and VSS were not computed: the reference scenario '{ss.ids[0]}' solved "
+                "alone found no plan within its share of the time limit (a longer "
+                "--time-limit gives them)")
     finally:
         if client is None:
             executor.shutdown(wait=True)
     ws_ok = all(v is not None for v in ws.values())
     WS = ss.rho([ws[s] for s in ss.ids]) if ws_ok else None
-    infeasible = [s for s in ss.ids if eev.get(s) is None]
-    EEV = None if infeasible else ss.rho([eev[s] for s in ss.ids])
+    infeasible = [s for s in ss.ids if eev.get(s) is None] if fixed is not None else []
+    EEV = None if infeasible or fixed is None else ss.rho([eev[s] for s in ss.ids])
     return Stochastic(RP=rp, WS=WS, EEV=EEV, EVPI=None if WS is None else rp - WS,
                       VSS=None if EEV is None else EEV - rp, EEV_infeasible=infeasible,
                       WS_by_scenario=ws, EEV_by_scenario=eev,
-                      seconds=time.perf_counter() - t0)
+                      seconds=time.perf_counter() - t0, note=note)
 
 
 def _extensive_plan(ss: ScenarioSet) -> Built:
@@ -565,8 +576,10 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
         else:
             t0 = time.perf_counter()
             figure_opts = opts if left is None else {**opts, "time_limit": left / rounds}
-            result.stochastic = stochastic_figures(ss, rho, figure_opts, workers,
-                                                   client).as_dict()
+            figures_got = stochastic_figures(ss, rho, figure_opts, workers, client)
+            result.stochastic = figures_got.as_dict()
+            if figures_got.note:
+                result.messages.append(figures_got.note)
             timings["stochastic"] = time.perf_counter() - t0
     result.model = solved.built.model
     return result
