@@ -54,7 +54,6 @@ __all__ = [
     "describe_row",
     "explain_levers",
     "free_allocations",
-    "lever_allocations",
     "lever_decided",
     "lever_decisions",
     "lever_flows",
@@ -139,13 +138,6 @@ def lever_unplaced(b: pyo.Block) -> list[pyo.Var]:
     equally good plans, the engine's tie-break reports the least of it."""
     return [hook(lever, "unplaced")(b) for lever in LEVER_MODULES
             if hook(lever, "unplaced") is not None]
-
-
-def lever_allocations(b: pyo.Block) -> list[pyo.Var]:
-    """Each lever's allocation of its supply to units, indexed (lever, unit, year),
-    for the levers that share one supply among the units in their scope."""
-    return [hook(lever, "allocations")(b) for lever in LEVER_MODULES
-            if hook(lever, "allocations") is not None]
 
 
 def free_allocations(b: pyo.Block) -> list[tuple[pyo.Var, list[Any]]]:

@@ -41,13 +41,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # annotations only: formulations.data imports this module
     from formulations.data import ModelData
 
-RULES = ("need", "posts", "staff", "free")
-"""The named placement rules (a mapping ``{unit: weight}`` is the other form)."""
-
 FALLBACK = ("need", "posts", "staff")
 """The order in which a rule that cannot apply gives way; after ``staff``, equal shares."""
-
-DEFAULT_RULE = "need"
 
 
 @dataclass(frozen=True)
@@ -95,9 +90,7 @@ class Placed:
 def rule_of(d: ModelData, item: Any) -> str | dict[str, float]:
     """The lever's own ``placement``, else the instance's."""
     own = getattr(item, "placement", None)
-    if own is not None:
-        return own
-    return getattr(d.inst, "placement", None) or DEFAULT_RULE
+    return own if own is not None else d.inst.placement
 
 
 def weights(d: ModelData, rule: str, units: list[str], g: str, y: int

@@ -13,7 +13,7 @@ from typing import Any
 
 from formulations import validate_levers
 from optimiser.errors import Problem, known
-from optimiser.instance.schema import LEVER_SECTIONS, Instance
+from optimiser.instance.schema import LEVER_SECTIONS, PLACED_SECTIONS, Instance
 
 Locate = Callable[[Iterable[Any]], str]
 
@@ -199,10 +199,6 @@ def check_placement(inst: Instance, locate: Locate,
                 out.append(Problem(locate((section, i, "placement")),
                                    "every weight is 0: at least one unit must take a share"))
     return out
-
-
-PLACED_SECTIONS = ("training", "return_to_practice", "international")
-"""The lever sections with a ``placement`` (retention is funded per unit)."""
 
 
 def check_retention(inst: Instance, locate: Locate,

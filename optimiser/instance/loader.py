@@ -36,7 +36,7 @@ from optimiser.instance.reading import (
     MAX_TEXT,
     _TooLong,
 )
-from optimiser.instance.schema import LIST_SECTIONS, MAX_AMOUNT, Instance
+from optimiser.instance.schema import LIST_SECTIONS, MAX_AMOUNT, PLACED_SECTIONS, Instance
 
 if TYPE_CHECKING:
     from optimiser.instance.overrides import Written
@@ -576,9 +576,6 @@ def validation_problems(exc: ValidationError, prov: Provenance,
     return problems
 
 
-LEVER_PLACEMENT = ("training", "return_to_practice", "international")
-"""Sections whose items' ``placement`` may also be a mapping of weights."""
-
 _TYPE_WORDS = {"list_type": "a list", "tuple_type": "a list", "dict_type": "a mapping",
                "model_type": "a mapping", "float_parsing": "a number", "float_type": "a number",
                "int_parsing": "a whole number", "int_type": "a whole number",
@@ -652,7 +649,7 @@ def _message(err: dict, loc: tuple) -> str:
         return f"must be a whole number, got {_fmt(got)}"
     if kind in ("bool_parsing", "bool_type"):
         return f"must be true or false, got {_fmt(got)}"
-    if kind == "literal_error" and loc and loc[0] in LEVER_PLACEMENT and loc[-1] == "placement":
+    if kind == "literal_error" and loc and loc[0] in PLACED_SECTIONS and loc[-1] == "placement":
         # A lever's placement is a rule or the planner's own weights.
         return (f"must be one of {ctx.get('expected')}, or weights {{unit: weight}}, "
                 f"got {_fmt(got)}")

@@ -717,6 +717,10 @@ LIST_SECTIONS: dict[str, type[Strict]] = {
 
 LEVER_SECTIONS = ("training", "return_to_practice", "retention", "international")
 
+PLACED_SECTIONS = ("training", "return_to_practice", "international")
+"""The lever sections whose items have a ``placement`` (SPEC §2.14; retention is
+funded per unit and not placed)."""
+
 
 def json_schema() -> dict:
     """The JSON Schema of an instance document, from the models.
