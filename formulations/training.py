@@ -67,6 +67,11 @@ def entrants(m: pyo.ConcreteModel, d: ModelData, p, t: int):
     return 0.0
 
 
+def graduates(m: pyo.ConcreteModel, d: ModelData, p, y: int):
+    """Q[p,y] = c·κ·E[p,y−ℓ]: those who qualify in y and take up employment."""
+    return p.completion_rate * p.employment_rate * entrants(m, d, p, y - p.duration)
+
+
 def graduate_years(d: ModelData, p) -> list[int]:
     """The plan years in which ``p`` can have graduates: entrants ``duration``
     years before, new places or committed."""
@@ -136,8 +141,8 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
 
     def graduates_join(m, pid, y):
         p = by_id[pid]
-        produced = p.completion_rate * p.employment_rate * entrants(m, d, p, y - p.duration)
-        return sum(m.A[pid, u, y] for u in d.units_of(p.region)) + m.UP[pid, y] == produced
+        return (sum(m.A[pid, u, y] for u in d.units_of(p.region)) + m.UP[pid, y]
+                == graduates(m, d, p, y))
 
     m.graduates_join = pyo.Constraint(grad_index, rule=graduates_join)
 
@@ -146,9 +151,7 @@ def define_training(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     placed = placements(d)
 
     def graduates_share(m, pid, u, y):
-        p = by_id[pid]
-        produced = p.completion_rate * p.employment_rate * entrants(m, d, p, y - p.duration)
-        return m.A[pid, u, y] <= placed[pid].share(u, y) * produced
+        return m.A[pid, u, y] <= placed[pid].share(u, y) * graduates(m, d, by_id[pid], y)
 
     m.graduates_share = pyo.Constraint(
         [(pid, u, y) for pid, u, y in alloc_index if placed[pid].placed],
