@@ -36,7 +36,8 @@ EXPLAIN_ORDER = 3
 
 
 def placements(d: ModelData) -> dict[str, Placed]:
-    """Each route's placement (SPEC §2.14) for its group, every plan year."""
+    """Each route's placement (SPEC §2.14) for its group, every year of the model
+    (plan and run-out years)."""
     return {x.id: place(d, NAME, x, x.group, d.years) for x in d.inst.international}
 
 
@@ -152,7 +153,7 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "recruits_share":
         i, u, y = index
         return (f"{names.unit(u)} takes its share of international route '{i}''s recruits in "
-                f"{y} ({names.d.placements[NAME, i].share(u, y):.1%}, by its placement).")
+                f"{y} ({placements(names.d)[i].share(u, y):.1%}, by its placement).")
     if name == "recruits_join":
         i, y = index
         return (f"Recruits of international route '{i}' in {y} join "

@@ -43,7 +43,8 @@ EXPLAIN_ORDER = 1
 
 
 def placements(d: ModelData) -> dict[str, Placed]:
-    """Each campaign's placement (SPEC §2.14) for its group, every plan year."""
+    """Each campaign's placement (SPEC §2.14) for its group, every year of the model
+    (plan and run-out years)."""
     return {x.id: place(d, NAME, x, x.group, d.years) for x in d.inst.return_to_practice}
 
 
@@ -186,7 +187,7 @@ def describe_row(name: str, index: tuple[Any, ...], names: Names) -> str | None:
     if name == "returners_share":
         u, y = rest
         return (f"{names.unit(u)} takes its share of campaign '{c}''s returners in {y} "
-                f"({names.d.placements[NAME, c].share(u, y):.1%}, by its placement).")
+                f"({placements(names.d)[c].share(u, y):.1%}, by its placement).")
     if name == "returners_join":
         return (f"Returners of campaign '{c}' in {rest[0]} join "
                 f"{names.where(item_with_id(names.d.inst.return_to_practice, c).region)}.")

@@ -705,7 +705,7 @@ _ROWS = {
     "graduates_join": _row_graduates_join,
     "graduates_share": lambda names, pid, u, y: (
         f"{names.unit(u)} takes at most its share of training '{pid}''s graduates in {y} "
-        f"({names.d.placements[NAME, pid].share(u, y):.1%}, by its placement)."),
+        f"({placements(names.d)[pid].share(u, y):.1%}, by its placement)."),
     "supervision_capacity": _row_supervision_capacity,
     "intake_increase": lambda names, pid, y: _ramp_words(names, pid, y, "more",
                                                          "max_increase"),
