@@ -128,3 +128,19 @@ def test_explain_reads_a_results_folder(tmp_path: Path):
     res = CliRunner().invoke(app, ["explain", str(tmp_path / "none")])
     assert res.exit_code == 2
     assert res.stderr == f"{tmp_path / 'none'} | no such results directory\n"
+
+
+def test_the_good_plan_line_says_when_w_and_c_were_first_close():
+    """summary.json's good_plan in one line: W within 1% at 7.6 s and within the
+    gap at 17.8 s; C within 1% at 22.5 s and never within the gap (stopped by
+    the limit at 0.24%), so only its 1% figure is told."""
+    from optimiser.results.overview import Facts, good_plan_lines
+
+    summary = {"status": "feasible", "good_plan": {
+        "weighted_shortfall": {"within_1pct_seconds": 7.64, "within_gap_seconds": 17.818},
+        "total_cost": {"within_1pct_seconds": 22.547, "within_gap_seconds": None}}}
+    (line,) = good_plan_lines(Facts(summary, {}))
+    assert line.split(None, 2)[2] == ("W within 1% at 7.6 s, within the gap at 17.8 s; "
+                                      "C within 1% at 22.5 s (of its final bound, from "
+                                      "the start)")
+    assert good_plan_lines(Facts({"status": "no_solution"}, {})) == []

@@ -111,6 +111,9 @@ class TimeBudget:
     time_limit: float | None
     columns: int = 0
     released: bool = False
+    started: float | None = None
+    """``time.perf_counter()`` of the command's start: the clock of the limit and
+    of the stages' "good plan early" seconds."""
 
     @classmethod
     def of_command(cls, options: SolveOptions | None, opts: dict[str, Any],
@@ -118,11 +121,11 @@ class TimeBudget:
         """The limit ``opts["time_limit"]`` counted from ``options.started`` (the
         command's start, so that loading and building count), else from ``now``."""
         limit = opts["time_limit"]
-        if limit is None:
-            return cls(None, None)
         start = options.started if options is not None and options.started is not None \
             else now
-        return cls(start + limit, limit)
+        if limit is None:
+            return cls(None, None, started=start)
+        return cls(start + limit, limit, started=start)
 
     def sized(self, columns: int, released: bool = False) -> TimeBudget:
         """This budget for a model of ``columns`` columns (``released``: freed

@@ -92,6 +92,10 @@ class HighsModel:
         self.nnz = int(A.nnz)
         self.num_rows = len(repn.rows)
         self._released: tuple[Addresses, Addresses, list[int]] | None = None
+        self.clock: float | None = None
+        """``time.perf_counter()`` of the command's start (the time limit's clock):
+        the stage records' ``within_*_seconds`` count from it (from each run's
+        start when None)."""
 
     def release(self) -> None:
         """Let go of the Pyomo model while HiGHS works: its columns and rows are
@@ -156,18 +160,23 @@ class HighsModel:
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
-        watch = RootWatch(*keep) if keep is not None and self.integrality.any() else None
-        callback = mip_callback(watch, progress.current() if self.integrality.any() else None)
+        mip = bool(self.integrality.any()) and not self.as_lp
+        watch = RootWatch(*keep) if keep is not None and mip else None
+        plans = Plans() if mip else None
+        callback = mip_callback(watch, progress.current() if mip else None, plans)
         if callback is not None:
             h.setCallback(callback, None)
             h.startCallback(MIP_INTERRUPT)
+            h.startCallback(IMPROVING)
         t0 = time.perf_counter()
         try:
             h.run()
         finally:
             if callback is not None:
                 h.stopCallback(MIP_INTERRUPT)
-        wall = time.perf_counter() - t0 + self._start_seconds
+                h.stopCallback(IMPROVING)
+        t_end = time.perf_counter()
+        wall = t_end - t0 + self._start_seconds
         self._start_seconds = 0.0
         ms = h.getModelStatus()
         info = h.getInfo()
@@ -182,11 +191,13 @@ class HighsModel:
                 gap = max(gap, 0.0)
         elif has_x:
             gap = 0.0
+        bound = float(info.mip_dual_bound) if self.integrality.any() else None
         return {"status": status, "highs_status": h.modelStatusToString(ms),
-                "seconds": wall, "gap": gap, "x": x,
-                "bound": float(info.mip_dual_bound) if self.integrality.any() else None,
+                "seconds": wall, "gap": gap, "x": x, "bound": bound,
                 "root_seconds": None if watch is None else watch.root,
-                "stopped_for_reserve": watch is not None and watch.stopped}
+                "stopped_for_reserve": watch is not None and watch.stopped,
+                "good_plan": good_plan(plans, x is not None, bound, t_end, self.clock,
+                                       option_value(h, "mip_rel_gap", 1e-4))}
 
     def lp_copy(self) -> highspy.Highs:
         """A new, silent ``Highs`` holding the compiled model as an LP: integrality
@@ -282,6 +293,7 @@ class HighsModel:
 MIP_INTERRUPT = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
 
 
+
 RESERVE_GAP = 0.01
 """The root reserve stops stage 1 only once its plan is within this relative gap
 of its bound (and it has a plan): a W 1% from its bound is worth keeping the
@@ -320,18 +332,69 @@ class RootWatch:
             data_in.user_interrupt = self.stopped = True
 
 
-def mip_callback(watch: RootWatch | None, meter: progress.Meter | None) -> Any:
-    """HiGHS's one MIP callback of a run: the root reserve's watch and the
-    progress meter's reading of the best plan and the bound, either or both
-    (None for neither)."""
-    if meter is None:
-        return watch
+IMPROVING = highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
 
-    def both(kind: Any, message: Any, out: Any, data_in: Any, user: Any) -> None:
+
+class Plans:
+    """HiGHS's improving-solution callback: when each better plan of a MIP run was
+    found (``perf_counter``) and its objective, the given start included (HiGHS
+    reports a feasible start as its first improving plan)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[float, float]] = []
+
+    def add(self, out: Any) -> None:
+        self.found.append((time.perf_counter(), float(out.objective_function_value)))
+
+
+GOOD_PLAN_GAPS = {"within_1pct_seconds": 0.01, "within_gap_seconds": None}
+"""The stage records' "good plan early" figures: seconds from the command's start
+to the first plan of the stage within 1% of the stage's final bound, and within
+the MIP gap (None: the option ``mip_rel_gap``)."""
+
+
+def good_plan(plans: Plans | None, has_plan: bool, bound: float | None, t_end: float,
+              clock: float | None, mip_gap: float) -> dict[str, float | None]:
+    """When the run's plans were first within 1% and within the MIP gap of the
+    run's final bound, in seconds from ``clock`` (HiGHS's gap: (plan − bound) /
+    |plan|, minimising). An LP's plan is exact when it ends; a plan never that
+    close (or no bound) gives None."""
+    out: dict[str, float | None] = dict.fromkeys(GOOD_PLAN_GAPS)
+    origin = clock if clock is not None else (plans.found[0][0] if plans and plans.found
+                                              else t_end)
+    if plans is None:  # an LP (or integers held): exact at its end
+        if has_plan:
+            out = dict.fromkeys(GOOD_PLAN_GAPS, round(t_end - origin, 3))
+        return out
+    if bound is None or not math.isfinite(bound):
+        return out
+    for key, gap in GOOD_PLAN_GAPS.items():
+        gap = mip_gap if gap is None else gap
+        for t, v in plans.found:
+            if v - bound <= gap * max(abs(v), 1e-9) + 1e-9:
+                out[key] = round(t - origin, 3)
+                break
+    return out
+
+
+def mip_callback(watch: RootWatch | None, meter: progress.Meter | None,
+                 plans: Plans | None = None) -> Any:
+    """HiGHS's one MIP callback of a run: the root reserve's watch, the progress
+    meter's reading of the best plan and the bound (on the interrupt callback)
+    and the record of improving plans, any of them (None for none)."""
+    if watch is None and meter is None and plans is None:
+        return None
+
+    def each(kind: Any, message: Any, out: Any, data_in: Any, user: Any) -> None:
+        if kind == IMPROVING:
+            if plans is not None:
+                plans.add(out)
+            return
         if watch is not None:
             watch(kind, message, out, data_in, user)
-        meter.mip(out)
-    return both
+        if meter is not None:
+            meter.mip(out)
+    return each
 
 
 def map_status(ms, has_solution: bool) -> str:

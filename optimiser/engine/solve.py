@@ -171,6 +171,7 @@ def solve_model(models: Models, hand_over: Callable[[pyo.ConcreteModel], HighsMo
     hm = hand_over(models.built.model)
     timings["handover"] = time.perf_counter() - t0
     budget = budget.sized(hm.n, released=worth_releasing(hm.n))
+    hm.clock = budget.started
     if budget.out_of_time():
         return out_of_time_building(hm, budget.time_limit, timings, base)
     if budget.released:

@@ -12,7 +12,7 @@ import numpy as np
 
 from optimiser.engine import progress
 from optimiser.engine.budget import time_left
-from optimiser.engine.highs_model import HighsModel
+from optimiser.engine.highs_model import GOOD_PLAN_GAPS, HighsModel
 from optimiser.results.tables import clean
 
 STAGE1_TIME_SHARE = 0.8
@@ -160,6 +160,7 @@ def stage_record(name: str, rec: dict[str, Any], hm: HighsModel,
         "total_cost": None if x is None else clean(float(hm.c_C @ x)),
         "mip_gap": rec["gap"],
         "seconds": round(rec["seconds"], 6),
+        **(rec.get("good_plan") or dict.fromkeys(GOOD_PLAN_GAPS)),
     }
     if w_bound is not None:
         out["weighted_shortfall_bound"] = clean(w_bound)

@@ -220,6 +220,7 @@ def status_lines(f: Facts) -> list[str]:
         out += run_out_lines(f)
     out.append(labelled("mip gap", f"{gap}, solve time {float(s.get('solve_seconds') or 0):.2f}"
                                    f" s (HiGHS), mode {s.get('objective_mode')}"))
+    out += good_plan_lines(f)
     out += [labelled("note", str(m)) for m in s.get("messages") or ()]
     if s.get("conflicts"):
         out.append("why no plan exists (these cannot all hold together)")
@@ -228,6 +229,24 @@ def status_lines(f: Facts) -> list[str]:
         out.append(f"below, the reference scenario '{s['scenarios'][0]['id']}' (every "
                    "scenario is in the tables)")
     return out
+
+
+def good_plan_lines(f: Facts) -> list[str]:
+    """When W's and C's stages first had a plan within 1% and within the gap of
+    their final bounds (``summary.json`` ``good_plan``), in one line."""
+    parts = []
+    for key, name in (("weighted_shortfall", "W"), ("total_cost", "C")):
+        g = (f.summary.get("good_plan") or {}).get(key)
+        if not g:
+            continue
+        one, gap = g.get("within_1pct_seconds"), g.get("within_gap_seconds")
+        words = [f"within 1% at {one:.1f} s" if one is not None else "never within 1%"]
+        if gap is not None:
+            words.append(f"within the gap at {gap:.1f} s")
+        parts.append(f"{name} " + ", ".join(words))
+    if not parts or not f.has_plan:
+        return []
+    return [labelled("good plan", "; ".join(parts) + " (of its final bound, from the start)")]
 
 
 def run_out_lines(f: Facts) -> list[str]:

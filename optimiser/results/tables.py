@@ -154,6 +154,25 @@ def run_out_split(tables: dict[str, pd.DataFrame],
     return {k: clean(v) for k, v in out.items()}
 
 
+GOOD_PLAN_STAGES = {"weighted_shortfall": ("shortfall", "weighted"), "total_cost": ("cost",)}
+"""Which stage's "good plan early" seconds ``summary.json`` reports for W and C."""
+
+
+def good_plan(stages: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """``summary.json``'s ``good_plan``: for W and for C, the seconds from the
+    command's start to the first plan of its stage within 1% of the stage's
+    final bound and within the MIP gap (the stage records' ``within_*_seconds``,
+    from HiGHS's improving-solution callback); empty without those stages."""
+    out = {}
+    for objective, names in GOOD_PLAN_STAGES.items():
+        for st in stages:
+            if st.get("stage") in names and "within_1pct_seconds" in st:
+                out[objective] = {k: st[k] for k in ("within_1pct_seconds",
+                                                     "within_gap_seconds")}
+                break
+    return out
+
+
 def run_out_info(inst) -> dict[str, Any]:
     """The instance's run-out years, resolved (``auto``) with the reason, for
     :attr:`Result.run_out`."""
@@ -276,6 +295,7 @@ class Result:
             "mip_gap": self.mip_gap,
             "solve_seconds": round(self.solve_seconds, 6),
             "stages": self.stages,
+            **({"good_plan": good_plan(self.stages)} if good_plan(self.stages) else {}),
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
             "model_size": self.model_size,
             "options": self.options,
