@@ -150,7 +150,8 @@ class HighsModel:
         ``root_seconds`` is r, ``stopped_for_reserve`` whether it was stopped so.
         """
         h = self.h
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        factor = 2.0 ** objective_scale(cost)
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost * factor)
         if time_limit and (self.as_lp or not self.integrality.any()):
             # An LP's time limit is on the Highs object's run time summed over
             # its runs (a MIP's on its own run): the tie-breaks, after 560 s of
@@ -162,8 +163,8 @@ class HighsModel:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
         mip = bool(self.integrality.any()) and not self.as_lp
         watch = RootWatch(*keep) if keep is not None and mip else None
-        plans = Plans() if mip else None
-        callback = mip_callback(watch, progress.current() if mip else None, plans)
+        plans = Plans(factor) if mip else None
+        callback = mip_callback(watch, progress.current() if mip else None, plans, factor)
         if callback is not None:
             h.setCallback(callback, None)
             h.startCallback(MIP_INTERRUPT)
@@ -191,7 +192,7 @@ class HighsModel:
                 gap = max(gap, 0.0)
         elif has_x:
             gap = 0.0
-        bound = float(info.mip_dual_bound) if self.integrality.any() else None
+        bound = float(info.mip_dual_bound) / factor if self.integrality.any() else None
         return {"status": status, "highs_status": h.modelStatusToString(ms),
                 "seconds": wall, "gap": gap, "x": x, "bound": bound,
                 "root_seconds": None if watch is None else watch.root,
@@ -215,21 +216,75 @@ class HighsModel:
         return h
 
     def first_plan(self, cost: np.ndarray, time_limit: float | None) -> np.ndarray | None:
-        """A plan with every integer decision at its lower bound (no cohort, no
-        campaign, no funded unit that needs a flag; whole places at 0) and the
-        continuous levers at their best for ``cost``; None if there is none.
+        """The better for ``cost`` of two starting plans (None if neither exists):
+
+        - every integer decision at its lower bound (no cohort, no campaign, no
+          funded unit that needs a flag; whole places at 0) and the continuous
+          levers at their best;
+        - the LP relaxation rounded (:meth:`rounded_relaxation`).
 
         Why: on a large plan HiGHS can spend a whole time limit in root cuts
         without an incumbent and report ``no_solution`` although such a plan
         exists; given it as a start, a stage stopped by the limit reports at
-        least this plan (``feasible``, with its gap).
+        least this plan (``feasible``, with its gap). The first is infeasible
+        wherever a course must go on (long-term-2028); the second was within
+        0.001% of long-term-2028's optimal W after 24 s, where HiGHS's own first
+        plan within 1% came at 90 s (benchmarks/README.md, "Starting plans").
         """
         ints = np.flatnonzero(self.integrality).astype(np.int32)
         if len(ints) == 0:
             return None  # an LP: nothing to start from that the solve would not find
+        end = None if time_limit is None else time.perf_counter() + time_limit
         lower = np.asarray(self.h.getLp().col_lower_)[ints]
         status, x = self._solve_held(ints, lower, cost, time_limit)
-        return x if status == highspy.HighsModelStatus.kOptimal else None
+        best = x if status == highspy.HighsModelStatus.kOptimal else None
+        y = self.rounded_relaxation(cost, ints, end)
+        if y is not None and (best is None or float(cost @ y) < float(cost @ best)):
+            best = y
+        return best
+
+    def rounded_relaxation(self, cost: np.ndarray, ints: np.ndarray,
+                           end: float | None) -> np.ndarray | None:
+        """The LP relaxation for ``cost`` (interior point), its integers rounded
+        up, to nearest, or down (the first of these with a plan) and held, the
+        continuous levers at their best for them; None if none has a plan or
+        ``end`` passes first.
+
+        Up first: an on/off decision rounded up only allows a lever (a cohort
+        that may run, a campaign that may spend) where the relaxation used some
+        of it; the budgets and ramps then decide how much. Where the minimum
+        cohort or a fixed cost does not fit, nearest and down follow.
+        """
+        t0 = time.perf_counter()
+        lp = self.h.getLp()
+        lp.integrality_ = []
+        g = new_highs(threads=self.threads)
+        g.passModel(lp)
+        g.changeColsCost(self.n, np.arange(self.n, dtype=np.int32),
+                         cost * 2.0 ** objective_scale(cost))
+        # The interior point: 2.6 s on long-term-2028's relaxation where the
+        # default (dual simplex) took 21 s; HiGHS's own root LP is not reachable.
+        g.setOptionValue("solver", "ipm")
+        if end is not None:
+            g.setOptionValue("time_limit", max(end - time.perf_counter(), 1e-3))
+        g.run()
+        ok = g.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        relaxed = np.asarray(g.getSolution().col_value)[ints] if ok else None
+        del g
+        self._start_seconds += time.perf_counter() - t0
+        if relaxed is None:
+            return None
+        low = np.asarray(lp.col_lower_)[ints]
+        up = np.asarray(lp.col_upper_)[ints]
+        for rounded in (np.ceil(relaxed - ROUNDING_TOL), np.round(relaxed),
+                        np.floor(relaxed + ROUNDING_TOL)):
+            if end is not None and time.perf_counter() >= end:
+                return None
+            left = None if end is None else end - time.perf_counter()
+            status, y = self._solve_held(ints, np.clip(rounded, low, up), cost, left)
+            if status == highspy.HighsModelStatus.kOptimal:
+                return y
+        return None
 
     def held_on_off(self, cost: np.ndarray, x: np.ndarray,
                     time_limit: float | None) -> np.ndarray | None:
@@ -271,7 +326,8 @@ class HighsModel:
         lower = np.asarray(lp.col_lower_)[cols].copy()
         upper = np.asarray(lp.col_upper_)[cols].copy()
         h.changeColsBounds(len(cols), cols, values, values)
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32),
+                         cost * 2.0 ** objective_scale(cost))
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
@@ -292,6 +348,37 @@ class HighsModel:
 
 MIP_INTERRUPT = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
 
+
+LARGEST_SCALED_COST = 6
+""":func:`objective_scale` brings a stage's largest cost to at most 2**6 = 64."""
+
+
+def objective_scale(cost: np.ndarray) -> int:
+    """The power of two by which a stage gives HiGHS its ``cost``: the one that
+    brings its largest coefficient to at most 2**:data:`LARGEST_SCALED_COST` (0
+    where it is already there: costs are never scaled up). The plan and the
+    relative gap are the same; the objective and the bound are divided back
+    (:meth:`HighsModel.run`). A power of two, so that scaling loses no digit.
+    HiGHS's own ``user_objective_scale`` does the same, but then judged a
+    correct plan of a small case "not optimal" once unscaled (a residual of
+    1.2e-7) and the stage had no plan.
+
+    Why: the cost stage's costs run to £2e5 a place-year (objective about £4e9),
+    and HiGHS's dual simplex works to absolute tolerances: on long-term-2028 its
+    node LPs took 148,000 iterations and the stage 420 s; at 2**-12 the same
+    stage from the same start took 108 s, the same C (benchmarks/README.md,
+    "Scaled costs"). W's costs (priorities, 0.5-3) are not scaled.
+    """
+    top = float(np.abs(cost).max()) if len(cost) else 0.0
+    if not math.isfinite(top) or top <= 2.0 ** LARGEST_SCALED_COST:
+        return 0
+    return LARGEST_SCALED_COST - math.ceil(math.log2(top))
+
+
+ROUNDING_TOL = 1e-6
+"""A relaxed integer within this of a whole number counts as that number when
+:meth:`HighsModel.rounded_relaxation` rounds it up or down (HiGHS's integrality
+tolerance): 1 + 1e-9 places is 1, not 2."""
 
 
 RESERVE_GAP = 0.01
@@ -340,11 +427,14 @@ class Plans:
     found (``perf_counter``) and its objective, the given start included (HiGHS
     reports a feasible start as its first improving plan)."""
 
-    def __init__(self) -> None:
+    def __init__(self, factor: float = 1.0) -> None:
         self.found: list[tuple[float, float]] = []
+        self.factor = factor
+        """The run's cost scale (:func:`objective_scale`): objectives are kept unscaled."""
 
     def add(self, out: Any) -> None:
-        self.found.append((time.perf_counter(), float(out.objective_function_value)))
+        self.found.append((time.perf_counter(),
+                           float(out.objective_function_value) / self.factor))
 
 
 GOOD_PLAN_GAPS = {"within_1pct_seconds": 0.01, "within_gap_seconds": None}
@@ -377,11 +467,22 @@ def good_plan(plans: Plans | None, has_plan: bool, bound: float | None, t_end: f
     return out
 
 
+class Unscaled:
+    """HiGHS's callback output with the objective and its bounds in the stage's
+    own units (the run gave HiGHS its costs times ``factor``)."""
+
+    def __init__(self, out: Any, factor: float):
+        self.mip_primal_bound = out.mip_primal_bound / factor
+        self.mip_dual_bound = out.mip_dual_bound / factor
+        self.mip_gap = out.mip_gap
+
+
 def mip_callback(watch: RootWatch | None, meter: progress.Meter | None,
-                 plans: Plans | None = None) -> Any:
+                 plans: Plans | None = None, factor: float = 1.0) -> Any:
     """HiGHS's one MIP callback of a run: the root reserve's watch, the progress
     meter's reading of the best plan and the bound (on the interrupt callback)
-    and the record of improving plans, any of them (None for none)."""
+    and the record of improving plans, any of them (None for none); ``factor``:
+    the run's cost scale, taken out of what the meter shows."""
     if watch is None and meter is None and plans is None:
         return None
 
@@ -393,7 +494,7 @@ def mip_callback(watch: RootWatch | None, meter: progress.Meter | None,
         if watch is not None:
             watch(kind, message, out, data_in, user)
         if meter is not None:
-            meter.mip(out)
+            meter.mip(out if factor == 1.0 else Unscaled(out, factor))
     return each
 
 
