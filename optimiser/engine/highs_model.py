@@ -235,13 +235,19 @@ class HighsModel:
         if len(ints) == 0:
             return None  # an LP: nothing to start from that the solve would not find
         end = None if time_limit is None else time.perf_counter() + time_limit
-        lower = np.asarray(self.h.getLp().col_lower_)[ints]
-        status, x = self._solve_held(ints, lower, cost, time_limit)
-        best = x if status == highspy.HighsModelStatus.kOptimal else None
+        best = self.lower_bound_plan(cost, ints, time_limit)
         y = self.rounded_relaxation(cost, ints, end)
         if y is not None and (best is None or float(cost @ y) < float(cost @ best)):
             best = y
         return best
+
+    def lower_bound_plan(self, cost: np.ndarray, ints: np.ndarray,
+                         time_limit: float | None) -> np.ndarray | None:
+        """The integer columns ``ints`` held at their lower bounds, the rest at
+        their best for ``cost``; None if that has no plan."""
+        lower = np.asarray(self.h.getLp().col_lower_)[ints]
+        status, x = self._solve_held(ints, lower, cost, time_limit)
+        return x if status == highspy.HighsModelStatus.kOptimal else None
 
     def rounded_relaxation(self, cost: np.ndarray, ints: np.ndarray,
                            end: float | None) -> np.ndarray | None:
