@@ -197,7 +197,8 @@ class HighsModel:
                 "seconds": wall, "gap": gap, "x": x, "bound": bound,
                 "root_seconds": None if watch is None else watch.root,
                 "stopped_for_reserve": watch is not None and watch.stopped,
-                "good_plan": good_plan(plans, x is not None, bound, t_end, self.clock,
+                "good_plan": good_plan(plans, x is not None, bound, t_end,
+                                       t0 if self.clock is None else self.clock,
                                        option_value(h, "mip_rel_gap", 1e-4))}
 
     def lp_copy(self) -> highspy.Highs:
@@ -228,8 +229,9 @@ class HighsModel:
         exists; given it as a start, a stage stopped by the limit reports at
         least this plan (``feasible``, with its gap). The first is infeasible
         wherever a course must go on (long-term-2028); the second was within
-        0.001% of long-term-2028's optimal W after 24 s, where HiGHS's own first
-        plan within 1% came at 90 s (benchmarks/README.md, "Starting plans").
+        0.01% of long-term-2028's optimal W 12 s into the solve, where HiGHS's
+        own first plan within 1% came at 89 s (benchmarks/README.md, "Speed
+        after placement and run-out").
         """
         ints = np.flatnonzero(self.integrality).astype(np.int32)
         if len(ints) == 0:
@@ -373,7 +375,8 @@ def objective_scale(cost: np.ndarray) -> int:
     and HiGHS's dual simplex works to absolute tolerances: on long-term-2028 its
     node LPs took 148,000 iterations and the stage 420 s; at 2**-12 the same
     stage from the same start took 108 s, the same C (benchmarks/README.md,
-    "Scaled costs"). W's costs (priorities, 0.5-3) are not scaled.
+    "Speed after placement and run-out"). W's costs (priorities, 0.5-3) are not
+    scaled.
     """
     top = float(np.abs(cost).max()) if len(cost) else 0.0
     if not math.isfinite(top) or top <= 2.0 ** LARGEST_SCALED_COST:
@@ -450,14 +453,13 @@ the MIP gap (None: the option ``mip_rel_gap``)."""
 
 
 def good_plan(plans: Plans | None, has_plan: bool, bound: float | None, t_end: float,
-              clock: float | None, mip_gap: float) -> dict[str, float | None]:
+              origin: float, mip_gap: float) -> dict[str, float | None]:
     """When the run's plans were first within 1% and within the MIP gap of the
-    run's final bound, in seconds from ``clock`` (HiGHS's gap: (plan − bound) /
-    |plan|, minimising). An LP's plan is exact when it ends; a plan never that
-    close (or no bound) gives None."""
+    run's final bound, in seconds from ``origin`` (a ``perf_counter``: the
+    command's start, or the run's; HiGHS's gap: (plan − bound) / |plan|,
+    minimising). An LP's plan is exact when it ends (``t_end``); a plan never
+    that close (or no bound) gives None."""
     out: dict[str, float | None] = dict.fromkeys(GOOD_PLAN_GAPS)
-    origin = clock if clock is not None else (plans.found[0][0] if plans and plans.found
-                                              else t_end)
     if plans is None:  # an LP (or integers held): exact at its end
         if has_plan:
             out = dict.fromkeys(GOOD_PLAN_GAPS, round(t_end - origin, 3))
