@@ -24,7 +24,7 @@ def test_good_plan_is_the_first_plan_within_1pct_and_within_the_gap():
         "within_1pct_seconds": 3.0, "within_gap_seconds": 3.0}
 
 
-def test_a_solve_reports_when_w_and_c_were_first_within_the_gap(tmp_path):
+def test_a_solve_reports_when_w_and_c_were_first_within_the_gap():
     """tiny: W's and C's stages both ended within the gap, so each has a first
     plan within it, W's before C's (the seconds count from the solve's start,
     and C's stage runs after W's), and summary.json's good_plan repeats them."""

@@ -150,8 +150,7 @@ class HighsModel:
         ``root_seconds`` is r, ``stopped_for_reserve`` whether it was stopped so.
         """
         h = self.h
-        factor = 2.0 ** objective_scale(cost)
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost * factor)
+        factor = set_cost(h, cost)
         if time_limit and (self.as_lp or not self.integrality.any()):
             # An LP's time limit is on the Highs object's run time summed over
             # its runs (a MIP's on its own run): the tie-breaks, after 560 s of
@@ -264,12 +263,8 @@ class HighsModel:
         cohort or a fixed cost does not fit, nearest and down follow.
         """
         t0 = time.perf_counter()
-        lp = self.h.getLp()
-        lp.integrality_ = []
-        g = new_highs(threads=self.threads)
-        g.passModel(lp)
-        g.changeColsCost(self.n, np.arange(self.n, dtype=np.int32),
-                         cost * 2.0 ** objective_scale(cost))
+        g = self.lp_copy()
+        set_cost(g, cost)
         # The interior point: 2.6 s on long-term-2028's relaxation where the
         # default (dual simplex) took 21 s; HiGHS's own root LP is not reachable.
         g.setOptionValue("solver", "ipm")
@@ -282,6 +277,7 @@ class HighsModel:
         self._start_seconds += time.perf_counter() - t0
         if relaxed is None:
             return None
+        lp = self.h.getLp()
         low = np.asarray(lp.col_lower_)[ints]
         up = np.asarray(lp.col_upper_)[ints]
         for rounded in (np.ceil(relaxed - ROUNDING_TOL), np.round(relaxed),
@@ -334,8 +330,7 @@ class HighsModel:
         lower = np.asarray(lp.col_lower_)[cols].copy()
         upper = np.asarray(lp.col_upper_)[cols].copy()
         h.changeColsBounds(len(cols), cols, values, values)
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32),
-                         cost * 2.0 ** objective_scale(cost))
+        set_cost(h, cost)
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
@@ -382,6 +377,14 @@ def objective_scale(cost: np.ndarray) -> int:
     if not math.isfinite(top) or top <= 2.0 ** LARGEST_SCALED_COST:
         return 0
     return LARGEST_SCALED_COST - math.ceil(math.log2(top))
+
+
+def set_cost(h: highspy.Highs, cost: np.ndarray) -> float:
+    """Give ``h`` the objective ``cost`` scaled by :func:`objective_scale`; the
+    factor it was multiplied by (the run divides HiGHS's objective and bound by it)."""
+    factor = 2.0 ** objective_scale(cost)
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost * factor)
+    return factor
 
 
 ROUNDING_TOL = 1e-6

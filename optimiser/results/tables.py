@@ -295,7 +295,7 @@ class Result:
             "mip_gap": self.mip_gap,
             "solve_seconds": round(self.solve_seconds, 6),
             "stages": self.stages,
-            **({"good_plan": good_plan(self.stages)} if good_plan(self.stages) else {}),
+            **({"good_plan": good} if (good := good_plan(self.stages)) else {}),
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
             "model_size": self.model_size,
             "options": self.options,
