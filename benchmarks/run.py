@@ -66,7 +66,7 @@ def run_engine(folder: Path, time_limit: float, explain: bool, reference: bool) 
     startup = seconds_since_process_start()  # the interpreter, before the imports below
     from optimiser import SolveOptions, load_instance, solve
     from optimiser.engine.solve import HighsModel
-    from optimiser.results.tables import good_plan, versions
+    from optimiser.results.tables import good_plan_summary, versions
 
     imports = seconds_since_process_start() - startup
     timings: dict[str, float] = {}
@@ -79,7 +79,7 @@ def run_engine(folder: Path, time_limit: float, explain: bool, reference: bool) 
     peak = peak_rss_bytes()  # before what follows, which builds the model again
     out = {"status": result.status, "weighted_shortfall": result.weighted_shortfall,
            "total_cost": result.total_cost, "mip_gap": result.mip_gap,
-           "stages": result.stages, "good_plan": good_plan(result.stages),
+           "stages": result.stages, "good_plan": good_plan_summary(result.stages),
            "timings": result.timings,
            "model_size": result.model_size, "total": total, "peak_rss": peak,
            "startup": startup, "imports": imports, "versions": versions()}

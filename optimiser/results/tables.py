@@ -27,6 +27,7 @@ from formulations.data import ModelData
 from formulations.posts import vacancies
 from formulations.targets import scope_label
 from optimiser.engine.highs import highs_version
+from optimiser.engine.highs_model import GOOD_PLAN_GAPS
 from optimiser.instance.schema import LEVER_SECTIONS
 from optimiser.results.atomic import Marked, atomic_directory
 from optimiser.results.format import COLUMNS, DECIMALS, STOCK_FLOWS, TABLES, clean
@@ -158,7 +159,7 @@ GOOD_PLAN_STAGES = {"weighted_shortfall": ("shortfall", "weighted"), "total_cost
 """Which stage's "good plan early" seconds ``summary.json`` reports for W and C."""
 
 
-def good_plan(stages: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+def good_plan_summary(stages: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """``summary.json``'s ``good_plan``: for W and for C, the seconds from the
     command's start to the first plan of its stage within 1% of the stage's
     final bound and within the MIP gap (the stage records' ``within_*_seconds``,
@@ -167,8 +168,7 @@ def good_plan(stages: list[dict[str, Any]]) -> dict[str, dict[str, float | None]
     for objective, names in GOOD_PLAN_STAGES.items():
         for st in stages:
             if st.get("stage") in names and "within_1pct_seconds" in st:
-                out[objective] = {k: st[k] for k in ("within_1pct_seconds",
-                                                     "within_gap_seconds")}
+                out[objective] = {k: st[k] for k in GOOD_PLAN_GAPS}
                 break
     return out
 
@@ -295,7 +295,7 @@ class Result:
             "mip_gap": self.mip_gap,
             "solve_seconds": round(self.solve_seconds, 6),
             "stages": self.stages,
-            **({"good_plan": good} if (good := good_plan(self.stages)) else {}),
+            **({"good_plan": good} if (good := good_plan_summary(self.stages)) else {}),
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
             "model_size": self.model_size,
             "options": self.options,
