@@ -117,8 +117,11 @@ def where_time_went(r: dict) -> str:
     if cands:
         rhos = ", ".join("-" if c["rho"] is None else f"{c['rho']:,.1f}" for c in cands)
         evals = sum(c["seconds"] for c in cands)
-        out += (f"; candidates' ρ by iteration: {rhos} (kept iteration "
-                f"{cands[st['kept']]['iteration']}; evaluations {evals:.0f} s)")
+        out += (f"; candidates' ρ by iteration: {rhos} (kept candidate {st['kept']}, "
+                f"iteration {cands[st['kept']]['iteration']}; evaluations {evals:.0f} s)")
+    if "started_from_evaluation" in st:
+        out += (f"; stages started from the plan's evaluation in "
+                f"{st['started_from_evaluation']} futures")
     if st.get("iteration_seconds"):
         out += "; PH iterations' seconds: " + ", ".join(f"{x:.0f}"
                                                         for x in st["iteration_seconds"])

@@ -12,19 +12,24 @@ What it does, exactly (docs/sampled-studies.md says it for planners):
    rank (the futures split between them); at the end it computes one
    Lagrangian bound from its last weights. (``spoke=True`` gives half the
    ranks to mpi-sppy's Lagrangian spoke instead: measured, it bought nothing.)
-2. **The here-and-now plan: the best candidate.** After iteration 0 and after
-   each later iteration the hub forms a candidate plan — the future's own
-   decisions nearest to PH's consensus x̄, each value put within the bounds
-   every future allows (:func:`_candidate` says why not x̄ itself) — and
-   evaluates it: held in every future, each future solved alone on its own
-   objective (PH's weights and proximal term off). The candidate with the
-   least expected objective is the plan: PH's last iterate is not always its
-   best (issue 33). ``stochastic.candidates`` lists each with its ρ.
+2. **The here-and-now plan: the best candidate.** The hub forms candidate
+   plans — futures' own decisions, nearest to PH's consensus x̄ first, each
+   value put within the bounds every future allows (:func:`_candidates` says
+   why not x̄ itself) — and evaluates each: held in every future, each future
+   solved alone on its own objective (PH's weights and proximal term off).
+   After iteration 0 it evaluates up to :data:`CANDIDATES_AT_ITERATION_0` of
+   them while PH's time allows (mpi-sppy's xhat looper's idea, in the hub);
+   after each later iteration, the nearest. The candidate with the least
+   expected objective is the plan: neither the nearest nor PH's last iterate
+   is always the best (issue 33). ``stochastic.candidates`` lists each with
+   its ρ.
 3. **The remaining stages per scenario.** Each scenario is then solved alone with
    those decisions fixed, through all its deterministic stages (shortfall,
    fairness, cost, the unplaced tie-break): with the here-and-now decisions
    fixed the scenarios no longer interact, so these solves are the extensive
-   form's stages split by scenario. They run spread over the MPI ranks.
+   form's stages split by scenario. They run on the rank that held the
+   scenario in PH, each started from its solution in the plan's evaluation
+   (:class:`StartedFromEvaluation`), so ρ is never above the candidate's.
    Σ π_s·W_s of those solves is the best plan's ρ: an upper bound on the
    optimum; the largest lower bound found gives the gap.
 
@@ -88,6 +93,7 @@ from optimiser.engine.solve import (
     result_base,
     solve,
 )
+from optimiser.engine.warm_start import plan_fits
 from optimiser.errors import Problem
 from optimiser.instance.schema import Instance
 from optimiser.results.tables import Result, clean
@@ -111,6 +117,15 @@ MIN_SUBPROBLEM_SECONDS = 5.0
 plan's shortfall stage to find a plan."""
 PH_TIME_SHARE = 0.6
 """Share of the time left that PH may use; the stages per scenario get the rest."""
+CANDIDATES_AT_ITERATION_0 = 8
+"""Most candidate plans evaluated from iteration 0's decisions (the futures'
+own, nearest to x̄ first), time allowing. Measured on 200 stepping-forward
+futures (benchmarks/README.md, issue 33): the six nearest gave ρ 42,056.7,
+42,013.2, 42,004.7, 42,004.4, 42,034.9 and 42,003.1 against a bound of
+41,853.5, so the nearest alone is not the best (gap 0.48% against 0.36%); each
+evaluation took about a quarter of iteration 0's time, and PH's later
+iterations never gave a better candidate than iteration 0's (at 10, 50 and 200
+futures)."""
 
 
 def ph_missing() -> str | None:
@@ -151,6 +166,8 @@ class Scenarios:
         self.last = ss.base.horizon.base_year + ss.here_and_now_years
         self.ph_window: tuple[float, float | None] = (time.perf_counter(), None)
         """PH's start and end (``time.perf_counter()``), set when PH starts."""
+        self.iteration_0_seconds: float | None = None
+        """From PH's start to the end of iteration 0's solves (set then)."""
         self.no_plan: dict[str, list[tuple[str, str]]] = {}
         """Each future built here whose rows fail on data alone (``ledger.infeasible``):
         its model is still returned, so that every future is looked at, and the
@@ -261,16 +278,18 @@ def time_converger(start: float, end: float | None) -> type:
     the command's time limit would not hold.
 
     mpi-sppy creates it after iteration 0 and asks it before each later
-    iteration's solves; the first estimate is therefore the time from
-    ``start`` (the wheel's start) to then: building the models and iteration 0,
-    a generous bound on one iteration."""
+    iteration's solves; the first estimate is the time from ``start`` (the
+    wheel's start) to the end of iteration 0's solves (building the models and
+    iteration 0, a generous bound on one iteration; iteration 0's candidates'
+    evaluations, which come after, are not part of an iteration)."""
     from mpi4py import MPI
 
     class TimeConverger:
         def __init__(self, opt: Any):
             self.opt = opt
             self.last = time.perf_counter()
-            self.longest = self.last - start
+            own = getattr(opt.scenario_creator, "iteration_0_seconds", None)
+            self.longest = self.last - start if own is None else own
             self.conv = None
             self.stopped_for_time = False
             self.seconds: list[float] = [round(self.longest, 3)]
@@ -369,8 +388,11 @@ def ph_classes() -> tuple[type, type, type]:
             """mpi-sppy's convergence metric at the start of each iteration
             (that of the iterate before it)."""
             self.candidates: list[dict[str, Any]] = []
-            """Each complete iterate's candidate plan and what it is worth on
-            every future (:meth:`_evaluate`), in iteration order."""
+            """Each candidate plan formed and what it is worth on every future
+            (:meth:`_evaluate`), in the order formed."""
+            self.best_solutions: dict[str, np.ndarray] = {}
+            """Each local future's solution (:func:`model_values`) under the best
+            candidate evaluated so far."""
 
         def post_solve_loop(self) -> None:
             if not self.watching:
@@ -411,16 +433,27 @@ def ph_classes() -> tuple[type, type, type]:
 
         def post_iter0(self) -> None:
             self._keep()
-            # When no later iteration fits in PH's time (the converger's test,
-            # time_converger, with iteration 0 as the longest so far), iteration
-            # 0's candidate is the only one: the stages after PH evaluate it
-            # anyway, and evaluating it here too would take their time (at
-            # 200 stepping-forward futures iteration 0 fills PH's share).
             ctx = self.opt.scenario_creator
             start, end = ctx.ph_window
             now = time.perf_counter()
+            ctx.iteration_0_seconds = now - start
+            ranked, xbar = _candidates(self.opt, ctx.keys, ctx.scales, ctx.last, MPI)
+            # When no later iteration fits in PH's time (the converger's test,
+            # time_converger, with iteration 0 as the longest so far), only the
+            # nearest candidate is formed: the stages after PH evaluate it
+            # anyway, and evaluating it here too would take their time.
             alone = end is not None and now + (now - start) > end
-            self._evaluate(skip=bool(self.opt.mpicomm.allreduce(alone, op=MPI.LOR)))
+            if self.opt.mpicomm.allreduce(alone, op=MPI.LOR):
+                self._evaluate(*ranked[0], xbar, skip=True)
+                return
+            # Then the next nearest futures' decisions while the next evaluation,
+            # judged by the longest so far, ends within PH's time.
+            for k, (x, source) in enumerate(ranked[:CANDIDATES_AT_ITERATION_0]):
+                longest = max((c["seconds"] for c in self.candidates), default=0.0)
+                late = end is not None and k > 0 and time.perf_counter() + longest > end
+                if self.opt.mpicomm.allreduce(late, op=MPI.LOR):
+                    break
+                self._evaluate(x, source, xbar, nearness=k)
 
         def miditer(self) -> None:
             self.convergence[int(self.opt._PHIter)] = self.opt.conv
@@ -428,23 +461,31 @@ def ph_classes() -> tuple[type, type, type]:
         def enditer(self) -> None:
             if self.time_out is None:
                 self._keep()
-                self._evaluate()
+                ctx = self.opt.scenario_creator
+                ranked, xbar = _candidates(self.opt, ctx.keys, ctx.scales, ctx.last, MPI)
+                self._evaluate(*ranked[0], xbar)
             progress.ph_iteration(int(self.opt._PHIter), self.opt.trivial_bound,
                                   self.convergence.get(int(self.opt._PHIter)))
 
-        def _evaluate(self, skip: bool = False) -> None:
-            """This iterate's candidate plan (:func:`_candidate`), held in
-            every future, each solved alone on its own objective (PH's weights
-            and proximal term off): the candidate's ρ, Σ π_s·W_s, when every
-            future found a plan with it, else None (never comparable). The
-            nonants and their fixedness go back as they were, so PH goes on
-            from its own iterate. ``skip``: the candidate is formed, not
-            evaluated (``evaluated`` False; :meth:`post_iter0` says when)."""
+        def _evaluate(self, x: list[float], source: str, xbar: list[float],
+                      nearness: int = 0, skip: bool = False) -> None:
+            """A candidate plan of this iterate (:func:`_candidates`: future
+            ``source``'s decisions ``x``, the ``nearness``-th nearest to x̄,
+            counted from 0), held in every future, each solved alone on its
+            own objective (PH's weights and proximal term off): the
+            candidate's ρ, Σ π_s·W_s, when every future found a plan with it,
+            else None (never comparable). The nonants and their fixedness go
+            back as they were, so PH goes on from its own iterate. When the
+            candidate is the best so far, each local future's solution is kept
+            (:attr:`best_solutions`) to start the stages after PH from.
+            ``skip``: the candidate is formed, not evaluated (``evaluated``
+            False; :meth:`post_iter0` says when)."""
             opt = self.opt
             t0 = time.perf_counter()
             ctx = opt.scenario_creator
-            x, source, xbar = _candidate(opt, ctx.keys, ctx.scales, ctx.last, MPI)
-            formed = f"future {source}'s decisions nearest to the iterate's average x̄"
+            formed = (f"future {source}'s decisions, "
+                      + ("nearest" if nearness == 0 else f"{_ordinal(nearness + 1)} nearest")
+                      + " to the iterate's average x̄")
             if skip:
                 self.candidates.append({
                     "iteration": int(opt._PHIter), "source": source, "formed": formed,
@@ -466,6 +507,7 @@ def ph_classes() -> tuple[type, type, type]:
             opt._save_nonants()
             opt._fix_nonants({"ROOT": fixed})
             opt.disable_W_and_prox()
+            solutions: dict[str, np.ndarray] = {}
             try:
                 opt.solve_loop(solver_options=opt._effective_solver_options(opt._PHIter),
                                gripe=False, need_solution=False)
@@ -479,6 +521,7 @@ def ph_classes() -> tuple[type, type, type]:
                     by_future[name] = float(pyo.value(s.weighted_shortfall.expr))
                     objective += s._mpisppy_probability * float(
                         pyo.value(opt.saved_objectives[name]))
+                    solutions[name] = model_values(s)
             finally:
                 opt._restore_nonants()
                 if not w_off:
@@ -492,12 +535,18 @@ def ph_classes() -> tuple[type, type, type]:
             lacking = sorted(n for part in parts for n in part[2])
             by_future = {n: w for part in parts for n, w in part[0].items()}
             probability = dict(zip(opt.all_scenario_names, ctx.ss.probabilities, strict=True))
+            total = None if lacking else math.fsum(part[1] for part in parts)
+            # The same test on every rank (the totals are gathered): the best is
+            # the least objective, ties to the earlier, as _hub_plan keeps it.
+            if total is not None and all(c["objective"] is None or total < c["objective"]
+                                         for c in self.candidates):
+                self.best_solutions = solutions
             self.candidates.append({
                 "iteration": int(opt._PHIter), "source": source,
                 "formed": formed, "evaluated": True,
                 "rho": None if lacking else math.fsum(probability[n] * w
                                                        for n, w in by_future.items()),
-                "objective": None if lacking else math.fsum(part[1] for part in parts),
+                "objective": total,
                 "futures_without_plan": lacking,
                 "seconds": round(time.perf_counter() - t0, 3), "x": x, "xbar": xbar,
                 "by_future": by_future})
@@ -626,25 +675,38 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
         wheel = WheelSpinner(hub, spokes)
         wheel.spin(comm_world=comm)
         plan = None
+        starts: dict[str, np.ndarray] = {}
+        local: list[str] = []
         if wheel.strata_rank == 0:  # the hub's ranks
             plan = _hub_plan(wheel, keys, scales, last, not spoke, ph_end, MPI)
+            # The kept candidate's solution in each of this rank's futures,
+            # when it was evaluated here (IterateWatch.best_solutions).
+            if plan["kept_evaluated"]:
+                starts = wheel.spcomm.opt.extobject.best_solutions
+            local = list(wheel.spcomm.opt.local_scenarios)
     ph_seconds = time.perf_counter() - ph_t0
+    plan = {k: v for k, v in plan.items() if k != "kept_evaluated"} if plan else None
     plans = comm.allgather(plan if plan is not None and plan["lead"] else None)
     plan = next(p for p in plans if p is not None)
     del wheel, hub, spokes
     gc.collect()  # the PH models go before the stage solves build theirs
 
     # Without a plan (no iterate: see ph_classes) no future is solved again.
+    # Each hub rank solves the futures it held in PH, started from their
+    # solutions there; with a spoke, the ranks take the futures in turn.
     fixed = None if plan["xhat"] is None else dict(zip(keys, plan["xhat"], strict=True))
-    mine = [k for k in range(len(ss.ids)) if k % size == rank and fixed is not None]
-    rounds = -(-len(ss.ids) // size)
+    index = {sid: k for k, sid in enumerate(ss.ids)}
+    mine = ([] if fixed is None else [index[name] for name in local] if not spoke
+            else [k for k in range(len(ss.ids)) if k % size == rank])
+    rounds = comm.allreduce(len(mine), op=MPI.MAX)
     per: dict[int, dict[str, Any]] = {}
     for n, k in enumerate(mine):
         left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
         limit = None if left is None else left / (rounds - n)
         # One HiGHS thread per rank when the ranks share the machine's cores.
         per[k] = _stages(ss.instances[k], fixed, last,
-                         {**opts, "threads": 1} if size > 1 else opts, limit)
+                         {**opts, "threads": 1} if size > 1 else opts, limit,
+                         starts.get(ss.ids[k]))
     gathered = comm.gather(per, root=0)
     if rank != 0:
         return None
@@ -658,12 +720,13 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
             "seconds": time.perf_counter() - t0}
 
 
-def _candidate(opt: Any, keys: list, scales: list[float], last: int, MPI: Any
-               ) -> tuple[list[float], str, list[float]]:
-    """On the hub's ranks: the candidate plan of PH's current iterate, the same
-    on each rank: the future's own decisions nearest to x̄ (in units of each
-    decision's range), put within every future's bounds; the future it came
-    from; and x̄ (in the decisions' own units).
+def _candidates(opt: Any, keys: list, scales: list[float], last: int, MPI: Any
+                ) -> tuple[list[tuple[list[float], str]], list[float]]:
+    """On the hub's ranks: the candidate plans of PH's current iterate, the same
+    on each rank: the futures' own decisions, nearest to x̄ first (L1 distance
+    in units of each decision's range; ties: the earlier future), each put
+    within every future's bounds, each with the future it came from (a plan
+    equal to a nearer one is left out); and x̄ (in the decisions' own units).
 
     Why not x̄ itself: x̄ rounded is no plan at all before PH has converged —
     a cohort's on/off flag rounded to off under places averaged above zero
@@ -688,32 +751,91 @@ def _candidate(opt: Any, keys: list, scales: list[float], last: int, MPI: Any
             integer[j] = v.is_integer()
             xbar[j] = float(pyo.value(s._mpisppy_model.xbars["ROOT", j])) * scales[j]
     scale = np.asarray(scales)
-    nearest: tuple[float, int, list[float]] | None = None
     order = {name: k for k, name in enumerate(opt.all_scenario_names)}
+    local = []
     for name, s in opt.local_scenarios.items():
         own = np.array([float(pyo.value(s._mpisppy_data.nonant_indices["ROOT", j]))
                         for j in range(n)]) * scale
         dist = float(np.abs(own / scale - xbar / scale).sum())
-        cand = (dist, order[name], own.tolist())
-        if nearest is None or cand[:2] < nearest[:2]:
-            nearest = cand
-    # The nearest over the hub's ranks (ties: the earlier future), the same on each.
-    best = min(c for c in opt.mpicomm.allgather(nearest) if c is not None)
+        local.append((dist, order[name], own.tolist()))
+    # Over the hub's ranks, the same on each.
+    ranked = sorted(c for part in opt.mpicomm.allgather(local) for c in part)
     glo = np.empty(n)
     ghi = np.empty(n)
     opt.mpicomm.Allreduce(lo, glo, op=MPI.MAX)
     opt.mpicomm.Allreduce(hi, ghi, op=MPI.MIN)
-    x = np.asarray(best[2])
-    x = np.where(integer, np.round(x), x)  # a solver's 0.9999999 of a binary
-    x = np.minimum(np.maximum(x, glo), ghi)
-    return [float(v) for v in x], opt.all_scenario_names[best[1]], [float(v) for v in xbar]
+    out: list[tuple[list[float], str]] = []
+    seen: set[tuple[float, ...]] = set()
+    for _dist, k, own in ranked:
+        x = np.asarray(own)
+        x = np.where(integer, np.round(x), x)  # a solver's 0.9999999 of a binary
+        x = np.minimum(np.maximum(x, glo), ghi)
+        plan = tuple(float(v) for v in x)
+        if plan not in seen:
+            seen.add(plan)
+            out.append((list(plan), opt.all_scenario_names[k]))
+    return out, [float(v) for v in xbar]
+
+
+def _ordinal(n: int) -> str:
+    """2 → "2nd", 3 → "3rd", 11 → "11th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def formulation_variables(m: pyo.Block) -> list[Any]:
+    """The formulation's variables of ``m``, in the model's own order: those
+    built on the model itself (mpi-sppy's, on its own blocks, and PH's scaled
+    copies of the decisions left out), the same list in order as a model built
+    from the same data has."""
+    skip = getattr(m, "ph_scaled", None)
+    return [v for v in m.component_data_objects(pyo.Var, sort=False)
+            if v.parent_block() is m and (skip is None or v.parent_component() is not skip)]
+
+
+def model_values(m: pyo.Block) -> np.ndarray:
+    """The values of :func:`formulation_variables` (NaN where unset), which
+    :class:`StartedFromEvaluation` maps to its columns."""
+    return np.array([math.nan if v.value is None else float(v.value)
+                     for v in formulation_variables(m)])
+
+
+class StartedFromEvaluation(HighsModel):
+    """The hand-over of a future's stages after PH: a :class:`HighsModel` whose
+    first stage starts from the future's solution under the kept candidate in
+    PH's evaluation (:func:`model_values`), when it fits this model (same
+    variables, every bound, row and integrality met), so that the stages'
+    shortfall is never above what the evaluation found (a solve to the MIP gap
+    could otherwise land anywhere within it)."""
+
+    def __init__(self, m: pyo.ConcreteModel, values: np.ndarray | None):
+        super().__init__(m)
+        self.start: np.ndarray | None = None
+        self.started = False
+        self.used = False
+        """Whether the first stage started from the evaluation's solution."""
+        variables = formulation_variables(m)
+        if values is not None and len(values) == len(variables):
+            where = {id(v): k for k, v in enumerate(variables)}
+            k = [where.get(id(v)) for v in self.columns]
+            x = None if None in k else values[k]
+            if x is not None and np.isfinite(x).all():
+                self.start = x
+
+    def first_plan(self, cost: np.ndarray, time_limit: float | None) -> np.ndarray | None:
+        if not self.started and self.start is not None:
+            self.started = True
+            if plan_fits(self, self.start):
+                self.used = True
+                return self.start
+        return super().first_plan(cost, time_limit)
 
 
 def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound: bool,
               end: float | None, MPI: Any) -> dict[str, Any]:
     """On the hub's ranks: the here-and-now plan, the bounds, the iterations.
 
-    The plan is the best of the candidates (:func:`_candidate`) formed and
+    The plan is the best of the candidates (:func:`_candidates`) formed and
     evaluated after each complete iterate (``IterateWatch._evaluate``): the
     least expected objective on every future. PH's last iterate is not always
     its best: on 200 stepping-forward futures the plan of iteration 1 was
@@ -731,7 +853,7 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                 "lower_bound": float(wheel.BestOuterBound), "final_lagrangian": None,
                 "stopped_for_time": False, "iteration_seconds": [],
                 "time_out": watch.time_out, "candidates": [], "kept": None,
-                "kept_by_future": {}}
+                "kept_by_future": {}, "kept_evaluated": False}
     if watch.time_out is not None:
         watch.restore()
     # The best candidate evaluated on every future (ties: the earlier); with
@@ -765,7 +887,7 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                   for c in watch.candidates]
     return {"lead": opt.cylinder_rank == 0, "xhat": list(kept["x"]), "xbar": kept["xbar"],
             "candidates": candidates, "kept": watch.candidates.index(kept),
-            "kept_by_future": kept["by_future"],
+            "kept_by_future": kept["by_future"], "kept_evaluated": kept["objective"] is not None,
             "iterations": completed,
             "convergence": None if metric is None else float(metric),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
@@ -775,14 +897,16 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
 
 
 def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
-            limit: float | None) -> dict[str, Any]:
+            limit: float | None, start: np.ndarray | None = None) -> dict[str, Any]:
     """One scenario solved alone through all its stages, its here-and-now
-    decisions held at ``fixed``: status, W, C, stages and tables."""
-    held = {"ok": True}
+    decisions held at ``fixed``: status, W, C, stages and tables. ``start``: its
+    solution in the evaluation of the plan (:class:`StartedFromEvaluation`)."""
+    held: dict[str, Any] = {"ok": True, "hm": None}
 
     def handover(m: pyo.ConcreteModel) -> HighsModel:
         held["ok"] = hold_decisions(m, fixed, last)
-        return HighsModel(m)
+        held["hm"] = StartedFromEvaluation(m, start)
+        return held["hm"]
 
     options = SolveOptions(time_limit=limit, mip_gap=opts["mip_gap"], threads=opts["threads"],
                            seed=opts["seed"], mode=opts["mode"], explain=False)
@@ -792,7 +916,7 @@ def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
         held["ok"] = False
     if not held["ok"]:
         return {"status": "infeasible", "weighted_shortfall": None, "total_cost": None,
-                "stages": [], "tables": {}, "fairness": None,
+                "stages": [], "tables": {}, "fairness": None, "started": False,
                 "messages": ["the here-and-now plan does not fit this scenario"]}
     cost = r.total_cost
     if r.has_plan:
@@ -801,7 +925,8 @@ def _stages(inst: Instance, fixed: dict, last: int, opts: dict[str, Any],
         cost = clean(float(pyo.value(r.model.total_cost.expr)))
     return {"status": r.status, "weighted_shortfall": r.weighted_shortfall,
             "total_cost": cost, "stages": r.stages, "tables": r.tables,
-            "fairness": r.fairness, "messages": r.messages}
+            "fairness": r.fairness, "messages": r.messages,
+            "started": bool(held["hm"] is not None and held["hm"].used)}
 
 
 def main(argv: list[str]) -> int:
@@ -1062,6 +1187,7 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
              and r["weighted_shortfall"] > evaluated[sid] + max(
                  1e-6, float(opts["mip_gap"]) * abs(evaluated[sid]))]
     stochastic["futures_short_of_evaluation"] = short
+    stochastic["started_from_evaluation"] = sum(bool(r.get("started")) for r in per)
     if short:
         messages.append(f"in {len(short)} of {len(ids)} futures ({_names_text(short)}) the "
                         "stages after progressive hedging, cut short by the time limit, ended "
