@@ -323,12 +323,19 @@ def test_progress_reports_each_ph_iteration(futures):
              iterations=3)
     phases = list(dict.fromkeys(p.phase for p in heard if p.phase))
     assert phases[0] == "progressive hedging on 1 rank"
-    assert [p.split(",")[0] for p in phases[1:]] == [
-        f"progressive hedging iteration {k}" for k in (1, 2, 3)]
+    # Iteration 0's 8 candidates, then each later iteration's one before the
+    # iteration is reported.
+    evaluating = "progressive hedging: evaluating candidate plan"
+    assert [p.split(" (")[0].split(",")[0] for p in phases[1:]] == [
+        *(f"{evaluating} {k}" for k in range(1, 10)), "progressive hedging iteration 1",
+        f"{evaluating} 10", "progressive hedging iteration 2",
+        f"{evaluating} 11", "progressive hedging iteration 3"]
+    assert phases[1] == f"{evaluating} 1 (future s7's decisions)"
     first = {}
     for p in heard:
         first.setdefault(p.phase, p)
-    assert all(first[ph].bound is not None for ph in phases[1:])  # the trivial bound
+    iterations = [ph for ph in phases if ph.startswith("progressive hedging iteration")]
+    assert all(first[ph].bound is not None for ph in iterations)  # the trivial bound
 
 
 def held_rho(inst, decisions: dict) -> float:
@@ -385,6 +392,7 @@ def test_a_candidate_further_from_the_average_can_be_the_plan(make_doc, tmp_path
     the 5th nearest; its ρ and the nearest's are what an independent evaluation
     gives, every candidate is a different plan, and the message names it."""
     from conftest import write_doc
+
     from optimiser.engine.ph import solve_ph
 
     doc = futures_doc(make_doc)

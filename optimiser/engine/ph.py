@@ -493,6 +493,7 @@ def ph_classes() -> tuple[type, type, type]:
                     "futures_without_plan": [], "seconds": 0.0, "x": x, "xbar": xbar,
                     "by_future": {}})
                 return
+            progress.ph_candidate(len(self.candidates) + 1, source)
             fixed = [v if ctx.binary[j] else v / ctx.scales[j] for j, v in enumerate(x)]
             self.watching = False  # an evaluation solve stopped on time is no PH time-out
             # What the evaluation's solves overwrite and PH reads afterwards: the

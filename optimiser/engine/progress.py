@@ -153,6 +153,15 @@ def counter(text: str, total: int) -> Callable[[Any], None]:
     return count
 
 
+def ph_candidate(number: int, source: str) -> None:
+    """Progressive hedging starts evaluating its ``number``-th candidate plan
+    (counted from 1), future ``source``'s decisions (on the hub, in this process)."""
+    meter = _current.get()
+    if meter is not None:
+        meter.phase(f"progressive hedging: evaluating candidate plan {number} "
+                    f"(future {source}'s decisions)")
+
+
 def ph_iteration(iteration: int, bound: float | None, convergence: float | None) -> None:
     """Progressive hedging finished ``iteration`` (on the hub, in this process):
     its lower bound so far and mpi-sppy's convergence metric."""
