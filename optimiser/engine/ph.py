@@ -1189,6 +1189,14 @@ def assemble(inst: Instance, opts: dict[str, Any], out: dict[str, Any],
                  1e-6, float(opts["mip_gap"]) * abs(evaluated[sid]))]
     stochastic["futures_short_of_evaluation"] = short
     stochastic["started_from_evaluation"] = sum(bool(r.get("started")) for r in per)
+    # ρ after each future's shortfall stage: never above the kept candidate's
+    # when every future started from its evaluation. The plan's ρ is the
+    # stages' last plan's, which the later stages may take up to tol(W_s)
+    # above it (SPEC §2.9).
+    first = [next((st["weighted_shortfall"] for st in r["stages"] if st["stage"] == "shortfall"),
+                  None) for r in per]
+    stochastic["shortfall_stage_rho"] = None if None in first else clean(
+        math.fsum(p * w for p, w in zip(probs, first, strict=True)))
     if short:
         messages.append(f"in {len(short)} of {len(ids)} futures ({_names_text(short)}) the "
                         "stages after progressive hedging, cut short by the time limit, ended "
