@@ -122,6 +122,8 @@ def where_time_went(r: dict) -> str:
     if "started_from_evaluation" in st:
         out += (f"; stages started from the plan's evaluation in "
                 f"{st['started_from_evaluation']} futures")
+    if st.get("shortfall_stage_rho") is not None:
+        out += f"; ρ after the shortfall stages {st['shortfall_stage_rho']:,.3f}"
     if st.get("iteration_seconds"):
         out += "; PH iterations' seconds: " + ", ".join(f"{x:.0f}"
                                                         for x in st["iteration_seconds"])
