@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -323,14 +324,17 @@ def test_progress_reports_each_ph_iteration(futures):
              iterations=3)
     phases = list(dict.fromkeys(p.phase for p in heard if p.phase))
     assert phases[0] == "progressive hedging on 1 rank"
-    # Iteration 0's 8 candidates, then each later iteration's one before the
-    # iteration is reported.
+    # Iteration 0's candidates (n: 8 under HiGHS 1.15.1, fewer where futures
+    # share their decisions), then each later iteration's one before the
+    # iteration is reported; each names the future whose decisions it is.
     evaluating = "progressive hedging: evaluating candidate plan"
+    n = len(phases) - 1 - 2 * 3
+    assert 1 <= n <= 8
     assert [p.split(" (")[0].split(",")[0] for p in phases[1:]] == [
-        *(f"{evaluating} {k}" for k in range(1, 10)), "progressive hedging iteration 1",
-        f"{evaluating} 10", "progressive hedging iteration 2",
-        f"{evaluating} 11", "progressive hedging iteration 3"]
-    assert phases[1] == f"{evaluating} 1 (future s7's decisions)"
+        *(f"{evaluating} {k}" for k in range(1, n + 2)), "progressive hedging iteration 1",
+        f"{evaluating} {n + 2}", "progressive hedging iteration 2",
+        f"{evaluating} {n + 3}", "progressive hedging iteration 3"]
+    assert re.fullmatch(rf"{evaluating} 1 \(future s\d+'s decisions\)", phases[1])
     first = {}
     for p in heard:
         first.setdefault(p.phase, p)
@@ -388,9 +392,11 @@ def test_a_later_worse_plan_does_not_replace_iteration_0s(futures):
 def test_a_candidate_further_from_the_average_can_be_the_plan(make_doc, tmp_path):
     """Iteration 0's candidates are the futures' own decisions, nearest to x̄
     first. On the futures of seed 1 the nearest (ρ 13.69 FTE) is not the best:
-    the 5th nearest is (12.81), and PH's iteration 1 gives 13.09. The plan is
-    the 5th nearest; its ρ and the nearest's are what an independent evaluation
-    gives, every candidate is a different plan, and the message names it."""
+    a further one is (12.81: the 5th nearest under HiGHS 1.15.1, the 4th under
+    1.16.0, where two futures share their decisions), and PH's iteration 1
+    gives 13.09 or 13.10. The plan is that further one; its ρ and the
+    nearest's are what an independent evaluation gives, every candidate is a
+    different plan, and the message names it."""
     from conftest import write_doc
 
     from optimiser.engine.ph import solve_ph
@@ -402,21 +408,21 @@ def test_a_candidate_further_from_the_average_can_be_the_plan(make_doc, tmp_path
     st = r.stochastic
     cands = st["candidates"]
     first = [c for c in cands if c["iteration"] == 0]
-    assert len(first) == 8  # CANDIDATES_AT_ITERATION_0, with no time limit
+    assert 2 <= len(first) <= 8  # CANDIDATES_AT_ITERATION_0, with no time limit
     plans = [tuple(d["value"] for d in c["here_and_now"]) for c in first]
     assert len(set(plans)) == len(plans)
     assert len({c["source"] for c in first}) == len(first)
     kept = cands[st["kept"]]
-    assert (st["kept"], kept["iteration"]) == (4, 0)
-    assert kept["formed"].startswith(f"future {kept['source']}'s decisions, 5th nearest")
+    assert kept["iteration"] == 0 and st["kept"] > 0
+    nth = {1: "2nd", 2: "3rd"}.get(st["kept"], f"{st['kept'] + 1}th") + " nearest"
+    assert kept["formed"].startswith(f"future {kept['source']}'s decisions, {nth}")
     nearest = held_rho(inst, candidate_decisions(r, first[0]))
     best = held_rho(inst, candidate_decisions(r, kept))
     assert (first[0]["rho"], kept["rho"]) == (approx(nearest, rel=1e-4), approx(best, rel=1e-4))
     assert best < nearest - 0.5
     assert kept["rho"] == min(c["rho"] for c in cands)
     assert r.weighted_shortfall == approx(best, rel=1e-4)
-    assert any("iteration 0's candidate" in m and "5th nearest" in m for m in r.messages), \
-        r.messages
+    assert any("iteration 0's candidate" in m and nth in m for m in r.messages), r.messages
 
 
 def test_the_reported_rho_is_the_plans_own_expected_shortfall(futures, one_rank):
@@ -428,8 +434,12 @@ def test_the_reported_rho_is_the_plans_own_expected_shortfall(futures, one_rank)
     assert one_rank.weighted_shortfall == approx(held_rho(inst, one_rank.decisions), rel=1e-4)
     scored = [c["rho"] for c in st["candidates"] if c["rho"] is not None]
     assert len(scored) == len(st["candidates"])
-    assert [c["iteration"] for c in st["candidates"]].count(0) == 8
-    assert [c["iteration"] for c in st["candidates"]][8:] == list(range(1, st["iterations"] + 1))
+    # Up to 8 of iteration 0's (fewer where futures share their decisions:
+    # under HiGHS 1.16 four of these ten plans are distinct), then one an iteration.
+    first = [c["iteration"] for c in st["candidates"]].count(0)
+    assert 1 <= first <= 8
+    assert [c["iteration"] for c in st["candidates"]][first:] == list(
+        range(1, st["iterations"] + 1))
     assert st["candidates"][st["kept"]]["rho"] == min(scored)
     # The stages after PH start from the plan's evaluation in every future, so
     # ρ is never above the kept candidate's (beyond rounding), not merely
