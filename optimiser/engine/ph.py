@@ -437,7 +437,7 @@ def ph_classes() -> tuple[type, type, type]:
             start, end = ctx.ph_window
             now = time.perf_counter()
             ctx.iteration_0_seconds = now - start
-            ranked, xbar = _candidates(self.opt, ctx.keys, ctx.scales, ctx.last, MPI)
+            ranked, xbar = self._ranked()
             # When no later iteration fits in PH's time (the converger's test,
             # time_converger, with iteration 0 as the longest so far), only the
             # nearest candidate is formed: the stages after PH evaluate it
@@ -461,11 +461,16 @@ def ph_classes() -> tuple[type, type, type]:
         def enditer(self) -> None:
             if self.time_out is None:
                 self._keep()
-                ctx = self.opt.scenario_creator
-                ranked, xbar = _candidates(self.opt, ctx.keys, ctx.scales, ctx.last, MPI)
+                ranked, xbar = self._ranked()
                 self._evaluate(*ranked[0], xbar)
             progress.ph_iteration(int(self.opt._PHIter), self.opt.trivial_bound,
                                   self.convergence.get(int(self.opt._PHIter)))
+
+        def _ranked(self) -> tuple[list[tuple[list[float], str]], list[float]]:
+            """This iterate's candidate plans, nearest to x̄ first, and x̄
+            (:func:`_candidates`)."""
+            ctx = self.opt.scenario_creator
+            return _candidates(self.opt, ctx.keys, ctx.scales, ctx.last, MPI)
 
         def _evaluate(self, x: list[float], source: str, xbar: list[float],
                       nearness: int = 0, skip: bool = False) -> None:
@@ -682,11 +687,11 @@ def run_job(job: dict[str, Any], comm: Any) -> dict[str, Any] | None:
             plan = _hub_plan(wheel, keys, scales, last, not spoke, ph_end, MPI)
             # The kept candidate's solution in each of this rank's futures,
             # when it was evaluated here (IterateWatch.best_solutions).
-            if plan["kept_evaluated"]:
+            kept = None if plan["kept"] is None else plan["candidates"][plan["kept"]]
+            if kept is not None and kept["objective"] is not None:
                 starts = wheel.spcomm.opt.extobject.best_solutions
             local = list(wheel.spcomm.opt.local_scenarios)
     ph_seconds = time.perf_counter() - ph_t0
-    plan = {k: v for k, v in plan.items() if k != "kept_evaluated"} if plan else None
     plans = comm.allgather(plan if plan is not None and plan["lead"] else None)
     plan = next(p for p in plans if p is not None)
     del wheel, hub, spokes
@@ -812,7 +817,7 @@ class StartedFromEvaluation(HighsModel):
     def __init__(self, m: pyo.ConcreteModel, values: np.ndarray | None):
         super().__init__(m)
         self.start: np.ndarray | None = None
-        self.started = False
+        """The evaluation's solution in this model's columns, until first tried."""
         self.used = False
         """Whether the first stage started from the evaluation's solution."""
         variables = formulation_variables(m)
@@ -824,11 +829,10 @@ class StartedFromEvaluation(HighsModel):
                 self.start = x
 
     def first_plan(self, cost: np.ndarray, time_limit: float | None) -> np.ndarray | None:
-        if not self.started and self.start is not None:
-            self.started = True
-            if plan_fits(self, self.start):
-                self.used = True
-                return self.start
+        start, self.start = self.start, None
+        if start is not None and plan_fits(self, start):
+            self.used = True
+            return start
         return super().first_plan(cost, time_limit)
 
 
@@ -854,7 +858,7 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                 "lower_bound": float(wheel.BestOuterBound), "final_lagrangian": None,
                 "stopped_for_time": False, "iteration_seconds": [],
                 "time_out": watch.time_out, "candidates": [], "kept": None,
-                "kept_by_future": {}, "kept_evaluated": False}
+                "kept_by_future": {}}
     if watch.time_out is not None:
         watch.restore()
     # The best candidate evaluated on every future (ties: the earlier); with
@@ -888,7 +892,7 @@ def _hub_plan(wheel: Any, keys: list, scales: list[float], last: int, own_bound:
                   for c in watch.candidates]
     return {"lead": opt.cylinder_rank == 0, "xhat": list(kept["x"]), "xbar": kept["xbar"],
             "candidates": candidates, "kept": watch.candidates.index(kept),
-            "kept_by_future": kept["by_future"], "kept_evaluated": kept["objective"] is not None,
+            "kept_by_future": kept["by_future"],
             "iterations": completed,
             "convergence": None if metric is None else float(metric),
             "trivial_bound": float(opt.trivial_bound), "lower_bound": float(bound),
