@@ -99,3 +99,20 @@ def test_submip_heuristics_off_when_every_integer_is_on_off(tmp_path: Path) -> N
     assert heuristics_after_set_options(path) == dict.fromkeys(SUBMIP_HEURISTICS, False)
     result = solve(load_instance(path), SolveOptions())
     assert result.status == "optimal"
+
+
+def test_each_stage_s_root_lp_is_solved_by_interior_point(tmp_path: Path) -> None:
+    """HiGHS's ``mip_lp_solver`` is the interior point on every handed-over
+    model: the root LP by dual simplex was most of a large stage's time (the
+    generated NHS plan's stage 1: 131 s before any plan; 25 s by interior point,
+    benchmarks/README.md). The hand-worked case's plan is the same: on, X = 500
+    (W = 90, module docstring)."""
+    rtp = [{"id": "rtp", "group": "nurse", "pool": 1000, "response": RESPONSE,
+            "fixed_cost": 1000}]
+    path = write_doc(doc(return_to_practice=rtp), tmp_path)
+    hm = HighsModel(build_model(model_data(load_instance(path))))
+    hm.set_options({"verbose": False, "mip_gap": 1e-4, "seed": 0, "threads": None})
+    assert hm.h.getOptionValue("mip_lp_solver")[1] == "ipm"
+    result = solve(load_instance(path), SolveOptions())
+    assert result.status == "optimal"
+    assert result.weighted_shortfall == approx(90.0, abs=1e-6)

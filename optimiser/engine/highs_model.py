@@ -30,6 +30,15 @@ SUBMIP_HEURISTICS = ("mip_heuristic_run_rens", "mip_heuristic_run_rins",
 :meth:`HighsModel.set_options`)."""
 
 
+MIP_ROOT_LP = "ipm"
+"""HiGHS's ``mip_lp_solver``: each stage's root LP by interior point and
+crossover, the node LPs by dual simplex from its basis as before. Why: the root
+LP by dual simplex was most of a large stage's time (the generated NHS plan,
+stage 1: 131 s of 144,029 iterations before any plan; by interior point its
+first plan, within 0.10%, came at 25 s). benchmarks/README.md, "Speed after
+placement and run-out"."""
+
+
 class HighsModel:
     """The compiled model in a ``highspy.Highs`` object, with the column map.
 
@@ -136,6 +145,7 @@ class HighsModel:
         on = self.general_integers
         for name in SUBMIP_HEURISTICS:
             h.setOptionValue(name, on)
+        h.setOptionValue("mip_lp_solver", MIP_ROOT_LP)
 
     def run(self, cost: np.ndarray, time_limit: float | None,
             start: np.ndarray | None = None,
