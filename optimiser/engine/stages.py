@@ -20,15 +20,18 @@ STAGE1_TIME_SHARE = 0.8
 see :data:`ROOT_RESERVE`."""
 
 
-ROOT_RESERVE = 2.0
+ROOT_RESERVE = 4.0
 """Each later stage keeps at least this many times stage 1's root time (from the
 start of its run to its first dual bound: presolve and the root LP): stage 1 is
 stopped when it would eat into that. Why: a cost stage stopped before its own
-root LP has no bound (gap 100%, the plan's cost unproven). On the generated
-500-trust plan stage 1's root takes about 150 s and the cost stage's about 205 s
-(1.4 times); with 80% of the limit for stage 1 the cost stage had 97 s and
-ended without a bound (benchmarks/README.md, "Scale"). Where stage 1's root is
-quick (every shipped instance; 55 and 150 trusts) the 80% share decides."""
+root LP has no bound (gap 100%, the plan's cost unproven). With the root LPs by
+dual simplex, the generated 500-trust plan's stage-1 root took about 150 s and
+its cost stage's about 205 s (1.4 times; 2 was the factor then); by interior
+point (:data:`~optimiser.engine.highs_model.MIP_ROOT_LP`) the generated NHS
+plan's stage-1 root takes 25 s and its cost stage's 87 s (3.5 times), and with
+2 the cost stage had 57 s and ended without a bound (benchmarks/README.md,
+"Speed after placement and run-out"). Where stage 1's root is quick (every
+shipped instance; 55 and 150 trusts) the 80% share decides."""
 
 
 STATUSES = ("optimal", "feasible", "infeasible", "no_solution", "error")
