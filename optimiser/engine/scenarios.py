@@ -55,7 +55,7 @@ from formulations.data import ModelData
 from formulations.fairness import fairness_summary, member_rates
 from optimiser.engine import progress
 from optimiser.engine.budget import TimeBudget
-from optimiser.engine.highs_model import SUBMIP_HEURISTICS, HighsModel, load_solution
+from optimiser.engine.highs_model import HighsModel, load_solution
 from optimiser.engine.options import SolveOptions, effective_options
 from optimiser.engine.settle import settle_deployment, settle_shortfalls
 from optimiser.engine.solve import (
@@ -508,14 +508,17 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
                       messages=infeasible, **base)
 
     def hand_over(m: pyo.ConcreteModel) -> HighsModel:
+        # The deterministic rule for HiGHS's root sub-MIP heuristics (off when
+        # every integer is on/off) holds for the extensive form too. It was an
+        # exception (on) while the stages started from no plan (five
+        # stepping-forward-2017 futures, 120 s of stage 1: gap 1.48% off, 0.84%
+        # on); from the rounded relaxation's start, on the model with placement
+        # and run-out, the heuristics are what kept the stages from their proofs:
+        # stage 1 45 s on, 15 s off; fairness 2.7% after 250 s on, optimal at
+        # 143 s off; cost 1.3% after 250 s on, optimal at 80 s off
+        # (benchmarks/README.md, "Speed after placement and run-out").
         hm = HighsModel(m)
         hm.set_options(opts)
-        # The deterministic rule switches HiGHS's root sub-MIP heuristics off when
-        # every integer is on/off; the extensive form is the exception measured:
-        # five stepping-forward-2017 futures, 120 s of stage 1, gap 1.48% off,
-        # 0.84% on (W 10,767 against 10,401; the same bound search).
-        for name in SUBMIP_HEURISTICS:
-            hm.h.setOptionValue(name, True)
         return hm
 
     solved = solve_model(models, hand_over, budget, inst.objective, opts["mode"], timings, base)
