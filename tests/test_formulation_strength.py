@@ -74,10 +74,21 @@ def test_retention_relaxation_is_the_perspective(tmp_path: Path) -> None:
 # ------------------------------------------------------ HiGHS's sub-MIP heuristics
 
 
-def heuristics_after_set_options(path: Path) -> dict[str, bool]:
+CAMPAIGN = {"id": "rtp", "group": "nurse", "pool": 1000, "response": RESPONSE,
+            "fixed_cost": 1000}
+"""A return-to-practice campaign whose on/off flag is the model's only integer."""
+
+
+def options_after_set_options(path: Path, names) -> dict[str, object]:
+    """The HiGHS options ``names`` once the instance at ``path`` is handed over
+    and :meth:`HighsModel.set_options` has run."""
     hm = HighsModel(build_model(model_data(load_instance(path))))
     hm.set_options({"verbose": False, "mip_gap": 1e-4, "seed": 0, "threads": None})
-    return {name: hm.h.getOptionValue(name)[1] for name in SUBMIP_HEURISTICS}
+    return {name: hm.h.getOptionValue(name)[1] for name in names}
+
+
+def heuristics_after_set_options(path: Path) -> dict[str, object]:
+    return options_after_set_options(path, SUBMIP_HEURISTICS)
 
 
 def test_submip_heuristics_off_when_every_integer_is_on_off(tmp_path: Path) -> None:
@@ -85,8 +96,7 @@ def test_submip_heuristics_off_when_every_integer_is_on_off(tmp_path: Path) -> N
     reduced-cost fixing are switched off (3–5× faster on the realistic plans,
     benchmarks/README.md); with whole training places (general integers) they
     stay on, where they find the plans. The plan is the same either way."""
-    rtp = [{"id": "rtp", "group": "nurse", "pool": 1000, "response": RESPONSE,
-            "fixed_cost": 1000}]
+    rtp = [CAMPAIGN]
     path = write_doc(doc(return_to_practice=rtp), tmp_path / "binary")
     assert heuristics_after_set_options(path) == dict.fromkeys(SUBMIP_HEURISTICS, False)
     course = {"id": "course", "group": "nurse", "duration": 1, "completion_rate": 1.0,
@@ -107,12 +117,8 @@ def test_each_stage_s_root_lp_is_solved_by_interior_point(tmp_path: Path) -> Non
     generated NHS plan's stage 1: 131 s before any plan; 25 s by interior point,
     benchmarks/README.md). The hand-worked case's plan is the same: on, X = 500
     (W = 90, module docstring)."""
-    rtp = [{"id": "rtp", "group": "nurse", "pool": 1000, "response": RESPONSE,
-            "fixed_cost": 1000}]
-    path = write_doc(doc(return_to_practice=rtp), tmp_path)
-    hm = HighsModel(build_model(model_data(load_instance(path))))
-    hm.set_options({"verbose": False, "mip_gap": 1e-4, "seed": 0, "threads": None})
-    assert hm.h.getOptionValue("mip_lp_solver")[1] == "ipm"
+    path = write_doc(doc(return_to_practice=[CAMPAIGN]), tmp_path)
+    assert options_after_set_options(path, ["mip_lp_solver"]) == {"mip_lp_solver": "ipm"}
     result = solve(load_instance(path), SolveOptions())
     assert result.status == "optimal"
     assert result.weighted_shortfall == approx(90.0, abs=1e-6)

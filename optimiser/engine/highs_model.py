@@ -276,7 +276,10 @@ class HighsModel:
         g = self.lp_copy()
         set_cost(g, cost)
         # The interior point: 2.6 s on long-term-2028's relaxation where the
-        # default (dual simplex) took 21 s; HiGHS's own root LP is not reachable.
+        # default (dual simplex) took 21 s. The stage's MIP then solves the same
+        # relaxation again as its root (MIP_ROOT_LP): the engine has no way to
+        # hand this solution to the MIP's root, nor to read the root's before
+        # the run.
         g.setOptionValue("solver", "ipm")
         if end is not None:
             g.setOptionValue("time_limit", max(end - time.perf_counter(), 1e-3))
