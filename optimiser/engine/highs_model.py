@@ -48,8 +48,12 @@ restart). On long-term-2028 with run-out years and the talking-therapies group
 every stage but fairness restarted, and the cut loops after the restart moved the
 bound little (cost stage: 3.25% to 2.19% in 63 s) before two branching nodes
 closed the gap; without the restart stage 1 took 49 s instead of 59 s and the
-cost stage 55 s instead of 105 s, with the same W and C. benchmarks/README.md,
-"No restart after the root"."""
+cost stage 55 s instead of 105 s, with the same W and C; the five-future
+extensive form's fairness stage 48 s instead of 172-201 s. What it costs: a
+restart right after the root's first LP can shrink a model whose root LP is
+otherwise slow, and the ten-sampled-futures study's fairness stage, which had
+one, now ends its 600 s limit at its first root LP (gap 79%, the same plan).
+benchmarks/README.md, "No restart after the root"."""
 
 
 class HighsModel:
