@@ -111,27 +111,19 @@ def test_submip_heuristics_off_when_every_integer_is_on_off(tmp_path: Path) -> N
     assert result.status == "optimal"
 
 
-def test_each_stage_s_root_lp_is_solved_by_interior_point(tmp_path: Path) -> None:
-    """HiGHS's ``mip_lp_solver`` is the interior point on every handed-over
-    model: the root LP by dual simplex was most of a large stage's time (the
-    generated NHS plan's stage 1: 131 s before any plan; 25 s by interior point,
-    benchmarks/README.md). The hand-worked case's plan is the same: on, X = 500
-    (W = 90, module docstring)."""
+def test_each_stage_s_root_is_by_interior_point_and_never_restarts(tmp_path: Path) -> None:
+    """Two root choices of :meth:`HighsModel.set_options`, on every handed-over
+    model. HiGHS's ``mip_lp_solver`` is the interior point: the root LP by dual
+    simplex was most of a large stage's time (the generated NHS plan's stage 1:
+    131 s before any plan; 25 s by interior point). ``mip_allow_restart`` is off:
+    after a restart HiGHS ran its root cut loop again without a round limit, and
+    on long-term-2028 with run-out years the cost stage took 105 s that way
+    against 55 s without (benchmarks/README.md, "No restart after the root").
+    The hand-worked case's plan is the same: on, X = 500 (W = 90, module
+    docstring)."""
     path = write_doc(doc(return_to_practice=[CAMPAIGN]), tmp_path)
-    assert options_after_set_options(path, ["mip_lp_solver"]) == {"mip_lp_solver": "ipm"}
-    result = solve(load_instance(path), SolveOptions())
-    assert result.status == "optimal"
-    assert result.weighted_shortfall == approx(90.0, abs=1e-6)
-
-
-def test_no_stage_restarts_after_its_root(tmp_path: Path) -> None:
-    """HiGHS's ``mip_allow_restart`` is off on every handed-over model: after a
-    restart HiGHS ran its root cut loop again without a round limit, and on
-    long-term-2028 with run-out years the cost stage took 105 s that way against
-    55 s without (benchmarks/README.md, "No restart after the root"). The
-    hand-worked case's plan is the same: on, X = 500 (W = 90)."""
-    path = write_doc(doc(return_to_practice=[CAMPAIGN]), tmp_path)
-    assert options_after_set_options(path, ["mip_allow_restart"]) == {"mip_allow_restart": False}
+    assert options_after_set_options(path, ["mip_lp_solver", "mip_allow_restart"]) == {
+        "mip_lp_solver": "ipm", "mip_allow_restart": False}
     result = solve(load_instance(path), SolveOptions())
     assert result.status == "optimal"
     assert result.weighted_shortfall == approx(90.0, abs=1e-6)
