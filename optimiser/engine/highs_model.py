@@ -49,11 +49,12 @@ every stage but fairness restarted, and the cut loops after the restart moved th
 bound little (cost stage: 3.25% to 2.19% in 63 s) before two branching nodes
 closed the gap; without the restart stage 1 took 49 s instead of 59 s and the
 cost stage 55 s instead of 105 s, with the same W and C; the five-future
-extensive form's fairness stage 48 s instead of 172-201 s. What it costs: a
-restart right after the root's first LP can shrink a model whose root LP is
-otherwise slow, and the ten-sampled-futures study's fairness stage, which had
-one, now ends its 600 s limit at its first root LP (gap 79%, the same plan).
-benchmarks/README.md, "No restart after the root"."""
+extensive form's fairness stage 48 s instead of 172-201 s. The ten-sampled-
+futures study's fairness stage can end its 600 s limit in its first root LP
+(gap 79%, the same plan) with restarts allowed as without: that LP's time by
+interior point turns on the model's numbers at their 15th digit.
+benchmarks/README.md, "No restart after the root" and "The ten-future fairness
+root"."""
 
 
 class HighsModel:
