@@ -95,9 +95,9 @@ class SlowStart:
                 _time.sleep(0.4)
                 return super().first_plan(cost, time_limit)
 
-            def run(self, cost, time_limit, start=None, keep=None):
+            def run(self, cost, time_limit, **kw):
                 Probe.limits.append(time_limit)
-                return super().run(cost, time_limit, start, keep=keep)
+                return super().run(cost, time_limit, **kw)
 
         cls.probe = Probe
         return Probe(m)

@@ -21,7 +21,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimiser.engine import progress
 from optimiser.engine.addresses import Addresses, addresses, resolve
-from optimiser.engine.highs import LATER, new_highs, option_value, use_threads
+from optimiser.engine.highs import LATER, new_highs, option_value, options_set, use_threads
 from optimiser.errors import ModelError
 
 SUBMIP_HEURISTICS = ("mip_heuristic_run_rens", "mip_heuristic_run_rins",
@@ -49,12 +49,12 @@ every stage but fairness restarted, and the cut loops after the restart moved th
 bound little (cost stage: 3.25% to 2.19% in 63 s) before two branching nodes
 closed the gap; without the restart stage 1 took 49 s instead of 59 s and the
 cost stage 55 s instead of 105 s, with the same W and C; the five-future
-extensive form's fairness stage 48 s instead of 172-201 s. The ten-sampled-
-futures study's fairness stage can end its 600 s limit in its first root LP
-(gap 79%, the same plan) with restarts allowed as without: that LP's time by
-interior point turns on the model's numbers at their 15th digit.
-benchmarks/README.md, "No restart after the root" and "The ten-future fairness
-root"."""
+extensive form's fairness stage 48 s instead of 172-201 s. (The ten-sampled-
+futures study's fairness stage, which once had a restart and a 0.86% gap, ended
+at 79% with restarts allowed as without: its presolved root LP turns on the
+model's numbers at their 15th digit, and that stage now runs without presolve,
+:data:`optimiser.engine.scenarios.FAIRNESS_PRESOLVE`.) benchmarks/README.md,
+"No restart after the root" and "The ten-future fairness root"."""
 
 
 class HighsModel:
@@ -108,6 +108,9 @@ class HighsModel:
         self.deadline: float | None = None
         """When set, the time by which the analyses after the stages must end:
         :meth:`lp_copy` gives its copies what is left as their time limit."""
+        self.fairness_presolve = True
+        """Whether HiGHS presolves the fairness stage's MIP (off for the extensive
+        form of scenarios: :data:`optimiser.engine.scenarios.FAIRNESS_PRESOLVE`)."""
         too_large(self.h, A, self.c_W, self.c_C, repn.rows, repn.columns)
         status = self.h.passModel(
             n, len(repn.rows), A.nnz, 1, 1, 0.0, self.c_W, col_lower, col_upper, lower,
@@ -168,7 +171,8 @@ class HighsModel:
 
     def run(self, cost: np.ndarray, time_limit: float | None,
             start: np.ndarray | None = None,
-            keep: tuple[float, float] | None = None) -> dict[str, Any]:
+            keep: tuple[float, float] | None = None,
+            presolve: bool = True) -> dict[str, Any]:
         """Solve with objective ``cost``; return the stage record and the solution.
 
         ``seconds`` is HiGHS's time for the stage: this run, plus the starting-plan
@@ -177,6 +181,8 @@ class HighsModel:
         stopped (HiGHS status "Interrupted by user") when ``deadline − factor·r``
         passes, so that the later stages keep that time (:data:`ROOT_RESERVE`);
         ``root_seconds`` is r, ``stopped_for_reserve`` whether it was stopped so.
+        ``presolve=False``: this run without HiGHS's presolve (its option
+        ``presolve`` back to what it was after).
         """
         h = self.h
         factor = set_cost(h, cost)
@@ -199,7 +205,8 @@ class HighsModel:
             h.startCallback(IMPROVING)
         t0 = time.perf_counter()
         try:
-            h.run()
+            with options_set(h, {} if presolve else {"presolve": "off"}):
+                h.run()
         finally:
             if callback is not None:
                 h.stopCallback(MIP_INTERRUPT)

@@ -81,6 +81,20 @@ from optimiser.sweep.run import executor_factory
 PROBABILITY_TOL = 1e-9
 
 
+FAIRNESS_PRESOLVE = False
+"""Whether HiGHS presolves the extensive form's fairness stage: no. Why: on ten
+sampled stepping-forward-2017 futures HiGHS's presolve of that stage takes a
+path that turns on the model's numbers at their 15th digit, and from most of
+those paths the root LP does not finish in the stage's time (the engine's own
+model and three of four copies perturbed by ±2e-15: no root bound in 110-212 s,
+the stage ended at a 79% gap); without presolve the root LP gave its bound at
+80-95 s and the stage was optimal (M 1.02085, better than the 1.02216 it
+started from) within 150 s on every copy tried, and the whole study under a
+600 s limit was optimal in 425 s. The five-future example's fairness stage pays
+for it: 48 s presolved, 116 s not (its whole solve 218 -> 302 s).
+benchmarks/README.md, "The ten-future fairness root"."""
+
+
 @dataclass
 class ScenarioSet:
     """The validated scenarios of an instance: each one's own instance."""
@@ -519,6 +533,7 @@ def _solve_scenarios(inst: Instance, options: SolveOptions | None, opts: dict[st
         # (benchmarks/README.md, "Speed after placement and run-out").
         hm = HighsModel(m)
         hm.set_options(opts)
+        hm.fairness_presolve = FAIRNESS_PRESOLVE
         return hm
 
     solved = solve_model(models, hand_over, budget, inst.objective, opts["mode"], timings, base)

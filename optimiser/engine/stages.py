@@ -102,7 +102,8 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
         if name == "fairness":
             before_fair = before["x"]
         progress.stage(name.replace("_", " "))
-        rec = hm.run(c, share_of(remaining(), FAIRNESS_TIME_SHARE), start=before["x"])
+        rec = hm.run(c, share_of(remaining(), FAIRNESS_TIME_SHARE), start=before["x"],
+                     presolve=hm.fairness_presolve or name != "fairness")
         stages.append(stage_record(name, rec, hm, w_bound=bound))
         if rec["x"] is not None:
             v = float(c @ rec["x"])
