@@ -90,7 +90,8 @@ model and three of four copies perturbed by ±2e-15: no root bound in 110-212 s,
 the stage ended at a 79% gap); without presolve the root LP gave its bound at
 80-95 s and the stage was optimal (M 1.02085, better than the 1.02216 it
 started from) within 150 s on every copy tried, and the whole study under a
-600 s limit was optimal in 425 s. The five-future example's fairness stage pays
+600 s limit was optimal in 421 s alone and 425 s beside another solve (1.8%
+with two test suites beside it). The five-future example's fairness stage pays
 for it: 48 s presolved, 116 s not (its whole solve 218 -> 302 s).
 benchmarks/README.md, "The ten-future fairness root"."""
 
