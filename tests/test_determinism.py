@@ -55,3 +55,41 @@ def test_solving_twice_in_one_process_writes_the_same_bytes(tmp_path, make_doc,
     for name in ("a", "b"):
         solve(load_instance(path)).write(tmp_path / name)
     assert csv_bytes(tmp_path / "a") == csv_bytes(tmp_path / "b")
+
+
+def test_a_solve_that_names_no_thread_count_runs_highs_on_two_threads_with_one_threads_plan(
+        tmp_path, make_doc, write_instance, capfd):
+    """With no ``threads`` asked for, HiGHS runs on two threads where the process
+    may use two cores (HiGHS's own default is half the hardware threads: one on
+    CI's two cores), so that the analytic centre HiGHS computes at each MIP's
+    root runs beside the root LP instead of after the fifth cut round
+    (``highs.default_threads``). HiGHS's own log says how many threads its MIP
+    had: "Thread count 2 (of 2 threads)" on two cores, 1 on one. The branch and
+    bound still runs one search, so the plan is byte for byte the one of
+    ``threads: 1``. The plan: two regions, one trust each, a national target and
+    a fair-share group; a cohort's on/off flag (a minimum cohort) makes each
+    stage a MIP."""
+    import os
+    import re
+
+    from optimiser import SolveOptions
+
+    usable = len(os.sched_getaffinity(0))
+    doc = make_doc(
+        years=2, units={"u1": "r1", "u2": "r2"}, groups={"nurse": 0.1},
+        workforce=[{"unit": "u1", "group": "nurse", "fte": 100},
+                   {"unit": "u2", "group": "nurse", "fte": 80}],
+        training=[{"id": "course", "group": "nurse", "duration": 1, "completion_rate": 1,
+                   "cost_per_place_year": 10, "max_places_per_year": 40, "min_cohort": 5,
+                   "integer_places": False, "intake_years": [2021]}],
+        targets=[{"id": f"keep_{r}", "region": r, "groups": ["nurse"],
+                  "required": {2022: 100}, "fair_share": "regions"} for r in ("r1", "r2")])
+    path = write_instance(doc)
+    solve(load_instance(path), SolveOptions(verbose=True)).write(tmp_path / "default")
+    counts = {int(n) for n in re.findall(r"Thread count (\d+) \(of", capfd.readouterr().out)}
+    assert counts == ({2} if usable >= 2 else {1})
+    solve(load_instance(path), SolveOptions(threads=1)).write(tmp_path / "one")
+    assert csv_bytes(tmp_path / "default") == csv_bytes(tmp_path / "one")
+    default, one = plan_summary(tmp_path / "default"), plan_summary(tmp_path / "one")
+    assert (default.pop("options")["threads"], one.pop("options")["threads"]) == (None, 1)
+    assert default == one

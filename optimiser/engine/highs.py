@@ -27,6 +27,7 @@ which mpi-sppy solves through Pyomo's HiGHS interface).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ LATER = "later"
 
 def new_highs(verbose: bool = False, threads: int | str | None = None) -> highspy.Highs:
     """A new HiGHS object whose first call sets ``output_flag`` (so nothing is
-    printed unless ``verbose``), running on ``threads`` (None: HiGHS's default).
+    printed unless ``verbose``), running on ``threads`` (None: :func:`default_threads`).
     Every HiGHS object of one solve gets the same ``threads``, so the analyses
     after the stages run on the scheduler the stages made."""
     h = _CORE() if _CORE is not None else highspy.Highs()
@@ -67,22 +68,48 @@ def highs_version() -> str:
 
 _scheduler_lock = threading.Lock()
 _scheduler_threads: int | None = None
-"""The ``threads`` of the last run in this process (0 = HiGHS's default)."""
+"""The ``threads`` of the last run in this process."""
+
+
+LEAST_DEFAULT_THREADS = 2
+"""A solve that asks for no thread count runs HiGHS on at least this many
+threads where the process may use as many cores (:func:`default_threads`)."""
+
+
+def default_threads() -> int:
+    """HiGHS threads for a solve that asks for none: HiGHS's own default (half
+    the machine's hardware threads), but :data:`LEAST_DEFAULT_THREADS` where the
+    process may run on that many cores, and never more than it may use.
+
+    Why: HiGHS's branch-and-bound searches on one thread either way (its
+    ``parallel`` option stays at "choose", so one search worker and the same
+    plan), but at each MIP's root it computes an analytic centre (an interior
+    point run on the whole presolved model) as a task that its cut loop waits
+    for after five rounds. On one thread, HiGHS's default on a 2-core machine,
+    that task runs only when waited for: the five-future example's fairness
+    stage, which runs without presolve, waited 40 s for it (102.6 s alone); on
+    two threads it runs beside the root LP and the wait was 9 s (66.8 s), node
+    for node the same search. The whole example 282-302 s -> 246 s, the same
+    tables (benchmarks/README.md, "Two HiGHS threads by default").
+    """
+    hardware = os.cpu_count() or 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else hardware
+    return max(1, min(usable, max(LEAST_DEFAULT_THREADS, (hardware + 1) // 2)))
 
 
 def use_threads(h: highspy.Highs, threads: int | None) -> None:
-    """Set ``threads`` on ``h`` (None: HiGHS's default) and make the process's
-    scheduler match it before the next run (see the module docstring)."""
-    h.setOptionValue("threads", 0 if threads is None else int(threads))
+    """Set ``threads`` on ``h`` (None: :func:`default_threads`) and make the
+    process's scheduler match it before the next run (see the module docstring)."""
+    h.setOptionValue("threads", default_threads() if threads is None else int(threads))
     match_scheduler(threads)
 
 
 def match_scheduler(threads: int | None) -> None:
     """Make the process's scheduler fit the next runs on ``threads`` (None:
-    HiGHS's default), whichever object makes them: reset when the last run of
-    this process asked for another count."""
+    :func:`default_threads`), whichever object makes them: reset when the last
+    run of this process asked for another count."""
     global _scheduler_threads
-    wanted = 0 if threads is None else int(threads)
+    wanted = default_threads() if threads is None else int(threads)
     with _scheduler_lock:
         if _scheduler_threads is not None and _scheduler_threads != wanted:
             reset = (getattr(highspy.Highs, "resetThreadScheduler", None)

@@ -588,7 +588,10 @@ class SolverOptions(Strict):
     """Relative MIP gap at which a stage stops. Default 1e-4."""
 
     threads: int | None = Field(default=None, ge=1)
-    """HiGHS threads, ≥ 1. Optional; default HiGHS's choice."""
+    """HiGHS threads, ≥ 1. Optional; default HiGHS's choice (half the machine's
+    hardware threads) but at least two where the solve may use two cores. HiGHS
+    searches on one thread either way; a second runs its root's analytic centre
+    beside the root LP (the same plans on one or two threads, measured)."""
 
     seed: int = Field(default=0, ge=0)
     """HiGHS random seed, ≥ 0. Default 0."""
