@@ -89,7 +89,7 @@ def default_threads() -> int:
     that task runs only when waited for: the five-future example's fairness
     stage, which runs without presolve, waited 40 s for it (102.6 s alone); on
     two threads it runs beside the root LP and the wait was 9 s (66.8 s), node
-    for node the same search. The whole example 282-302 s -> 246 s, the same
+    for node the same search. The whole example 282-302 s -> 245 s, the same
     tables (benchmarks/README.md, "Two HiGHS threads by default").
     """
     hardware = os.cpu_count() or 1
