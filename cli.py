@@ -464,8 +464,11 @@ def solve(
                                                      "and writing.", min=0.001)] = None,
     mip_gap: Annotated[float | None, typer.Option(metavar="GAP", help="Relative MIP gap, "
                                                   "e.g. 1e-4.", min=0.0)] = None,
-    threads: Annotated[int | None, typer.Option(metavar="N", help="HiGHS threads.",
-                                                min=1, max=1024)] = None,
+    threads: Annotated[int | None, typer.Option(
+        metavar="N", help="HiGHS threads. Default: half the hardware threads, at least 2 "
+        "where 2 cores are usable (a second speeds each MIP's root; HiGHS still searches "
+        "on one).",
+        min=1, max=1024)] = None,
     seed: Annotated[int | None, typer.Option(metavar="N", help="HiGHS random seed.",
                                              min=0)] = None,
     mode: Annotated[str | None, typer.Option(metavar="MODE", help=MODE_HELP)] = None,
