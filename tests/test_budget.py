@@ -78,3 +78,42 @@ def test_the_root_reserve_keeps_stage_one_while_its_plan_is_far_from_its_bound()
     assert call(RootWatch(past, 2.0), 341.0, 0.7075) is False
     assert call(RootWatch(past, 2.0), 100.5, 0.005) is True
     assert call(RootWatch(past, 2.0), float("inf"), float("inf")) is False
+
+
+def test_the_root_reserve_moves_highs_s_time_limit_to_its_stop():
+    """HiGHS calls the watch only between LPs and nodes, and a node LP can run for
+    minutes (the generated NHS plan's stage 1, due to stop about 110 s in,
+    stopped at 226 s). So once the plan is worth keeping and before the stop has
+    passed, the watch moves the run's ``time_limit`` on the HiGHS object to the
+    stop, on HiGHS's own clock for the run (``running_time``): HiGHS bounds each
+    node LP by the time left to that limit. Fed HiGHS's own callback records:
+    root at the start, factor 2, the stage's deadline 100 s ahead, so the stop is
+    100 − 2·root ≈ 100 s ahead; with HiGHS's clock at 30 s the limit becomes
+    about 130 s. A plan 70% from its bound leaves the limit alone, and so does a
+    stop later than the limit the run already has."""
+    import time
+
+    from highspy import cb
+
+    from optimiser.engine.highs import new_highs, option_value
+    from optimiser.engine.highs_model import RootWatch
+
+    def call(watch, primal, gap, running=30.0):
+        out, data_in = cb.HighsCallbackOutput(), cb.HighsCallbackInput()
+        out.mip_dual_bound, out.mip_primal_bound, out.mip_gap = 100.0, primal, gap
+        out.running_time = running
+        watch(None, "", out, data_in, None)
+        return data_in.user_interrupt
+
+    h = new_highs(threads=1)
+    h.setOptionValue("time_limit", 500.0)
+    far = RootWatch(time.perf_counter() + 100.0, 2.0, h=h)
+    assert call(far, 341.0, 0.7075) is False
+    assert option_value(h, "time_limit", 0.0) == 500.0 and not far.limited
+    assert call(far, 100.5, 0.005) is False  # not yet past the stop: no interrupt
+    assert far.limited
+    assert 129.0 < option_value(h, "time_limit", 0.0) < 130.5
+    h.setOptionValue("time_limit", 60.0)  # a run whose own limit comes first
+    late = RootWatch(time.perf_counter() + 100.0, 2.0, h=h)
+    call(late, 100.5, 0.005)
+    assert option_value(h, "time_limit", 0.0) == 60.0 and not late.limited

@@ -196,7 +196,7 @@ class HighsModel:
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
         mip = bool(self.integrality.any()) and not self.as_lp
-        watch = RootWatch(*keep) if keep is not None and mip else None
+        watch = RootWatch(*keep, h=h) if keep is not None and mip else None
         plans = Plans(factor) if mip else None
         callback = mip_callback(watch, progress.current() if mip else None, plans, factor)
         if callback is not None:
@@ -212,6 +212,9 @@ class HighsModel:
                 h.stopCallback(MIP_INTERRUPT)
                 h.stopCallback(IMPROVING)
         t_end = time.perf_counter()
+        if (watch is not None and watch.limited
+                and h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit):
+            watch.stopped = True  # at the limit the watch set: the reserve's stop
         wall = t_end - t0 + self._start_seconds
         self._start_seconds = 0.0
         ms = h.getModelStatus()
@@ -443,15 +446,26 @@ class RootWatch:
     when the run first has a finite dual bound (its root LP solved) and stops it
     once ``deadline − factor·root`` has passed. HiGHS calls it between LPs and
     nodes (63 times in stage 1's 30 s on the 55-trust plan), so it costs nothing
-    measurable."""
+    measurable.
 
-    def __init__(self, deadline: float, factor: float, gap: float = RESERVE_GAP):
-        self.deadline, self.factor, self.gap = deadline, factor, gap
+    Between two calls a node LP can run for minutes: on the generated NHS plan
+    stage 1 was due to stop about 110 s after the command's start and stopped
+    at 226 s, and the cost stage had 56 s left, too few for its root LP. So once
+    the plan is worth keeping, the watch also moves the run's ``time_limit`` on
+    ``h`` (HiGHS's options object, which its MIP solver reads while it runs) to
+    the stop: HiGHS gives each node LP only the MIP's time left, read at the
+    LP's start, and stops the MIP itself at that limit."""
+
+    def __init__(self, deadline: float, factor: float, gap: float = RESERVE_GAP,
+                 h: highspy.Highs | None = None):
+        self.deadline, self.factor, self.gap, self.h = deadline, factor, gap, h
         self.t0 = time.perf_counter()
         self.root: float | None = None
         """Seconds from the run's start to its first finite dual bound."""
         self.stopped = False
         """Whether it stopped the run."""
+        self.limited = False
+        """Whether it moved the run's time limit to the stop."""
 
     def __call__(self, _kind, _message, out, data_in, _user) -> None:
         now = time.perf_counter()
@@ -464,10 +478,19 @@ class RootWatch:
         # for the later stages' proof (the generated 150-trust plan with
         # placement: stopped at 194 s with a 70.75% gap, W 851,081 against the
         # 225,323 of the same plan's stage 1 run on).
-        if (now > self.deadline - self.factor * self.root
-                and math.isfinite(out.mip_primal_bound) and abs(out.mip_primal_bound) < 1e30
+        if not (math.isfinite(out.mip_primal_bound) and abs(out.mip_primal_bound) < 1e30
                 and out.mip_gap <= self.gap):
+            return
+        stop = self.deadline - self.factor * self.root
+        if now > stop:
             data_in.user_interrupt = self.stopped = True
+        elif self.h is not None and not self.limited:
+            # HiGHS's own clock for this run (``running_time``) is what it
+            # compares its time limit with.
+            limit = float(out.running_time) + (stop - now)
+            if limit < option_value(self.h, "time_limit", math.inf):
+                self.h.setOptionValue("time_limit", limit)
+                self.limited = True
 
 
 IMPROVING = highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
