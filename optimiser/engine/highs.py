@@ -100,8 +100,9 @@ def default_threads() -> int:
 def use_threads(h: highspy.Highs, threads: int | None) -> None:
     """Set ``threads`` on ``h`` (None: :func:`default_threads`) and make the
     process's scheduler match it before the next run (see the module docstring)."""
-    h.setOptionValue("threads", default_threads() if threads is None else int(threads))
-    match_scheduler(threads)
+    count = default_threads() if threads is None else int(threads)
+    h.setOptionValue("threads", count)
+    match_scheduler(count)
 
 
 def match_scheduler(threads: int | None) -> None:

@@ -212,12 +212,11 @@ class HighsModel:
                 h.stopCallback(MIP_INTERRUPT)
                 h.stopCallback(IMPROVING)
         t_end = time.perf_counter()
-        if (watch is not None and watch.limited
-                and h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit):
-            watch.stopped = True  # at the limit the watch set: the reserve's stop
         wall = t_end - t0 + self._start_seconds
         self._start_seconds = 0.0
         ms = h.getModelStatus()
+        if watch is not None and watch.limited and ms == highspy.HighsModelStatus.kTimeLimit:
+            watch.stopped = True  # at the limit the watch set: the reserve's stop
         info = h.getInfo()
         has_x = info.primal_solution_status == 2
         # The compiled model's columns only (a tie-break adds its own for a while).
