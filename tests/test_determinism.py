@@ -103,3 +103,35 @@ def test_a_solve_that_names_no_thread_count_runs_highs_on_two_threads_with_one_t
     default, one = plan_summary(tmp_path / "default"), plan_summary(tmp_path / "one")
     assert (default.pop("options")["threads"], one.pop("options")["threads"]) == (None, 1)
     assert default == one
+
+
+def test_a_solve_runs_after_another_highs_user_made_the_scheduler_with_one_thread(
+        tmp_path) -> None:
+    """HiGHS keeps one thread scheduler per process, made by the first run with
+    that run's ``threads``; a later run asking for another count fails ("Not
+    Set"). A script or library that ran HiGHS first with one thread (Pyomo's
+    ``appsi_highs`` does: HiGHS's default on a 2-core machine) left the engine's
+    default of two failing every run: the solve reported status ``error``. The
+    engine resets the scheduler before its first run in a process. A fresh
+    process, so that no earlier test has made the scheduler."""
+    import sys
+
+    script = tmp_path / "first.py"
+    script.write_text(
+        "import sys, highspy\n"
+        "h = highspy.Highs()\n"
+        "h.setOptionValue('output_flag', False)\n"
+        "h.setOptionValue('threads', 1)\n"
+        "h.addVar(0.0, 1.0)\n"
+        "h.changeColCost(0, 1.0)\n"
+        "h.run()\n"
+        "assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal\n"
+        "from optimiser import SolveOptions, load_instance, solve\n"
+        "result = solve(load_instance(sys.argv[1]), SolveOptions(explain=False))\n"
+        "print(result.status, result.weighted_shortfall)\n")
+    tiny = Path(__file__).parent.parent / "instances" / "tiny" / "instance.yaml"
+    done = subprocess.run([sys.executable, str(script), str(tiny)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    status, _w = done.stdout.split()
+    assert status == "optimal"

@@ -20,7 +20,8 @@ same process that asks for another number fails at once with model status
 That is what a sweep (threads 1 per point) met after an in-process
 ``wfopt solve`` (HiGHS's default threads) in the same test process.
 :func:`use_threads` resets the scheduler when a solve asks for a different
-count than the last one this process ran with; :func:`match_scheduler` does
+count than the last one this process ran with, and before the engine's first
+run in the process (another library may have made it); :func:`match_scheduler` does
 it for HiGHS objects the engine does not create (the ph engine's subproblems,
 which mpi-sppy solves through Pyomo's HiGHS interface).
 """
@@ -108,11 +109,15 @@ def use_threads(h: highspy.Highs, threads: int | None) -> None:
 def match_scheduler(threads: int | None) -> None:
     """Make the process's scheduler fit the next runs on ``threads`` (None:
     :func:`default_threads`), whichever object makes them: reset when the last
-    run of this process asked for another count."""
+    run of this process asked for another count, or when the engine has not run
+    in this process yet. Why the first time too: another HiGHS user in the
+    process (Pyomo's ``appsi_highs``, a script's ``highspy.Highs``) may have made
+    the scheduler with HiGHS's own default, one thread on a 2-core machine, and
+    the engine's default of two then failed every run ("Not Set")."""
     global _scheduler_threads
     wanted = default_threads() if threads is None else int(threads)
     with _scheduler_lock:
-        if _scheduler_threads is not None and _scheduler_threads != wanted:
+        if _scheduler_threads != wanted:
             reset = (getattr(highspy.Highs, "resetThreadScheduler", None)
                      or getattr(highspy.Highs, "resetGlobalScheduler", None))
             if reset is not None:
