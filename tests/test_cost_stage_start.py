@@ -104,9 +104,9 @@ def test_held_search_frees_only_the_places_its_relaxation_changes(tmp_path: Path
         relaxations.append(relaxation(*args, **kwargs))
         return relaxations[-1]
 
-    def seen_held(cols, values, cost, time_limit, start=None):
+    def seen_held(cols, values, cost, time_limit, **kwargs):
         held_cols.append(np.array(cols))
-        return solve_held(cols, values, cost, time_limit, start=start)
+        return solve_held(cols, values, cost, time_limit, **kwargs)
 
     hm.relaxation, hm._solve_held = seen_relaxation, seen_held
     y = hm.held_on_off(hm.c_C, x1, None)
@@ -182,6 +182,49 @@ def test_the_held_search_has_two_fifths_of_the_cost_stage_time(tmp_path: Path) -
     ((seconds, left),) = calls
     assert seconds == approx(0.4 * left, rel=1e-3)
     assert keeps[0] == (deadline, approx(20 / 3))
+
+
+def test_the_cost_stage_s_good_plan_time_counts_the_held_search_s_plan(tmp_path: Path,
+                                                                      optimum: float) -> None:
+    """The cost stage's "good plan" times (seconds from the solve's clock to its
+    first plan within 1% and within the gap of its final bound) count the held
+    search's plan when the search found it, before the full stage began, not
+    when the full stage accepted it as its start."""
+    import time
+
+    from optimiser.engine.solve import run_stages
+
+    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
+    hm = HighsModel(build_model(model_data(inst)))
+    hm.set_options(effective_options(inst, None))
+    hm.clock = time.perf_counter()
+    began: list[float] = []
+    run = hm.run
+
+    def timed(cost, time_limit, **kwargs):
+        began.append(time.perf_counter() - hm.clock)
+        return run(cost, time_limit, **kwargs)
+
+    hm.run = timed
+    stages = run_stages(hm, inst.objective, "lexicographic", None)
+    cost = stages.stages[-1]
+    assert cost["stage"] == "cost" and cost["status"] == "optimal"
+    assert cost["total_cost"] == approx(optimum, abs=0.5)
+    assert cost["within_1pct_seconds"] is not None
+    assert cost["within_1pct_seconds"] < began[-1]  # found by the held search
+
+
+def test_the_held_search_leaves_the_full_stage_four_root_times() -> None:
+    """The held search's seconds of the cost stage's 100: two fifths (40) where
+    stage 1's root was short, 100 − 4·root where that is less (root 20: 20), a
+    tenth at least (root 30: 100 − 120 < 10, so 10); no limit, no limit."""
+    from optimiser.engine.stages import held_search_time
+
+    assert held_search_time(100.0, 5.0) == approx(40.0)
+    assert held_search_time(100.0, 20.0) == approx(20.0)
+    assert held_search_time(100.0, 30.0) == approx(10.0)
+    assert held_search_time(100.0, None) == approx(40.0)
+    assert held_search_time(None, 5.0) is None
 
 
 def test_without_whole_places_the_cost_stage_keeps_four_root_times(tmp_path: Path) -> None:

@@ -115,7 +115,8 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
             messages.append(f"the {name.replace('_', ' ')} stage found no plan within the "
                             "limits; the previous stage's plan stands for it")
     progress.stage("cost")
-    start = hm.held_on_off(hm.c_C, before["x"], share_of(remaining(), HELD_ON_OFF_TIME_SHARE))
+    start = hm.held_on_off(hm.c_C, before["x"],
+                           held_search_time(remaining(), rec1["root_seconds"]))
     rec2 = hm.run(hm.c_C, remaining(), start=before["x"] if start is None else start)
     stages.append(stage_record("cost", rec2, hm, w_bound=bound))
     if rec2["x"] is not None:
@@ -129,15 +130,34 @@ def run_stages(hm: HighsModel, objective, mode: str, deadline: float | None,
 
 HELD_ON_OFF_TIME_SHARE = 0.4
 """Share of what is left for the cost stage that its search with the on/off
-decisions held may use (:meth:`HighsModel.held_on_off`), its relaxation's LP
-included. Two fifths: on the generated NHS plan (220 trusts) the LP takes 17–20 s
-and the search's cheaper plan comes about 30 s after it; with a tenth it had
-10–15 s and found nothing (C 1.96% from its bound at 300 s, 0.46% with the
-search's time). The full stage keeps its root time all the same: stage 1 leaves
-the cost stage :data:`ROOT_RESERVE` times its root time for the full stage plus
-this share (:func:`cost_reserve`). On the generated 55-trust plan at 60 s: C
-0.17% from its bound, 0.44% with a tenth (benchmarks/README.md, "The cost
-stage's search near the relaxation")."""
+decisions held may use at most (:meth:`HighsModel.held_on_off`), its
+relaxation's LP included. Two fifths: on the generated NHS plan (220 trusts) the
+LP takes 17–20 s and the search's cheaper plan comes about 30 s after it; with a
+tenth it had 10–15 s and found nothing (C 1.96% from its bound at 300 s, 0.46%
+with the search's time). On the generated 55-trust plan at 60 s: C 0.17% from
+its bound, 0.44% with a tenth (benchmarks/README.md, "The cost stage's search
+near the relaxation"). Less where the full stage would then keep less than
+:data:`ROOT_RESERVE` times stage 1's root time (:func:`held_search_time`)."""
+
+
+LEAST_HELD_SHARE = 0.1
+"""The held search's share where the full stage's root time leaves it less (the
+share it had before the two fifths: the generated 150-trust plan, whose stage 1
+ends late, kept its C gap with it, 0.84% at 300 s, and lost with two fifths,
+1.04%)."""
+
+
+def held_search_time(left: float | None, root: float | None) -> float | None:
+    """Seconds for the cost stage's held search, of the ``left`` seconds of the
+    cost stage (None: no limit): :data:`HELD_ON_OFF_TIME_SHARE` of them, but no
+    more than leaves the full stage :data:`ROOT_RESERVE` times stage 1's root
+    time ``root`` (None: not measured), and at least :data:`LEAST_HELD_SHARE`."""
+    if left is None:
+        return None
+    most = left * HELD_ON_OFF_TIME_SHARE
+    if root is None:
+        return max(most, 1e-3)
+    return max(min(most, max(left * LEAST_HELD_SHARE, left - ROOT_RESERVE * root)), 1e-3)
 
 
 def cost_reserve(hm: HighsModel) -> float:
