@@ -99,6 +99,10 @@ class HighsModel:
                                      .any())
         """Whether some integer column is more than on/off (whole training places)."""
         self._start_seconds = 0.0
+        self._start_plans: tuple[np.ndarray, list[tuple[float, float]]] | None = None
+        """The cost vector and the plans (when found, objective) of the last
+        search for a start (:meth:`held_on_off`): the next run for that cost
+        counts them in its "good plan" times, as found when they were."""
         self.threads: int | None = None
         """HiGHS threads of the stages (set by :meth:`set_options`)."""
         self.as_lp = False
@@ -198,6 +202,9 @@ class HighsModel:
         mip = bool(self.integrality.any()) and not self.as_lp
         watch = RootWatch(*keep, h=h) if keep is not None and mip else None
         plans = Plans(factor) if mip else None
+        earlier, self._start_plans = self._start_plans, None
+        if plans is not None and earlier is not None and earlier[0] is cost:
+            plans.found.extend(earlier[1])
         callback = mip_callback(watch, progress.current() if mip else None, plans, factor)
         if callback is not None:
             h.setCallback(callback, None)
@@ -361,9 +368,14 @@ class HighsModel:
             agree = places[np.abs(relaxed[places] - x[places]) <= ROUNDING_TOL]
             held = np.concatenate([on_off, agree]).astype(np.int32)
         left = None if end is None else max(end - time.perf_counter(), 1e-3)
-        _status, y = self._solve_held(held, np.round(x[held]), cost, left, start=x)
+        plans = Plans()
+        _status, y = self._solve_held(held, np.round(x[held]), cost, left, start=x, plans=plans)
         if y is None or float(cost @ y) >= float(cost @ x) - 1e-9 * max(1.0, abs(cost @ x)):
             return None
+        # The stage's "good plan" times count this search's plans when it found
+        # them, not when the full stage accepts the best as its start (on the
+        # generated 55-trust plan that was 60 s later).
+        self._start_plans = (cost, plans.found)
         return y
 
     def relaxation(self, cost: np.ndarray, end: float | None, keep_rows: bool = False,
@@ -394,23 +406,33 @@ class HighsModel:
         return x
 
     def _solve_held(self, cols: np.ndarray, values: np.ndarray, cost: np.ndarray,
-                    time_limit: float | None, start: np.ndarray | None = None
+                    time_limit: float | None, start: np.ndarray | None = None,
+                    plans: Plans | None = None
                     ) -> tuple[highspy.HighsModelStatus, np.ndarray | None]:
         """Solve for ``cost`` with the columns ``cols`` held at ``values`` (from
         ``start`` when given), then give them their bounds back: HiGHS's status and
         the solution, if it has one. Its seconds count in the next stage's (a start
-        for that stage, as :meth:`first_plan` and :meth:`held_on_off` are)."""
+        for that stage, as :meth:`first_plan` and :meth:`held_on_off` are).
+        ``plans``: told each improving plan of the run, as a stage's run is."""
         h = self.h
         lp = h.getLp()
         lower = np.asarray(lp.col_lower_)[cols].copy()
         upper = np.asarray(lp.col_upper_)[cols].copy()
         h.changeColsBounds(len(cols), cols, values, values)
-        set_cost(h, cost)
+        factor = set_cost(h, cost)
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         if start is not None:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
+        if plans is not None:
+            plans.factor = factor
+            h.setCallback(mip_callback(None, None, plans, factor), None)
+            h.startCallback(IMPROVING)
         t0 = time.perf_counter()
-        h.run()
+        try:
+            h.run()
+        finally:
+            if plans is not None:
+                h.stopCallback(IMPROVING)
         self._start_seconds += time.perf_counter() - t0
         status = h.getModelStatus()
         found = h.getInfo().primal_solution_status == 2
