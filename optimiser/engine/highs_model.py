@@ -309,9 +309,9 @@ class HighsModel:
         cohort or a fixed cost does not fit, nearest and down follow.
         """
         solution = self.relaxation(cost, end)
-        relaxed = None if solution is None else solution[ints]
-        if relaxed is None:
+        if solution is None:
             return None
+        relaxed = solution[ints]
         lp = self.h.getLp()
         low = np.asarray(lp.col_lower_)[ints]
         up = np.asarray(lp.col_upper_)[ints]
@@ -426,7 +426,7 @@ class HighsModel:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
         if plans is not None:
             plans.factor = factor
-            h.setCallback(mip_callback(None, None, plans, factor), None)
+            h.setCallback(mip_callback(None, None, plans), None)
             h.startCallback(IMPROVING)
         t0 = time.perf_counter()
         try:

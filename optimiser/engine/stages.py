@@ -152,11 +152,9 @@ def held_search_time(left: float | None, root: float | None) -> float | None:
     cost stage (None: no limit): :data:`HELD_ON_OFF_TIME_SHARE` of them, but no
     more than leaves the full stage :data:`ROOT_RESERVE` times stage 1's root
     time ``root`` (None: not measured), and at least :data:`LEAST_HELD_SHARE`."""
-    if left is None:
-        return None
-    most = left * HELD_ON_OFF_TIME_SHARE
-    if root is None:
-        return max(most, 1e-3)
+    most = share_of(left, HELD_ON_OFF_TIME_SHARE)
+    if left is None or root is None:
+        return most
     return max(min(most, max(left * LEAST_HELD_SHARE, left - ROOT_RESERVE * root)), 1e-3)
 
 
