@@ -53,10 +53,31 @@ def optimum(tmp_path_factory) -> float:
     return pyo.value(m.total_cost)
 
 
-def stage_one(path: Path) -> tuple[HighsModel, np.ndarray, float]:
+def handed_over(path: Path):
+    """The instance at ``path`` and its model handed over to HiGHS, with the
+    instance's solver options."""
     inst = load_instance(path)
     hm = HighsModel(build_model(model_data(inst)))
     hm.set_options(effective_options(inst, None))
+    return inst, hm
+
+
+def keeps_of(hm: HighsModel) -> list[tuple[float, float] | None]:
+    """The ``keep`` (deadline, factor) of each of ``hm``'s runs from now on, in
+    order (a spy: the runs are the real ones)."""
+    keeps: list[tuple[float, float] | None] = []
+    run = hm.run
+
+    def kept(cost, time_limit, start=None, keep=None, presolve=True):
+        keeps.append(keep)
+        return run(cost, time_limit, start=start, keep=keep, presolve=presolve)
+
+    hm.run = kept
+    return keeps
+
+
+def stage_one(path: Path) -> tuple[HighsModel, np.ndarray, float]:
+    inst, hm = handed_over(path)
     x1 = hm.run(hm.c_W, None, start=hm.first_plan(hm.c_W, None))["x"]
     w1 = float(hm.c_W @ x1)
     bound = w1 + tolerance(inst.objective, w1)
@@ -157,24 +178,16 @@ def test_the_held_search_has_two_fifths_of_the_cost_stage_time(tmp_path: Path) -
 
     from optimiser.engine.solve import run_stages
 
-    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
-    hm = HighsModel(build_model(model_data(inst)))
-    hm.set_options(effective_options(inst, None))
+    inst, hm = handed_over(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
     calls: list[tuple[float, float]] = []
-    keeps: list[tuple[float, float] | None] = []
+    keeps = keeps_of(hm)
     held = hm.held_on_off
-    run = hm.run
 
     def timed(cost, x, seconds):
         calls.append((seconds, deadline - time.perf_counter()))
         return held(cost, x, seconds)
 
-    def kept(cost, time_limit, start=None, keep=None, presolve=True):
-        keeps.append(keep)
-        return run(cost, time_limit, start=start, keep=keep, presolve=presolve)
-
     hm.held_on_off = timed
-    hm.run = kept
     deadline = time.perf_counter() + 1000.0
     stages = run_stages(hm, inst.objective, "lexicographic", deadline)
     assert [s["stage"] for s in stages.stages] == ["shortfall", "cost"]
@@ -194,9 +207,7 @@ def test_the_cost_stage_s_good_plan_time_counts_the_held_search_s_plan(tmp_path:
 
     from optimiser.engine.solve import run_stages
 
-    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
-    hm = HighsModel(build_model(model_data(inst)))
-    hm.set_options(effective_options(inst, None))
+    inst, hm = handed_over(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
     hm.clock = time.perf_counter()
     began: list[float] = []
     run = hm.run
@@ -237,17 +248,8 @@ def test_without_whole_places_the_cost_stage_keeps_four_root_times(tmp_path: Pat
     doc = generate_instance(5, 5, 4, seed=1)
     for p in doc["training"]:
         p["integer_places"] = False
-    inst = load_instance(write_instance(doc, tmp_path / "s"))
-    hm = HighsModel(build_model(model_data(inst)))
-    hm.set_options(effective_options(inst, None))
-    keeps: list[tuple[float, float] | None] = []
-    run = hm.run
-
-    def kept(cost, time_limit, start=None, keep=None, presolve=True):
-        keeps.append(keep)
-        return run(cost, time_limit, start=start, keep=keep, presolve=presolve)
-
-    hm.run = kept
+    inst, hm = handed_over(write_instance(doc, tmp_path / "s"))
+    keeps = keeps_of(hm)
     deadline = time.perf_counter() + 1000.0
     run_stages(hm, inst.objective, "lexicographic", deadline)
     assert keeps[0] == (deadline, 4.0)
@@ -261,9 +263,7 @@ def test_stage_one_stops_to_leave_the_later_stages_their_root_time(tmp_path: Pat
     optimality and still reports its root time."""
     import time
 
-    inst = load_instance(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
-    hm = HighsModel(build_model(model_data(inst)))
-    hm.set_options(effective_options(inst, None))
+    _inst, hm = handed_over(write_instance(generate_instance(5, 5, 4, seed=1), tmp_path / "s"))
     start = hm.first_plan(hm.c_W, None)
     stopped = hm.run(hm.c_W, None, start=start, keep=(time.perf_counter(), 1.0))
     assert (stopped["status"], stopped["highs_status"]) == ("feasible", "Interrupted by user")
