@@ -55,6 +55,19 @@ def test_the_limit_counts_from_the_commands_start() -> None:
     assert TimeBudget.of_command(None, opts, now=107.0).deadline == 137.0
 
 
+def call(watch, primal, gap, running=30.0):
+    """Feed the root reserve's ``watch`` one HiGHS callback record (bound 100, the
+    plan ``primal``, its ``gap``, HiGHS's clock ``running``); whether it asked
+    HiGHS to stop."""
+    from highspy import cb
+
+    out, data_in = cb.HighsCallbackOutput(), cb.HighsCallbackInput()
+    out.mip_dual_bound, out.mip_primal_bound, out.mip_gap = 100.0, primal, gap
+    out.running_time = running
+    watch(None, "", out, data_in, None)
+    return data_in.user_interrupt
+
+
 def test_the_root_reserve_keeps_stage_one_while_its_plan_is_far_from_its_bound():
     """The root reserve stops stage 1 for the later stages' root time only once
     its plan is within 1% of its bound: on the generated 150-trust plan with
@@ -64,15 +77,7 @@ def test_the_root_reserve_keeps_stage_one_while_its_plan_is_far_from_its_bound()
     (an infinite primal bound) runs on."""
     import time
 
-    from highspy import cb
-
     from optimiser.engine.highs_model import RootWatch
-
-    def call(watch, primal, gap):
-        out, data_in = cb.HighsCallbackOutput(), cb.HighsCallbackInput()
-        out.mip_dual_bound, out.mip_primal_bound, out.mip_gap = 100.0, primal, gap
-        watch(None, "", out, data_in, None)
-        return data_in.user_interrupt
 
     past = time.perf_counter() - 1.0  # the reserve's deadline has passed
     assert call(RootWatch(past, 2.0), 341.0, 0.7075) is False
@@ -93,17 +98,8 @@ def test_the_root_reserve_moves_highs_s_time_limit_to_its_stop():
     stop later than the limit the run already has."""
     import time
 
-    from highspy import cb
-
     from optimiser.engine.highs import new_highs, option_value
     from optimiser.engine.highs_model import RootWatch
-
-    def call(watch, primal, gap, running=30.0):
-        out, data_in = cb.HighsCallbackOutput(), cb.HighsCallbackInput()
-        out.mip_dual_bound, out.mip_primal_bound, out.mip_gap = 100.0, primal, gap
-        out.running_time = running
-        watch(None, "", out, data_in, None)
-        return data_in.user_interrupt
 
     h = new_highs(threads=1)
     h.setOptionValue("time_limit", 500.0)
