@@ -696,9 +696,9 @@ def long_term_targets(sysm: System) -> list[Growth]:
     for t in stepping_forward_targets(sysm):
         # Both fair-share groups stay: the crisis nurses (met everywhere, the
         # fairness stage proves M = 0 at once) and the talking therapies (README,
-        # "Fair shares": proved optimal in about 50 s of a 113 s solve; left out
-        # while the stage ran out its time at a 21.9% gap, before the root LP by
-        # interior point and without the restart).
+        # "Fair shares": proved optimal in about 50 s of a 113 s solve; it was
+        # left out while the engine of that time ran the stage out of its time
+        # at a 21.9% gap).
         extra = ltp.get(t.id, 0.0)
         if not extra:
             # Held at the 2020/21 level. The IAPT targets too: their growth after
