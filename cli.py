@@ -15,6 +15,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -476,7 +478,7 @@ def solve(
     scale: ScaleOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to "
                                           "stdout instead of the readable summary.")] = False,
-    verbose: Annotated[bool, typer.Option(help="Show HiGHS's log, not the progress "
+    verbose: Annotated[bool, typer.Option(help="HiGHS's log on stderr, not the progress "
                                           "line.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line on the "
                                         "terminal while it solves.")] = False,
@@ -565,7 +567,7 @@ def solve(
     unwritten = None
     client = connect_dask(dask) if dask and inst.scenarios is not None else None
     try:
-        with live:
+        with live, stdout_to_stderr():
             result = solve_or_scenarios(inst, opts, timings, engine, ranks, mpiexec,
                                         ph_iterations, ph_rho, confidence, confidence_seed,
                                         workers, client)
@@ -600,6 +602,29 @@ def solve(
         typer.echo(unwritten, err=True)
         raise typer.Exit(2 if unwritten.startswith("--out") else 1)
     raise typer.Exit(0 if result.has_plan else 1)
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """While a command computes, what is written to the process's stdout goes to
+    stderr: stdout carries only what the command promises (the summary, or pure
+    JSON with ``--json``). Why at the descriptor: HiGHS writes its log
+    (``--verbose``) with C's ``printf``, past Python's ``sys.stdout``, and the
+    ph engine's MPI ranks inherit the descriptor. HiGHS flushes each log line,
+    and Python's buffer is flushed before the descriptor is given back."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all: nothing to keep clean
+        yield
+        return
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def solve_or_scenarios(inst: Instance, opts: SolveOptions, timings: dict[str, float],

@@ -38,6 +38,19 @@ def test_solve_json_is_pure_json_and_stderr_is_empty(tmp_path: Path) -> None:
     assert p.stderr == ""
 
 
+def test_solve_json_with_verbose_keeps_stdout_pure_json_and_logs_on_stderr(
+        tmp_path: Path) -> None:
+    """``--verbose`` asks for HiGHS's log, not for it on stdout: HiGHS writes it
+    with C's printf to descriptor 1, which the command hands to stderr while it
+    solves."""
+    p = run(sys.executable, "-m", "cli", "solve", str(TINY), "--json", "--verbose",
+            "--out", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)  # one line of HiGHS's log in front would fail this
+    assert summary["status"] == "optimal"
+    assert "Coefficient ranges" in p.stderr  # HiGHS's log, where --verbose shows it
+
+
 def test_library_solve_prints_nothing_on_any_path() -> None:
     """Stages, marginal values, the deployment LP and the infeasibility analysis."""
     code = ("from optimiser import load_instance, solve\n"
