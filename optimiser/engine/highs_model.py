@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import highspy
@@ -206,18 +208,10 @@ class HighsModel:
         if plans is not None and earlier is not None and earlier[0] is cost:
             plans.found.extend(earlier[1])
         callback = mip_callback(watch, progress.current() if mip else None, plans, factor)
-        if callback is not None:
-            h.setCallback(callback, None)
-            h.startCallback(MIP_INTERRUPT)
-            h.startCallback(IMPROVING)
         t0 = time.perf_counter()
-        try:
-            with options_set(h, {} if presolve else {"presolve": "off"}):
-                h.run()
-        finally:
-            if callback is not None:
-                h.stopCallback(MIP_INTERRUPT)
-                h.stopCallback(IMPROVING)
+        with (called_back(h, callback, (MIP_INTERRUPT, IMPROVING)),
+              options_set(h, {} if presolve else {"presolve": "off"})):
+            h.run()
         t_end = time.perf_counter()
         wall = t_end - t0 + self._start_seconds
         self._start_seconds = 0.0
@@ -426,14 +420,9 @@ class HighsModel:
             h.setSolution(self.n, np.arange(self.n, dtype=np.int32), start)
         if plans is not None:
             plans.factor = factor
-            h.setCallback(mip_callback(None, None, plans), None)
-            h.startCallback(IMPROVING)
         t0 = time.perf_counter()
-        try:
+        with called_back(h, mip_callback(None, None, plans), (IMPROVING,)):
             h.run()
-        finally:
-            if plans is not None:
-                h.stopCallback(IMPROVING)
         self._start_seconds += time.perf_counter() - t0
         status = h.getModelStatus()
         found = h.getInfo().primal_solution_status == 2
@@ -625,6 +614,24 @@ def mip_callback(watch: RootWatch | None, meter: progress.Meter | None,
         if meter is not None:
             meter.mip(out if factor == 1.0 else Unscaled(out, factor))
     return each
+
+
+@contextmanager
+def called_back(h: highspy.Highs, callback: Any, kinds: tuple[Any, ...]) -> Iterator[None]:
+    """HiGHS calls ``callback`` (from :func:`mip_callback`; None: no callback) on
+    the callback ``kinds`` for a while: a run's, stopped even when the run
+    raises."""
+    if callback is None:
+        yield
+        return
+    h.setCallback(callback, None)
+    for kind in kinds:
+        h.startCallback(kind)
+    try:
+        yield
+    finally:
+        for kind in kinds:
+            h.stopCallback(kind)
 
 
 def map_status(ms, has_solution: bool) -> str:
