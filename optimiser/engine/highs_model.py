@@ -97,9 +97,15 @@ class HighsModel:
         integrality = np.fromiter((v.is_integer() for v in repn.columns), dtype=np.int32,
                                   count=n)
         self.integrality = integrality
-        self.general_integers = bool(((integrality == 1) & ((col_lower < 0) | (col_upper > 1)))
-                                     .any())
-        """Whether some integer column is more than on/off (whole training places)."""
+        whole = integrality == 1
+        on_off = whole & (col_lower >= 0) & (col_upper <= 1)
+        self.on_off = np.flatnonzero(on_off).astype(np.int32)
+        """The on/off columns (cohorts run, campaigns active, units funded): integers
+        within [0, 1]."""
+        self.places = np.flatnonzero(whole & ~on_off).astype(np.int32)
+        """The integer columns that are more than on/off (whole training places)."""
+        self.general_integers = len(self.places) > 0
+        """Whether some integer column is more than on/off."""
         self._start_seconds = 0.0
         self._start_plans: tuple[np.ndarray, list[tuple[float, float]]] | None = None
         """The cost vector and the plans (when found, objective) of the last
@@ -344,21 +350,13 @@ class HighsModel:
         "The cost stage's search near the relaxation"). Without that LP (its
         time ran out) every place is free, as before.
         """
-        ints = np.flatnonzero(self.integrality)
-        if len(ints) == 0 or not self.general_integers:
-            return None
-        lp = self.h.getLp()
-        lower = np.asarray(lp.col_lower_)[ints]
-        upper = np.asarray(lp.col_upper_)[ints]
-        is_on_off = (lower >= 0) & (upper <= 1)
-        on_off = ints[is_on_off].astype(np.int32)
-        if len(on_off) == 0:
+        on_off, places = self.on_off, self.places
+        if len(on_off) == 0 or len(places) == 0:
             return None
         end = None if time_limit is None else time.perf_counter() + time_limit
         held = on_off
         relaxed = self.relaxation(cost, end, keep_rows=True, held=(on_off, np.round(x[on_off])))
         if relaxed is not None:
-            places = ints[~is_on_off]
             agree = places[np.abs(relaxed[places] - x[places]) <= ROUNDING_TOL]
             held = np.concatenate([on_off, agree]).astype(np.int32)
         left = None if end is None else max(end - time.perf_counter(), 1e-3)
